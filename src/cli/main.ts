@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.js';
+import { generateToken } from '../crypto/tokens.js';
+import { connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { startServer } from '../server.js';
+
+const USAGE = `Usage: tessera <command>
+
+Commands:
+  serve     Start the HTTP service (configuration from the environment; see the README)
+  migrate   Apply database migrations and exit
+  token     Print a fresh, well-formed API token (for TESSERA_BOOTSTRAP_TOKEN)
+  help      Show this text
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+  });
+  const command = positionals[0] ?? 'help';
+  switch (command) {
+    case 'serve':
+      await startServer(loadConfig());
+      return -1; // keeps running
+    case 'migrate': {
+      const config = loadConfig();
+      const store = await connect(config);
+      try {
+        const applied = await migrateToLatest(store.db, store.dialect);
+        process.stdout.write(
+          applied.length === 0 ? 'Database is up to date\n' : `Applied: ${applied.join(', ')}\n`,
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'token':
+      process.stdout.write(`${generateToken()}\n`);
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`tessera: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // One clear line: configuration problems name the variable; nothing here prints a secret.
+    const message = error instanceof ConfigError ? error.message : describe(error);
+    process.stderr.write(`tessera: ${message}\n`);
+    process.exitCode = 1;
+  },
+);
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return `the address is already in use (${error.message.replace(/^.*EADDRINUSE:? ?/, '')})`;
+  if (code === 'EACCES') return `permission denied: ${error.message}`;
+  return error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message;
+}

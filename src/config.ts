@@ -1,0 +1,96 @@
+import { isAbsolute, resolve } from 'node:path';
+import { isWellFormedToken } from './crypto/tokens.js';
+
+/**
+ * All configuration comes from the environment, is parsed once at start and frozen.
+ * Anything invalid stops start-up with one line naming the variable (never its value when the
+ * variable holds a secret). No secret has a default.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly bootstrapToken: string | undefined;
+  readonly rateLimitPerMinute: number;
+  readonly logLevel: LogLevel;
+  readonly trustProxy: boolean;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
+  }
+  return Number(raw);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false (got '${raw}')`);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got '${raw}')`);
+  }
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    // The URL may carry a password: name the variable, not the value.
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}
+
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const dataDir = text(env, 'TESSERA_DATA_DIR') ?? './data';
+  const bootstrapToken = text(env, 'TESSERA_BOOTSTRAP_TOKEN');
+  if (bootstrapToken !== undefined && !isWellFormedToken(bootstrapToken)) {
+    throw new ConfigError(
+      'TESSERA_BOOTSTRAP_TOKEN is not a well-formed Tessera token (make one with `tessera token`)',
+    );
+  }
+  return Object.freeze({
+    host: text(env, 'TESSERA_HOST') ?? '127.0.0.1',
+    port: integer(env, 'TESSERA_PORT', 8080, 0, 65535),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    bootstrapToken,
+    rateLimitPerMinute: integer(env, 'TESSERA_RATE_LIMIT_PER_MINUTE', 1000, 1, 1_000_000),
+    logLevel: oneOf(env, 'TESSERA_LOG_LEVEL', LOG_LEVELS, 'info'),
+    trustProxy: boolean(env, 'TESSERA_TRUST_PROXY', false),
+  });
+}

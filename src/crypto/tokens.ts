@@ -1,0 +1,44 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { base62FromBigInt, base62FromBytes } from './base62.js';
+import { crc32 } from './crc32.js';
+
+/**
+ * API tokens follow GitHub's scheme: a recognisable prefix, 32 random bytes in base62 and a
+ * 6-character base62 CRC-32 of everything before it. The checksum lets us refuse mistyped or
+ * made-up tokens before touching storage, and lets secret scanners recognise leaked ones.
+ */
+export const TOKEN_PREFIX = 'tsk_';
+const RANDOM_BYTES = 32;
+const RANDOM_CHARS = 43; // ceil(256 / log2(62))
+const CHECKSUM_CHARS = 6; // 62^6 > 2^32
+export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;
+const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX}[0-9A-Za-z]{${RANDOM_CHARS + CHECKSUM_CHARS}}$`);
+
+function checksum(body: string): string {
+  return base62FromBigInt(BigInt(crc32(body)), CHECKSUM_CHARS);
+}
+
+export function generateToken(random: (size: number) => Uint8Array = randomBytes): string {
+  const body = TOKEN_PREFIX + base62FromBytes(random(RANDOM_BYTES));
+  return body + checksum(body);
+}
+
+/** True when the token has the right shape and its checksum matches. Never touches storage. */
+export function isWellFormedToken(token: string): boolean {
+  if (token.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return false;
+  const body = token.slice(0, -CHECKSUM_CHARS);
+  const expected = Buffer.from(checksum(body));
+  return timingSafeEqual(expected, Buffer.from(token.slice(-CHECKSUM_CHARS)));
+}
+
+/** What storage keeps of a token: its SHA-256, hex. The token itself is never stored. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of two hex digests of equal length. */
+export function digestsEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+}

@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { Database, Store } from './database.js';
+
+export const SQLITE_FILE_NAME = 'tessera.db';
+
+export interface ConnectOptions {
+  dataDir: string;
+  databaseUrl?: string | undefined;
+}
+
+export async function connect(options: ConnectOptions): Promise<Store> {
+  if (options.databaseUrl !== undefined) {
+    throw new Error('PostgreSQL support is not available in this build');
+  }
+  return connectSqlite(options.dataDir);
+}
+
+/**
+ * The embedded default: one file in the data folder, WAL for concurrent readers, and
+ * synchronous=FULL so that a commit acknowledged to a client survives a power cut.
+ */
+export function connectSqlite(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const database = new SQLite(join(dataDir, SQLITE_FILE_NAME));
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,18 @@
+import type { Kysely } from 'kysely';
+import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
+
+/** Every table, by name. Each feature owns its table's row type. */
+export interface Database {
+  api_keys: ApiKeyTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** A connected store: the query builder plus what the rest of the app needs to know about it. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** A cheap round trip, for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import { principalOf } from '../../http/access.js';
+import type { PageQuery } from '../../http/pagination.js';
+import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
+import { sortedPermissions } from '../roles/permissions.js';
+import {
+  apiKeyListSchema,
+  apiKeySchema,
+  type CreateApiKeyInput,
+  cidParams,
+  createApiKeyBody,
+  createdApiKeySchema,
+  meSchema,
+  pageQuery,
+  type UpdateApiKeyInput,
+  updateApiKeyBody,
+} from './api-keys.schemas.js';
+import type { ApiKeyService, KeyPrincipal } from './api-keys.service.js';
+
+const tags = ['API keys'];
+const access = { permission: 'EDIT_API_KEYS' } as const;
+const security = [{ bearerAuth: [] }];
+
+/** SPEC §4: Cortex's five API-key calls, plus `GET /api/v1/me`. */
+export async function apiKeyRoutes(app: FastifyInstance, { service }: { service: ApiKeyService }) {
+  app.get<{ Querystring: PageQuery }>(
+    '/api/v1/auth/key',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'List API keys',
+        description: 'Oldest first. Needs EDIT_API_KEYS.',
+        querystring: pageQuery,
+        response: { 200: apiKeyListSchema, ...commonErrors },
+      },
+    },
+    async (request) => service.list(request.query),
+  );
+
+  app.post<{ Body: CreateApiKeyInput }>(
+    '/api/v1/auth/key',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Create an API key',
+        description:
+          'Answers 200 (as Cortex does) with the token in `apiKey`: it is shown this once. ' +
+          'The new key may hold only permissions the caller holds. Needs EDIT_API_KEYS.',
+        body: createApiKeyBody,
+        response: { 200: createdApiKeySchema, ...commonErrors },
+      },
+    },
+    async (request) => service.create(principalOf<KeyPrincipal>(request), request.body),
+  );
+
+  app.get<{ Params: { cid: string } }>(
+    '/api/v1/auth/key/:cid',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Get an API key',
+        params: cidParams,
+        response: { 200: apiKeySchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.get(request.params.cid),
+  );
+
+  app.put<{ Params: { cid: string }; Body: UpdateApiKeyInput }>(
+    '/api/v1/auth/key/:cid',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Update an API key',
+        description: 'Only `name` and `description` can change. Needs EDIT_API_KEYS.',
+        params: cidParams,
+        body: updateApiKeyBody,
+        response: { 200: apiKeySchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.update(principalOf<KeyPrincipal>(request), request.params.cid, request.body),
+  );
+
+  app.delete<{ Params: { cid: string } }>(
+    '/api/v1/auth/key/:cid',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Delete an API key',
+        description:
+          'Answers 200 with an empty body. Deleting the last unexpired ADMIN key is 409. ' +
+          'Any request body is ignored. Needs EDIT_API_KEYS.',
+        params: cidParams,
+        response: {
+          200: { type: 'null', description: 'Deleted (empty body).' },
+          ...commonErrors,
+          ...notFoundError,
+          ...conflictError,
+        },
+      },
+    },
+    async (request, reply) => {
+      await service.delete(principalOf<KeyPrincipal>(request), request.params.cid);
+      return reply.code(200).send();
+    },
+  );
+
+  app.get(
+    '/api/v1/me',
+    {
+      config: { authenticated: true },
+      schema: {
+        ...origin('tessera'),
+        tags,
+        security,
+        summary: 'The calling key',
+        description: 'The key behind the bearer token, with its effective permissions. Any valid key.',
+        response: { 200: meSchema, ...commonErrors },
+      },
+    },
+    async (request) => {
+      const principal = principalOf<KeyPrincipal>(request);
+      return {
+        ...principal.key,
+        permissions: sortedPermissions(principal.permissions),
+      };
+    },
+  );
+}

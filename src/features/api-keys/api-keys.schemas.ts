@@ -1,0 +1,144 @@
+import { pageQueryProperties, pageResponseProperties } from '../../http/pagination.js';
+import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
+
+export const NAME_MAX = 256;
+export const DESCRIPTION_MAX = 4096;
+const MAX_ROLES = 32;
+
+export const roleSchema = {
+  type: 'object',
+  description:
+    'A role reference: `{"type":"DEFAULT","role":"ADMIN"}` or `{"type":"CUSTOM","tag":"my-role"}`.',
+  required: ['type'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', enum: ['DEFAULT', 'CUSTOM'] },
+    role: { type: 'string', enum: DEFAULT_ROLES },
+    tag: { type: 'string', minLength: 1, maxLength: 100 },
+  },
+} as const;
+
+export const apiKeySchema = {
+  type: 'object',
+  required: ['cid', 'name', 'description', 'createdDate', 'expirationDate', 'last4', 'roles'],
+  properties: {
+    cid: {
+      type: 'string',
+      description: '`ak` and 16 hex digits.',
+      examples: ['ak1234567890abcdef'],
+    },
+    name: { type: 'string' },
+    description: { type: ['string', 'null'] },
+    createdDate: { type: 'string', format: 'date-time' },
+    expirationDate: { type: ['string', 'null'], format: 'date-time' },
+    last4: { type: 'string', description: "The token's last four characters." },
+    roles: { type: 'array', items: roleSchema },
+  },
+} as const;
+
+export const createdApiKeySchema = {
+  ...apiKeySchema,
+  description: 'The new key. `apiKey` is the token: shown here once, never again.',
+  required: [...apiKeySchema.required, 'apiKey'],
+  properties: { apiKey: { type: 'string' }, ...apiKeySchema.properties },
+} as const;
+
+export const apiKeyListSchema = {
+  type: 'object',
+  required: ['apiKeys', 'page', 'total', 'totalPages'],
+  properties: {
+    apiKeys: { type: 'array', items: apiKeySchema },
+    ...pageResponseProperties,
+  },
+} as const;
+
+export const meSchema = {
+  type: 'object',
+  required: [...apiKeySchema.required, 'permissions'],
+  properties: {
+    ...apiKeySchema.properties,
+    permissions: {
+      type: 'array',
+      items: { type: 'string', enum: PERMISSIONS },
+      description: 'Effective permissions: the union over the roles.',
+    },
+  },
+} as const;
+
+// Names are checked for length after trimming in the service; the schema bound keeps input small.
+const nameField = {
+  type: 'string',
+  minLength: 1,
+  maxLength: NAME_MAX * 4,
+} as const;
+const descriptionField = {
+  type: ['string', 'null'],
+  maxLength: DESCRIPTION_MAX,
+} as const;
+
+export const createApiKeyBody = {
+  type: 'object',
+  required: ['name', 'roles'],
+  additionalProperties: false,
+  properties: {
+    name: {
+      ...nameField,
+      description: 'Name of the API key (1 to 256 characters).',
+    },
+    description: descriptionField,
+    expirationDate: {
+      type: ['string', 'null'],
+      maxLength: 64,
+      description: 'ISO 8601; without a zone it is UTC. Must be in the future.',
+    },
+    roles: {
+      type: 'array',
+      minItems: 1,
+      maxItems: MAX_ROLES,
+      items: roleSchema,
+    },
+  },
+} as const;
+
+export const updateApiKeyBody = {
+  type: 'object',
+  required: ['name'],
+  additionalProperties: false,
+  properties: {
+    name: nameField,
+    description: {
+      ...descriptionField,
+      description: 'Omitted: unchanged. null: cleared.',
+    },
+  },
+} as const;
+
+export const cidParams = {
+  type: 'object',
+  required: ['cid'],
+  properties: {
+    cid: {
+      type: 'string',
+      maxLength: 64,
+      description: 'The key identifier (`ak` + 16 hex digits).',
+    },
+  },
+} as const;
+
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: pageQueryProperties,
+} as const;
+
+export interface CreateApiKeyInput {
+  name: string;
+  description?: string | null;
+  expirationDate?: string | null;
+  roles: { type: 'DEFAULT' | 'CUSTOM'; role?: string; tag?: string }[];
+}
+
+export interface UpdateApiKeyInput {
+  name: string;
+  description?: string | null;
+}

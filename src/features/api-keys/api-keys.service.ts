@@ -1,0 +1,247 @@
+import { generateId } from '../../crypto/ids.js';
+import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
+import type { Store } from '../../db/database.js';
+import type { Principal } from '../../http/access.js';
+import { parseDateTime } from '../../http/date-time.js';
+import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
+import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import {
+  type DefaultRole,
+  holdsAdmin,
+  isSubset,
+  type Permission,
+  permissionsOf,
+  type RoleRef,
+  sortedPermissions,
+} from '../roles/permissions.js';
+import * as repo from './api-keys.repository.js';
+import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
+import type { ApiKeyRow } from './api-keys.table.js';
+
+/** An API key as the API shows it (SPEC §4). */
+export interface ApiKey {
+  cid: string;
+  name: string;
+  description: string | null;
+  createdDate: string;
+  expirationDate: string | null;
+  last4: string;
+  roles: RoleRef[];
+}
+
+/** The caller, as resolved from its bearer token. */
+export interface KeyPrincipal extends Principal {
+  key: ApiKey;
+}
+
+export interface ApiKeyServiceDeps {
+  store: Store;
+  now: () => Date;
+}
+
+export function toApiKey(row: ApiKeyRow): ApiKey {
+  return {
+    cid: row.cid,
+    name: row.name,
+    description: row.description,
+    createdDate: row.created_at,
+    expirationDate: row.expires_at,
+    last4: row.last4,
+    roles: JSON.parse(row.roles) as RoleRef[],
+  };
+}
+
+function principalFrom(key: ApiKey): KeyPrincipal {
+  return { cid: key.cid, key, permissions: permissionsOf(key.roles) };
+}
+
+function isExpired(row: Pick<ApiKeyRow, 'expires_at'>, now: Date): boolean {
+  return row.expires_at !== null && row.expires_at <= now.toISOString();
+}
+
+function cleanName(name: string, pointer: string): string | Violation {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > NAME_MAX) {
+    return violation(pointer, `'name' must be 1 to ${NAME_MAX} characters after trimming`);
+  }
+  return trimmed;
+}
+
+/** Turns the request's role list into stored role references; every problem is a violation. */
+function resolveRoles(input: CreateApiKeyInput['roles'], violations: Violation[]): RoleRef[] {
+  const resolved = new Map<string, RoleRef>();
+  input.forEach((ref, index) => {
+    const pointer = `/body/roles/${index}`;
+    if (ref.type === 'DEFAULT') {
+      if (ref.role === undefined) {
+        violations.push(violation(`${pointer}/role`, "A DEFAULT role needs 'role'", 'Missing field'));
+        return;
+      }
+      resolved.set(`DEFAULT:${ref.role}`, {
+        type: 'DEFAULT',
+        role: ref.role as DefaultRole,
+      });
+      return;
+    }
+    if (ref.tag === undefined) {
+      violations.push(violation(`${pointer}/tag`, "A CUSTOM role needs 'tag'", 'Missing field'));
+      return;
+    }
+    // Custom roles arrive with their own issue; until then every custom tag is unknown.
+    violations.push(violation(`${pointer}/tag`, `No custom role with tag '${ref.tag}'`));
+  });
+  return [...resolved.values()];
+}
+
+function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permission>): string {
+  return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
+}
+
+export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
+  const { db } = store;
+
+  async function requireKey(cid: string): Promise<ApiKeyRow> {
+    const row = await repo.findApiKeyByCid(db, cid);
+    if (row === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
+    return row;
+  }
+
+  /** A caller may only act on keys whose permissions it holds itself. */
+  function requireCoverage(caller: KeyPrincipal, target: ApiKeyRow, verb: string) {
+    const targetPermissions = permissionsOf(JSON.parse(target.roles) as RoleRef[]);
+    if (!isSubset(targetPermissions, caller.permissions)) {
+      throw forbidden(
+        `Cannot ${verb} API key '${target.cid}': it holds permissions this key lacks (${missingFrom(targetPermissions, caller.permissions)})`,
+      );
+    }
+  }
+
+  function newRow(fields: {
+    name: string;
+    description: string | null;
+    roles: RoleRef[];
+    expiresAt: string | null;
+    token: string;
+  }): ApiKeyRow {
+    return {
+      cid: generateId('ak'),
+      name: fields.name,
+      description: fields.description,
+      token_hash: hashToken(fields.token),
+      last4: fields.token.slice(-4),
+      roles: JSON.stringify(fields.roles),
+      is_admin: holdsAdmin(fields.roles) ? 1 : 0,
+      created_at: now().toISOString(),
+      expires_at: fields.expiresAt,
+    };
+  }
+
+  return {
+    async authenticate(token: string): Promise<KeyPrincipal | 'expired' | undefined> {
+      const tokenHash = hashToken(token);
+      const row = await repo.findApiKeyByTokenHash(db, tokenHash);
+      if (row === undefined || !digestsEqual(row.token_hash, tokenHash)) return undefined;
+      if (isExpired(row, now())) return 'expired';
+      return principalFrom(toApiKey(row));
+    },
+
+    async list(query: PageQuery): Promise<{ apiKeys: ApiKey[] } & PageInfo> {
+      const [rows, total] = await Promise.all([
+        repo.listApiKeys(db, offsetOf(query), query.pageSize),
+        repo.countApiKeys(db),
+      ]);
+      return { apiKeys: rows.map(toApiKey), ...pageInfo(query, total) };
+    },
+
+    async get(cid: string): Promise<ApiKey> {
+      return toApiKey(await requireKey(cid));
+    },
+
+    async create(caller: KeyPrincipal, input: CreateApiKeyInput): Promise<ApiKey & { apiKey: string }> {
+      const violations: Violation[] = [];
+      const name = cleanName(input.name, '/body/name');
+      if (typeof name !== 'string') violations.push(name);
+      const roles = resolveRoles(input.roles, violations);
+      let expiresAt: string | null = null;
+      if (input.expirationDate !== undefined && input.expirationDate !== null) {
+        const parsed = parseDateTime(input.expirationDate);
+        if (parsed === undefined) {
+          violations.push(
+            violation('/body/expirationDate', "'expirationDate' must be an ISO 8601 date-time"),
+          );
+        } else if (parsed.getTime() <= now().getTime()) {
+          violations.push(violation('/body/expirationDate', "'expirationDate' must be in the future"));
+        } else {
+          expiresAt = parsed.toISOString();
+        }
+      }
+      if (violations.length > 0 || typeof name !== 'string') {
+        throw badRequest(violations.map((v) => v.description).join('; '), violations);
+      }
+      const wanted = permissionsOf(roles);
+      if (!isSubset(wanted, caller.permissions)) {
+        throw forbidden(
+          `Cannot create a key with permissions this key lacks (${missingFrom(wanted, caller.permissions)})`,
+        );
+      }
+      const token = generateToken();
+      const row = newRow({
+        name,
+        description: input.description ?? null,
+        roles,
+        expiresAt,
+        token,
+      });
+      await repo.insertApiKey(db, row);
+      return { apiKey: token, ...toApiKey(row) };
+    },
+
+    async update(caller: KeyPrincipal, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
+      const name = cleanName(input.name, '/body/name');
+      if (typeof name !== 'string') throw badRequest(name.description, [name]);
+      const target = await requireKey(cid);
+      requireCoverage(caller, target, 'update');
+      const changes: { name: string; description?: string | null } = { name };
+      if (input.description !== undefined) changes.description = input.description;
+      await repo.updateApiKey(db, cid, changes);
+      return toApiKey({ ...target, ...changes });
+    },
+
+    async delete(caller: KeyPrincipal, cid: string): Promise<void> {
+      await db.transaction().execute(async (trx) => {
+        const target = await repo.findApiKeyByCid(trx, cid);
+        if (target === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
+        requireCoverage(caller, target, 'delete');
+        const at = now();
+        if (target.is_admin === 1 && !isExpired(target, at)) {
+          const others = await repo.countOtherActiveAdmins(trx, cid, at.toISOString());
+          if (others === 0) {
+            throw conflict(
+              'Cannot delete the last admin key',
+              `API key '${cid}' is the last unexpired key holding ADMIN; create another admin key first`,
+            );
+          }
+        }
+        await repo.deleteApiKey(trx, cid);
+      });
+    },
+
+    /** The first key of an empty store: an ADMIN key named `bootstrap` (SPEC §8). */
+    async bootstrap(token: string): Promise<ApiKey | undefined> {
+      return db.transaction().execute(async (trx) => {
+        if ((await repo.countApiKeys(trx)) > 0) return undefined;
+        const row = newRow({
+          name: 'bootstrap',
+          description: 'Created at first start: replace it with named keys, then delete it',
+          roles: [{ type: 'DEFAULT', role: 'ADMIN' }],
+          expiresAt: null,
+          token,
+        });
+        await repo.insertApiKey(trx, row);
+        return toApiKey(row);
+      });
+    },
+  };
+}
+
+export type ApiKeyService = ReturnType<typeof createApiKeyService>;

@@ -1,0 +1,19 @@
+import type { Insertable, Selectable } from 'kysely';
+
+/** Storage row of an API key. `token_hash` is SHA-256 hex: the token itself is never stored. */
+export interface ApiKeyTable {
+  cid: string;
+  name: string;
+  description: string | null;
+  token_hash: string;
+  last4: string;
+  /** JSON array of RoleRef. */
+  roles: string;
+  /** 1 when roles include DEFAULT ADMIN. */
+  is_admin: number;
+  created_at: string;
+  expires_at: string | null;
+}
+
+export type ApiKeyRow = Selectable<ApiKeyTable>;
+export type NewApiKeyRow = Insertable<ApiKeyTable>;

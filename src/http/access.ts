@@ -1,0 +1,115 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isWellFormedToken } from '../crypto/tokens.js';
+import type { Permission } from '../features/roles/permissions.js';
+import { AppError } from './errors.js';
+import type { RateDecision, RateLimiter } from './rate-limiter.js';
+
+/** Who is calling: the API key behind the bearer token, with its effective permissions. */
+export interface Principal {
+  cid: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Looks a well-formed token up. `expired` is kept apart so the 401 can say so. */
+export type Authenticator<P extends Principal> = (token: string) => Promise<P | 'expired' | undefined>;
+
+/**
+ * How a route is reached, set in its `config`:
+ * - `permission`: a bearer token is required and must grant this permission;
+ * - `authenticated: true`: a bearer token is required, any permission;
+ * - `unmetered: true`: no token and no rate limit (health probes);
+ * - otherwise public, rate limited per client IP.
+ */
+export interface RouteAccess {
+  permission?: Permission;
+  authenticated?: boolean;
+  unmetered?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig extends RouteAccess {}
+  interface FastifyRequest {
+    principal: Principal | undefined;
+  }
+}
+
+const BEARER = /^Bearer +(\S+) *$/i;
+
+function unauthorized(detail: string) {
+  return new AppError('UNAUTHORIZED', 'Unauthorized', detail);
+}
+
+function applyRateHeaders(reply: FastifyReply, decision: RateDecision) {
+  reply.header('x-ratelimit-limit', decision.limit);
+  reply.header('x-ratelimit-remaining', decision.remaining);
+  reply.header('x-ratelimit-reset', decision.resetSeconds);
+}
+
+async function meter(limiter: RateLimiter, key: string, reply: FastifyReply) {
+  const decision = await limiter.consume(key);
+  applyRateHeaders(reply, decision);
+  if (!decision.allowed) {
+    throw new AppError(
+      'TOO_MANY_REQUESTS',
+      'Rate limit exceeded',
+      `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${decision.resetSeconds} s`,
+      { retryAfter: decision.resetSeconds },
+    );
+  }
+}
+
+/**
+ * Authentication, rate limiting and the route's permission check, before the body is read or
+ * validated: a caller without access learns nothing about the schema. Invalid tokens draw on the
+ * client IP's budget, so guessing tokens is rate limited too.
+ */
+export function registerAccessControl<P extends Principal>(
+  app: FastifyInstance,
+  options: { limiter: RateLimiter; authenticate: Authenticator<P> },
+) {
+  const { limiter, authenticate } = options;
+  app.decorateRequest('principal', undefined);
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const access = request.routeOptions.config as RouteAccess;
+    if (access.unmetered === true) return;
+    const protectedRoute = access.permission !== undefined || access.authenticated === true;
+    if (!protectedRoute) return meter(limiter, `ip:${request.ip}`, reply);
+
+    const principal = await identify(request.headers.authorization, authenticate);
+    if (typeof principal === 'string') {
+      await meter(limiter, `ip:${request.ip}`, reply);
+      throw unauthorized(principal);
+    }
+    await meter(limiter, `key:${principal.cid}`, reply);
+    request.principal = principal;
+    if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
+      throw new AppError(
+        'FORBIDDEN',
+        'Access denied',
+        `This API key lacks the ${access.permission} permission`,
+      );
+    }
+  });
+}
+
+/** The principal, or the reason (a sentence) it could not be found. */
+async function identify<P extends Principal>(
+  header: string | undefined,
+  authenticate: Authenticator<P>,
+): Promise<P | string> {
+  if (header === undefined || header === '') return 'Missing bearer token in the Authorization header';
+  const token = BEARER.exec(header)?.[1];
+  if (token === undefined) return 'The Authorization header must be "Bearer <token>"';
+  if (!isWellFormedToken(token)) return 'Malformed API key';
+  const found = await authenticate(token);
+  if (found === 'expired') return 'API key has expired';
+  if (found === undefined) return 'Invalid API key';
+  return found;
+}
+
+/** The authenticated caller of a protected route (the access hook guarantees one). */
+export function principalOf<P extends Principal = Principal>(request: FastifyRequest): P {
+  if (request.principal === undefined) throw new Error('route is not protected');
+  return request.principal as P;
+}

@@ -1,0 +1,44 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from './errors.js';
+
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/**
+ * JSON is the only body we read. Real Cortex clients add two quirks we must tolerate:
+ * `Content-Type: application/yaml` on requests without a body, and `{}` (or nothing) as the body
+ * of a DELETE. So: an empty body of any declared type is "no body"; a non-empty body that is not
+ * JSON is 415; malformed JSON is 400 with a message that never echoes the input.
+ */
+export function registerBodyParsers(app: FastifyInstance) {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
+    (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text.trim() === '') return done(null, undefined);
+      parseJson(request, text, (error, parsed) => {
+        if (error)
+          return done(new AppError('BAD_REQUEST', 'Malformed JSON', 'The request body is not valid JSON'));
+        done(null, parsed);
+      });
+    },
+  );
+
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
+    (_request, body, done) => {
+      if ((body as Buffer).length === 0) return done(null, undefined);
+      done(
+        new AppError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'Unsupported content type',
+          'Send request bodies as application/json',
+        ),
+      );
+    },
+  );
+}

@@ -1,0 +1,73 @@
+/**
+ * One error class for every expected failure. Each type maps to one HTTP status; the error
+ * handler renders it as SPEC §3's problem+json. Messages quote what the caller sent, never a
+ * token, secret value or internal detail.
+ */
+export const ERROR_STATUS = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
+  UNHANDLED_EXCEPTION: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+export type ErrorType = keyof typeof ERROR_STATUS;
+
+export const ERROR_TITLES: Record<ErrorType, string> = {
+  BAD_REQUEST: 'Bad Request',
+  UNAUTHORIZED: 'Unauthorized',
+  FORBIDDEN: 'Forbidden',
+  NOT_FOUND: 'Not Found',
+  METHOD_NOT_ALLOWED: 'Method Not Allowed',
+  CONFLICT: 'Conflict',
+  PAYLOAD_TOO_LARGE: 'Payload Too Large',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported Media Type',
+  TOO_MANY_REQUESTS: 'Too Many Requests',
+  UNHANDLED_EXCEPTION: 'Internal Server Error',
+  SERVICE_UNAVAILABLE: 'Service Unavailable',
+};
+
+export interface Violation {
+  title: string;
+  description: string;
+  pointer: string;
+  paths: string[];
+  violationType: 'MUST';
+}
+
+export function violation(pointer: string, description: string, title = 'Invalid value'): Violation {
+  return {
+    title,
+    description,
+    pointer,
+    paths: [pointer],
+    violationType: 'MUST',
+  };
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  constructor(
+    readonly type: ErrorType,
+    /** Short and generic: "Secret not found". */
+    message: string,
+    /** Specific: "No secret with tag or id 'db'". Defaults to the message. */
+    readonly detail: string = message,
+    readonly extra: { violations?: Violation[]; retryAfter?: number } = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[type];
+  }
+}
+
+export const badRequest = (detail: string, violations: Violation[] = []) =>
+  new AppError('BAD_REQUEST', 'Invalid request', detail, { violations });
+export const notFound = (message: string, detail?: string) => new AppError('NOT_FOUND', message, detail);
+export const conflict = (message: string, detail?: string) => new AppError('CONFLICT', message, detail);
+export const forbidden = (detail: string) => new AppError('FORBIDDEN', 'Access denied', detail);

@@ -1,0 +1,53 @@
+/** SPEC §2: 0-indexed `page`, `pageSize` 1..1000 (default 250), stable oldest-first order. */
+export const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 250;
+const MAX_PAGE = 2_147_483_647; // int32, as Cortex declares it
+
+export const pageQueryProperties = {
+  page: {
+    type: 'integer',
+    minimum: 0,
+    maximum: MAX_PAGE,
+    default: 0,
+    description: 'Page number to return, 0-indexed.',
+  },
+  pageSize: {
+    type: 'integer',
+    minimum: 1,
+    maximum: MAX_PAGE_SIZE,
+    default: DEFAULT_PAGE_SIZE,
+    description: `Number of results per page, 1 to ${MAX_PAGE_SIZE}.`,
+  },
+} as const;
+
+export interface PageQuery {
+  page: number;
+  pageSize: number;
+}
+
+export const pageResponseProperties = {
+  page: { type: 'integer', description: 'The page served (0-indexed).' },
+  total: { type: 'integer', description: 'Items in all pages.' },
+  totalPages: {
+    type: 'integer',
+    description: 'ceil(total / pageSize); 0 when empty.',
+  },
+} as const;
+
+export interface PageInfo {
+  page: number;
+  total: number;
+  totalPages: number;
+}
+
+export function pageInfo(query: PageQuery, total: number): PageInfo {
+  return {
+    page: query.page,
+    total,
+    totalPages: Math.ceil(total / query.pageSize),
+  };
+}
+
+export function offsetOf(query: PageQuery): number {
+  return query.page * query.pageSize;
+}
