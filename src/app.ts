@@ -4,6 +4,9 @@ import type { Store } from './db/database.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
 import { healthRoutes } from './features/health/health.routes.js';
+import type { Keyring } from './features/keyring/keyring.js';
+import { secretRoutes } from './features/secrets/secrets.routes.js';
+import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
 import { registerAccessControl } from './http/access.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
 import { registerErrorHandler } from './http/error-handler.js';
@@ -16,6 +19,12 @@ import { type LogDestination, loggerOptions } from './log.js';
 
 export interface AppOptions {
   store: Store;
+  /** Master keys, checked against the store (see openKeyring). */
+  keyring: Keyring;
+  /** Value versions kept per secret (default 10). */
+  secretVersionsKept?: number;
+  /** Whether values may be revealed at all (default true). */
+  secretReveal?: boolean;
   rateLimitPerMinute: number;
   logLevel?: LogLevel;
   /** Where log lines go (tests capture them); stdout when unset. */
@@ -29,6 +38,7 @@ export interface AppOptions {
 export interface App {
   server: FastifyInstance;
   apiKeys: ApiKeyService;
+  secrets: SecretService;
 }
 
 /** Builds the HTTP application without listening: `main` adds the port, tests may use inject. */
@@ -73,7 +83,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await registerOpenApi(server);
   await server.register(healthRoutes, { store: options.store });
+  const secrets = createSecretService({
+    store: options.store,
+    keyring: options.keyring,
+    now,
+    versionsKept: options.secretVersionsKept ?? 10,
+    revealEnabled: options.secretReveal ?? true,
+  });
   await server.register(apiKeyRoutes, { service: apiKeys });
+  await server.register(secretRoutes, { service: secrets });
   await server.ready();
-  return { server, apiKeys };
+  return { server, apiKeys, secrets };
 }

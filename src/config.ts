@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { decodeMasterKey } from './crypto/master-key.js';
 import { isWellFormedToken } from './crypto/tokens.js';
 
 /**
@@ -16,6 +18,12 @@ export interface Config {
   readonly rateLimitPerMinute: number;
   readonly logLevel: LogLevel;
   readonly trustProxy: boolean;
+  /** The master key from TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE; unset: the data folder's. */
+  readonly masterKey: ConfiguredMasterKey | undefined;
+  /** Value versions kept per secret, the current one included. */
+  readonly secretVersionsKept: number;
+  /** Whether `GET /api/v1/secrets/{tagOrId}/value` may reveal values at all. */
+  readonly secretReveal: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -74,6 +82,37 @@ function url(env: Env, name: string, protocols: readonly string[]): string | und
   return raw;
 }
 
+export interface ConfiguredMasterKey {
+  key: Buffer;
+  /** Where it came from, for messages: the variable's name, or the file's path. */
+  source: string;
+}
+
+/** Reads a master key from one variable or the other (never both), naming only the source on error. */
+export function masterKeyFromEnv(env: Env, prefix = 'TESSERA_MASTER_KEY'): ConfiguredMasterKey | undefined {
+  const inline = text(env, prefix);
+  const file = text(env, `${prefix}_FILE`);
+  if (inline !== undefined && file !== undefined) {
+    throw new ConfigError(`set ${prefix} or ${prefix}_FILE, not both`);
+  }
+  if (inline !== undefined) {
+    const key = decodeMasterKey(inline);
+    if (key === undefined) throw new ConfigError(`${prefix} must be base64 of exactly 32 bytes`);
+    return { key, source: prefix };
+  }
+  if (file === undefined) return undefined;
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`${prefix}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
+  }
+  const key = decodeMasterKey(content);
+  if (key === undefined)
+    throw new ConfigError(`${prefix}_FILE: ${file} must hold base64 of exactly 32 bytes`);
+  return { key, source: `${prefix}_FILE (${file})` };
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const dataDir = text(env, 'TESSERA_DATA_DIR') ?? './data';
   const bootstrapToken = text(env, 'TESSERA_BOOTSTRAP_TOKEN');
@@ -92,5 +131,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     rateLimitPerMinute: integer(env, 'TESSERA_RATE_LIMIT_PER_MINUTE', 1000, 1, 1_000_000),
     logLevel: oneOf(env, 'TESSERA_LOG_LEVEL', LOG_LEVELS, 'info'),
     trustProxy: boolean(env, 'TESSERA_TRUST_PROXY', false),
+    masterKey: masterKeyFromEnv(env),
+    secretVersionsKept: integer(env, 'TESSERA_SECRET_VERSIONS_KEPT', 10, 1, 1000),
+    secretReveal: boolean(env, 'TESSERA_SECRET_REVEAL', true),
   });
 }

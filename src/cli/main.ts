@@ -1,9 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
+import { generateMasterKey } from '../crypto/master-key.js';
 import { generateToken } from '../crypto/tokens.js';
 import { connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startServer } from '../server.js';
+import { runRekey } from './rekey.command.js';
 
 const USAGE = `Usage: tessera <command>
 
@@ -11,14 +13,18 @@ Commands:
   serve     Start the HTTP service (configuration from the environment; see the README)
   migrate   Apply database migrations and exit
   token     Print a fresh, well-formed API token (for TESSERA_BOOTSTRAP_TOKEN)
+  keygen    Print a fresh master key (base64 of 32 random bytes)
+  rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
+            TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
   help      Show this text
 `;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({
+  const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: false,
+    options: { 'batch-size': { type: 'string' }, 'grace-seconds': { type: 'string' } },
   });
   const command = positionals[0] ?? 'help';
   switch (command) {
@@ -41,6 +47,14 @@ async function main(argv: string[]): Promise<number> {
     case 'token':
       process.stdout.write(`${generateToken()}\n`);
       return 0;
+    case 'keygen':
+      process.stdout.write(`${generateMasterKey().toString('base64')}\n`);
+      return 0;
+    case 'rekey':
+      return runRekey(loadConfig(), {
+        batchSize: wholeNumber(values['batch-size'], '--batch-size', 500, 1, 100_000),
+        graceSeconds: wholeNumber(values['grace-seconds'], '--grace-seconds', 5, 0, 3600),
+      });
     case 'help':
     case '--help':
     case '-h':
@@ -63,6 +77,14 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+function wholeNumber(raw: unknown, flag: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${flag} takes a whole number from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

@@ -1,9 +1,14 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
+import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
+import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
 
 /** Every table, by name. Each feature owns its table's row type. */
 export interface Database {
   api_keys: ApiKeyTable;
+  master_keys: MasterKeyTable;
+  secrets: SecretTable;
+  secret_versions: SecretVersionTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

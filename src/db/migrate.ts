@@ -1,10 +1,12 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import type { Database, Dialect } from './database.js';
 import { migration0001Initial } from './migrations/0001-initial.js';
+import { migration0002Secrets } from './migrations/0002-secrets.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0001-initial': migration0001Initial,
+  '0002-secrets': migration0002Secrets,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -11,11 +11,19 @@ export function parseDateTime(value: string): Date | undefined {
   const [, y, mo, d, h = '00', mi = '00', s = '00', fraction = '', zone] = match;
   const ms = fraction === '' ? '' : `.${fraction.slice(1, 4).padEnd(3, '0')}`;
   const offset = zone === undefined || zone.toUpperCase() === 'Z' ? 'Z' : normaliseOffset(zone);
+  // Reject roll-overs such as February 30th, which Date would silently accept, whatever the zone.
+  if (Number(d) < 1 || Number(d) > daysInMonth(Number(y), Number(mo))) return undefined;
+  // Date reads 24:00 as the next day's midnight; RFC 3339 has no hour 24.
+  if (Number(h) > 23) return undefined;
   const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${ms}${offset}`);
   if (Number.isNaN(date.getTime())) return undefined;
-  // Reject roll-overs such as February 30th, which Date would silently accept.
-  if (offset === 'Z' && date.getUTCDate() !== Number(d)) return undefined;
   return date;
+}
+
+/** Days in a month of the proleptic Gregorian calendar; 0 for a month outside 1..12. */
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
 }
 
 function normaliseOffset(zone: string): string {

@@ -20,6 +20,13 @@ export const pageQueryProperties = {
   },
 } as const;
 
+/** The query-string schema of every list call. */
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: pageQueryProperties,
+} as const;
+
 export interface PageQuery {
   page: number;
   pageSize: number;

@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../../src/app.js';
+import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { type Keyring, openKeyring } from '../../src/features/keyring/keyring.js';
 
 export interface TestServer {
   /** Base URL on a real loopback port, e.g. http://127.0.0.1:43127 */
@@ -13,48 +16,75 @@ export interface TestServer {
   /** Token of the bootstrap ADMIN key. */
   adminToken: string;
   dataDir: string;
+  /** The master key the server runs with (32 bytes). */
+  masterKey: Buffer;
   store: Store;
+  keyring: Keyring;
   /** Every log line the server wrote, raw. */
   logs: string[];
   /** Moves the server's clock forward. */
   advance(ms: number): void;
+  /** Stops the server; the data folder is removed unless `keepData` was set. */
   close(): Promise<void>;
 }
 
 export interface TestServerOptions {
   rateLimitPerMinute?: number;
+  /** Reuse a data folder (a restart); a fresh temporary one otherwise. */
+  dataDir?: string;
+  /** Keep the data folder on close (for restart tests). */
+  keepData?: boolean;
+  masterKey?: Buffer;
+  /** Token for the bootstrap key when the store is empty. */
+  adminToken?: string;
+  secretVersionsKept?: number;
+  secretReveal?: boolean;
 }
 
-/** A real server on a real port over a fresh SQLite data folder, with captured logs. */
+/** A real server on a real port over a SQLite data folder, with captured logs. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-test-'));
+  const masterKey = options.masterKey ?? randomBytes(32);
   const store = connectSqlite(dataDir);
-  await migrateToLatest(store.db, store.dialect);
+  let keyring: Keyring;
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    keyring = await openKeyring({ store, configured: masterKeyFrom(masterKey), source: 'test master key' });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const logs: string[] = [];
   let offset = 0;
   const { server, apiKeys } = await buildApp({
     store,
+    keyring,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
     logLevel: 'debug',
     logStream: { write: (line) => void logs.push(line) },
     now: () => new Date(Date.now() + offset),
+    ...(options.secretVersionsKept === undefined ? {} : { secretVersionsKept: options.secretVersionsKept }),
+    ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
   });
-  const adminToken = generateToken();
+  const adminToken = options.adminToken ?? generateToken();
   await apiKeys.bootstrap(adminToken);
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   return {
     url: address,
     adminToken,
     dataDir,
+    masterKey,
     store,
+    keyring,
     logs,
     advance(ms) {
       offset += ms;
     },
     async close() {
+      keyring.close();
       await server.close();
       await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { principalOf } from '../../http/access.js';
-import type { PageQuery } from '../../http/pagination.js';
+import { type PageQuery, pageQuery } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import { sortedPermissions } from '../roles/permissions.js';
 import {
@@ -11,7 +11,6 @@ import {
   createApiKeyBody,
   createdApiKeySchema,
   meSchema,
-  pageQuery,
   type UpdateApiKeyInput,
   updateApiKeyBody,
 } from './api-keys.schemas.js';

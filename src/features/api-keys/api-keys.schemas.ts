@@ -1,4 +1,4 @@
-import { pageQueryProperties, pageResponseProperties } from '../../http/pagination.js';
+import { pageResponseProperties } from '../../http/pagination.js';
 import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
 
 export const NAME_MAX = 256;
@@ -123,12 +123,6 @@ export const cidParams = {
       description: 'The key identifier (`ak` + 16 hex digits).',
     },
   },
-} as const;
-
-export const pageQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: pageQueryProperties,
 } as const;
 
 export interface CreateApiKeyInput {

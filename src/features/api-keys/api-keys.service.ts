@@ -61,7 +61,9 @@ function isExpired(row: Pick<ApiKeyRow, 'expires_at'>, now: Date): boolean {
 
 function cleanName(name: string, pointer: string): string | Violation {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > NAME_MAX) {
+  // Characters are code points (as the schema's maxLength counts them), not UTF-16 units.
+  const length = [...trimmed].length;
+  if (length === 0 || length > NAME_MAX) {
     return violation(pointer, `'name' must be 1 to ${NAME_MAX} characters after trimming`);
   }
   return trimmed;

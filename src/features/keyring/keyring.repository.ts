@@ -1,0 +1,45 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { MasterKeyRow, MasterKeyState } from './keyring.table.js';
+
+type Db = Kysely<Database>;
+
+export async function listMasterKeys(db: Db): Promise<MasterKeyRow[]> {
+  return db.selectFrom('master_keys').selectAll().orderBy('created_at').execute();
+}
+
+export async function insertMasterKey(db: Db, row: MasterKeyRow): Promise<void> {
+  await db.insertInto('master_keys').values(row).execute();
+}
+
+export async function setMasterKeyState(db: Db, keyId: string, state: MasterKeyState): Promise<void> {
+  await db.updateTable('master_keys').set({ state }).where('key_id', '=', keyId).execute();
+}
+
+export async function setMasterKeyLink(
+  db: Db,
+  keyId: string,
+  link: { by: string; iv: Buffer; data: Buffer } | null,
+): Promise<void> {
+  await db
+    .updateTable('master_keys')
+    .set({ link_by: link?.by ?? null, link_iv: link?.iv ?? null, link_data: link?.data ?? null })
+    .where('key_id', '=', keyId)
+    .execute();
+}
+
+export async function activeMasterKeyId(db: Db): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('master_keys')
+    .select('key_id')
+    .where('state', '=', 'active')
+    .executeTakeFirst();
+  return row?.key_id;
+}
+
+export async function countSecretVersions(db: Db, masterKeyId?: string): Promise<number> {
+  let query = db.selectFrom('secret_versions').select((eb) => eb.fn.countAll<number | string>().as('count'));
+  if (masterKeyId !== undefined) query = query.where('master_key_id', '=', masterKeyId);
+  const { count } = await query.executeTakeFirstOrThrow();
+  return Number(count);
+}

@@ -1,0 +1,115 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
+import type { SecretRow, SecretVersionRow } from './secrets.table.js';
+
+type Db = Kysely<Database>;
+
+export async function insertSecret(db: Db, row: SecretRow): Promise<void> {
+  await db.insertInto('secrets').values(row).execute();
+}
+
+export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promise<void> {
+  await db.insertInto('secret_versions').values(row).execute();
+}
+
+export async function findSecretById(db: Db, id: string): Promise<SecretRow | undefined> {
+  return db.selectFrom('secrets').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | undefined> {
+  return db.selectFrom('secrets').selectAll().where('tag', '=', tag).executeTakeFirst();
+}
+
+/** Oldest first, then by id: stable paging. */
+export async function listSecrets(db: Db, offset: number, limit: number): Promise<SecretRow[]> {
+  return db
+    .selectFrom('secrets')
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('id')
+    .offset(offset)
+    .limit(limit)
+    .execute();
+}
+
+export async function countSecrets(db: Db): Promise<number> {
+  const { count } = await db
+    .selectFrom('secrets')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
+export async function updateSecret(
+  db: Db,
+  id: string,
+  changes: Partial<Pick<SecretRow, 'name' | 'current_version' | 'updated_at'>>,
+): Promise<void> {
+  await db.updateTable('secrets').set(changes).where('id', '=', id).execute();
+}
+
+export async function deleteSecret(db: Db, id: string): Promise<void> {
+  // Versions go with it (ON DELETE CASCADE); deleting them first keeps that true without FKs too.
+  await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
+  await db.deleteFrom('secrets').where('id', '=', id).execute();
+}
+
+export async function findSecretVersion(
+  db: Db,
+  secretId: string,
+  version: number,
+): Promise<SecretVersionRow | undefined> {
+  return db
+    .selectFrom('secret_versions')
+    .selectAll()
+    .where('secret_id', '=', secretId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+}
+
+export async function listSecretVersions(
+  db: Db,
+  secretId: string,
+): Promise<Pick<SecretVersionRow, 'version' | 'created_at' | 'created_by'>[]> {
+  return db
+    .selectFrom('secret_versions')
+    .select(['version', 'created_at', 'created_by'])
+    .where('secret_id', '=', secretId)
+    .orderBy('version')
+    .execute();
+}
+
+/** Drops versions older than the newest `keep`. */
+export async function pruneSecretVersions(db: Db, secretId: string, newest: number, keep: number) {
+  await db
+    .deleteFrom('secret_versions')
+    .where('secret_id', '=', secretId)
+    .where('version', '<=', newest - keep)
+    .execute();
+}
+
+/** A batch of versions whose data key is still wrapped under `masterKeyId` (for rotation). */
+export async function versionsWrappedBy(db: Db, masterKeyId: string, limit: number) {
+  return db
+    .selectFrom('secret_versions')
+    .select(['secret_id', 'version', 'dek_iv', 'dek_data'])
+    .where('master_key_id', '=', masterKeyId)
+    .limit(limit)
+    .execute();
+}
+
+/** Replaces one version's wrapped data key, only if it is still wrapped under `fromKeyId`. */
+export async function rewrapSecretVersion(
+  db: Db,
+  row: { secret_id: string; version: number },
+  fromKeyId: string,
+  to: { keyId: string; iv: Buffer; data: Buffer },
+): Promise<void> {
+  await db
+    .updateTable('secret_versions')
+    .set({ dek_iv: to.iv, dek_data: to.data, master_key_id: to.keyId })
+    .where('secret_id', '=', row.secret_id)
+    .where('version', '=', row.version)
+    .where('master_key_id', '=', fromKeyId)
+    .execute();
+}

@@ -1,0 +1,162 @@
+import type { FastifyInstance } from 'fastify';
+import { principalOf } from '../../http/access.js';
+import { type PageQuery, pageQuery } from '../../http/pagination.js';
+import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
+import {
+  type CreateSecretInput,
+  createSecretBody,
+  revealedSchema,
+  revealQuery,
+  secretListSchema,
+  secretSchema,
+  tagOrIdParams,
+  type UpdateSecretInput,
+  updateSecretBody,
+  versionsSchema,
+} from './secrets.schemas.js';
+import type { SecretService } from './secrets.service.js';
+
+const tags = ['Secrets'];
+const access = { permission: 'CREATE_SECRETS' } as const;
+const security = [{ bearerAuth: [] }];
+type ByTag = { Params: { tagOrId: string } };
+
+/** SPEC §5: Cortex's five secrets calls, plus versions and value reveal (Tessera's own). */
+export async function secretRoutes(app: FastifyInstance, { service }: { service: SecretService }) {
+  app.get<{ Querystring: PageQuery }>(
+    '/api/v1/secrets',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'List secrets',
+        description: 'Oldest first; values are never listed. Needs CREATE_SECRETS.',
+        querystring: pageQuery,
+        response: { 200: secretListSchema, ...commonErrors },
+      },
+    },
+    async (request) => service.list(request.query),
+  );
+
+  app.post<{ Body: CreateSecretInput }>(
+    '/api/v1/secrets',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Create a secret',
+        description:
+          'Answers 200 (as Cortex does). The value is encrypted at rest and never returned by ' +
+          'these calls. A duplicate tag is 409. Needs CREATE_SECRETS.',
+        body: createSecretBody,
+        response: { 200: secretSchema, ...commonErrors, ...conflictError },
+      },
+    },
+    async (request) => service.create(principalOf(request), request.body),
+  );
+
+  app.get<ByTag>(
+    '/api/v1/secrets/:tagOrId',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Get a secret',
+        description: 'Its id, name and tag; never its value. Needs CREATE_SECRETS.',
+        params: tagOrIdParams,
+        response: { 200: secretSchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.get(request.params.tagOrId),
+  );
+
+  app.put<ByTag & { Body: UpdateSecretInput }>(
+    '/api/v1/secrets/:tagOrId',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Update a secret',
+        description:
+          'Changes the name, the value, or both (at least one). A new value becomes a new version; ' +
+          'earlier versions are kept (TESSERA_SECRET_VERSIONS_KEPT). The tag cannot change. Needs CREATE_SECRETS.',
+        params: tagOrIdParams,
+        body: updateSecretBody,
+        response: { 200: secretSchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.update(principalOf(request), request.params.tagOrId, request.body ?? {}),
+  );
+
+  app.delete<ByTag>(
+    '/api/v1/secrets/:tagOrId',
+    {
+      config: access,
+      schema: {
+        ...origin('cortex'),
+        tags,
+        security,
+        summary: 'Delete a secret',
+        description:
+          'Deletes the secret and every version of its value. 200 with an empty body. Needs CREATE_SECRETS.',
+        params: tagOrIdParams,
+        response: {
+          200: { type: 'null', description: 'Deleted (empty body).' },
+          ...commonErrors,
+          ...notFoundError,
+        },
+      },
+    },
+    async (request, reply) => {
+      await service.delete(request.params.tagOrId);
+      return reply.code(200).send();
+    },
+  );
+
+  app.get<ByTag & { Querystring: PageQuery }>(
+    '/api/v1/secrets/:tagOrId/versions',
+    {
+      config: access,
+      schema: {
+        ...origin('tessera'),
+        tags,
+        security,
+        summary: 'List value versions',
+        description:
+          'Version numbers, when and by which key each was written; never values. Needs CREATE_SECRETS.',
+        params: tagOrIdParams,
+        querystring: pageQuery,
+        response: { 200: versionsSchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.versions(request.params.tagOrId, request.query),
+  );
+
+  app.get<ByTag & { Querystring: { version?: number } }>(
+    '/api/v1/secrets/:tagOrId/value',
+    {
+      config: { permission: 'READ_SECRET_VALUES' },
+      schema: {
+        ...origin('tessera'),
+        tags,
+        security,
+        summary: 'Reveal a value',
+        description:
+          'Decrypts and returns the current value, or `?version=N`. Sent with `Cache-Control: no-store`. ' +
+          'Needs READ_SECRET_VALUES (ADMIN). Off when TESSERA_SECRET_REVEAL=false (then 403).',
+        params: tagOrIdParams,
+        querystring: revealQuery,
+        response: { 200: revealedSchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.reveal(request.params.tagOrId, request.query.version),
+  );
+}

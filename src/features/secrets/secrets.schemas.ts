@@ -1,0 +1,134 @@
+import { pageResponseProperties } from '../../http/pagination.js';
+
+export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
+export const SECRET_MAX_BYTES = 64 * 1024;
+export const SECRET_NAME_MAX = 256;
+
+export const secretSchema = {
+  type: 'object',
+  description: 'A secret. Its value is never part of this shape.',
+  required: ['id', 'name', 'tag'],
+  properties: {
+    id: { type: 'string', description: '`se` and 16 hex digits.', examples: ['se2da8159dbeefb974'] },
+    name: { type: 'string' },
+    tag: { type: 'string' },
+  },
+} as const;
+
+export const secretListSchema = {
+  type: 'object',
+  required: ['secrets', 'page', 'total', 'totalPages'],
+  properties: { secrets: { type: 'array', items: secretSchema }, ...pageResponseProperties },
+} as const;
+
+const nameField = {
+  type: 'string',
+  minLength: 1,
+  maxLength: SECRET_NAME_MAX * 4,
+  description: 'Human-readable name, 1 to 256 characters.',
+} as const;
+// Characters bound the input here; the service checks the 64 KiB limit in UTF-8 bytes.
+const secretField = {
+  type: 'string',
+  minLength: 1,
+  maxLength: SECRET_MAX_BYTES,
+  description: 'The value: 1 byte to 64 KiB of UTF-8. Write-only.',
+} as const;
+
+export const createSecretBody = {
+  type: 'object',
+  required: ['name', 'secret', 'tag'],
+  additionalProperties: false,
+  properties: {
+    name: nameField,
+    secret: secretField,
+    tag: {
+      type: 'string',
+      pattern: TAG_PATTERN,
+      description: 'Unique, unchangeable, and not shaped like an id (`se` + 16 hex digits).',
+    },
+  },
+} as const;
+
+export const updateSecretBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name: nameField,
+    secret: secretField,
+    tag: {
+      type: 'string',
+      maxLength: 100,
+      description: 'Tags cannot change: if sent, it must be the current tag.',
+    },
+  },
+} as const;
+
+export const tagOrIdParams = {
+  type: 'object',
+  required: ['tagOrId'],
+  properties: {
+    tagOrId: {
+      type: 'string',
+      maxLength: 128,
+      description: 'The secret’s id (`se…`) or tag; an id is tried first.',
+    },
+  },
+} as const;
+
+export const versionsSchema = {
+  type: 'object',
+  required: ['versions', 'page', 'total', 'totalPages'],
+  properties: {
+    versions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['version', 'createdDate', 'createdBy'],
+        properties: {
+          version: { type: 'integer' },
+          createdDate: { type: 'string', format: 'date-time' },
+          createdBy: { type: ['string', 'null'], description: 'The cid of the key that wrote it.' },
+          current: { type: 'boolean' },
+        },
+      },
+    },
+    ...pageResponseProperties,
+  },
+} as const;
+
+export const revealQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    version: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 2_147_483_647,
+      description: 'Default: the current one.',
+    },
+  },
+} as const;
+
+export const revealedSchema = {
+  type: 'object',
+  required: ['id', 'tag', 'version', 'value'],
+  properties: {
+    id: { type: 'string' },
+    tag: { type: 'string' },
+    version: { type: 'integer' },
+    value: { type: 'string' },
+  },
+} as const;
+
+export interface CreateSecretInput {
+  name: string;
+  secret: string;
+  tag: string;
+}
+
+export interface UpdateSecretInput {
+  name?: string;
+  secret?: string;
+  tag?: string;
+}

@@ -1,0 +1,295 @@
+import type { Kysely } from 'kysely';
+import { DecryptionError } from '../../crypto/aes-gcm.js';
+import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope.js';
+import { generateId, looksLikeId } from '../../crypto/ids.js';
+import type { Database, Store } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/errors.js';
+import type { Principal } from '../../http/access.js';
+import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
+import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import type { Keyring } from '../keyring/keyring.js';
+import * as repo from './secrets.repository.js';
+import {
+  type CreateSecretInput,
+  SECRET_MAX_BYTES,
+  SECRET_NAME_MAX,
+  type UpdateSecretInput,
+} from './secrets.schemas.js';
+import type { SecretRow, SecretVersionRow } from './secrets.table.js';
+
+/** A secret as Cortex shows it: never its value. */
+export interface Secret {
+  id: string;
+  name: string;
+  tag: string;
+}
+
+export interface SecretVersionInfo {
+  version: number;
+  createdDate: string;
+  createdBy: string | null;
+  current: boolean;
+}
+
+export interface SecretServiceDeps {
+  store: Store;
+  keyring: Keyring;
+  now: () => Date;
+  versionsKept: number;
+  revealEnabled: boolean;
+}
+
+const toSecret = (row: SecretRow): Secret => ({ id: row.id, name: row.name, tag: row.tag });
+
+/** A rotation changed the active master key between encrypting and writing: encrypt again. */
+class StaleMasterKey extends Error {}
+const WRITE_ATTEMPTS = 3;
+
+function checkName(name: string, violations: Violation[]): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || trimmed.length > SECRET_NAME_MAX) {
+    violations.push(
+      violation('/body/name', `'name' must be 1 to ${SECRET_NAME_MAX} characters after trimming`),
+    );
+  }
+  return trimmed;
+}
+
+function checkValue(value: string, violations: Violation[]) {
+  if (Buffer.byteLength(value, 'utf8') > SECRET_MAX_BYTES) {
+    violations.push(violation('/body/secret', `'secret' must be at most ${SECRET_MAX_BYTES} bytes of UTF-8`));
+  }
+}
+
+function throwIfAny(violations: Violation[]) {
+  if (violations.length > 0) throw badRequest(violations.map((v) => v.description).join('; '), violations);
+}
+
+export function createSecretService(deps: SecretServiceDeps) {
+  const { store, keyring, now } = deps;
+  const { db } = store;
+
+  /**
+   * Inside a write transaction: the envelope must be wrapped under the key that is active now.
+   * On PostgreSQL the row is share-locked so a rotation cannot switch keys until we commit.
+   */
+  async function assertActiveKey(trx: Kysely<Database>, envelope: Envelope) {
+    let query = trx.selectFrom('master_keys').select('key_id').where('state', '=', 'active');
+    if (store.dialect === 'postgres') query = query.forShare();
+    const row = await query.executeTakeFirst();
+    if (row?.key_id !== envelope.masterKeyId) throw new StaleMasterKey();
+  }
+
+  /** Encrypts outside the transaction (no crypto while holding locks), retrying if a rotation intervenes. */
+  async function writeWithEnvelope<T>(
+    plaintext: string,
+    secretId: string,
+    version: () => Promise<number>,
+    write: (trx: Kysely<Database>, envelope: Envelope, version: number) => Promise<T>,
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const v = await version();
+      const envelope = encryptValue(keyring.active(), plaintext, secretId, v);
+      try {
+        return await db.transaction().execute(async (trx) => {
+          await assertActiveKey(trx, envelope);
+          return write(trx, envelope, v);
+        });
+      } catch (error) {
+        if (!(error instanceof StaleMasterKey) || attempt >= WRITE_ATTEMPTS) throw error;
+        await keyring.refresh();
+      }
+    }
+  }
+
+  function versionRow(
+    secretId: string,
+    version: number,
+    envelope: Envelope,
+    caller: Principal,
+    at: string,
+  ): SecretVersionRow {
+    return {
+      secret_id: secretId,
+      version,
+      value_iv: envelope.value.iv,
+      value_data: envelope.value.data,
+      dek_iv: envelope.wrappedKey.iv,
+      dek_data: envelope.wrappedKey.data,
+      master_key_id: envelope.masterKeyId,
+      created_at: at,
+      created_by: caller.cid,
+    };
+  }
+
+  /** SPEC §5: an id first, then a tag (tags can never look like ids). */
+  async function resolve(tagOrId: string): Promise<SecretRow> {
+    const row = looksLikeId('se', tagOrId)
+      ? await repo.findSecretById(db, tagOrId)
+      : await repo.findSecretByTag(db, tagOrId);
+    if (row === undefined) throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
+    return row;
+  }
+
+  async function decrypt(row: SecretVersionRow): Promise<string> {
+    const master = await keyring.get(row.master_key_id);
+    if (master === undefined) {
+      throw new Error(`secret version is wrapped under unknown master key ${row.master_key_id}`);
+    }
+    const envelope: Envelope = {
+      value: { iv: row.value_iv, data: row.value_data },
+      wrappedKey: { iv: row.dek_iv, data: row.dek_data },
+      masterKeyId: row.master_key_id,
+    };
+    try {
+      return decryptValue(master, envelope, row.secret_id, row.version);
+    } catch (error) {
+      // Tampered or moved ciphertext: an error, never garbage. The 500 says nothing more.
+      if (error instanceof DecryptionError) {
+        throw new Error(`secret ${row.secret_id} version ${row.version} failed authentication`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  return {
+    resolve,
+
+    async list(query: PageQuery): Promise<{ secrets: Secret[] } & PageInfo> {
+      const [rows, total] = await Promise.all([
+        repo.listSecrets(db, offsetOf(query), query.pageSize),
+        repo.countSecrets(db),
+      ]);
+      return { secrets: rows.map(toSecret), ...pageInfo(query, total) };
+    },
+
+    async get(tagOrId: string): Promise<Secret> {
+      return toSecret(await resolve(tagOrId));
+    },
+
+    async create(caller: Principal, input: CreateSecretInput): Promise<Secret> {
+      const violations: Violation[] = [];
+      const name = checkName(input.name, violations);
+      checkValue(input.secret, violations);
+      if (looksLikeId('se', input.tag)) {
+        violations.push(violation('/body/tag', "'tag' may not look like a secret id (se + 16 hex digits)"));
+      }
+      throwIfAny(violations);
+      const id = generateId('se');
+      const at = now().toISOString();
+      const row: SecretRow = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
+      try {
+        await writeWithEnvelope(
+          input.secret,
+          id,
+          async () => 1,
+          async (trx, envelope, version) => {
+            await repo.insertSecret(trx, row);
+            await repo.insertSecretVersion(trx, versionRow(id, version, envelope, caller, at));
+          },
+        );
+      } catch (error) {
+        if (isUniqueViolation(error)) {
+          throw conflict('Secret already exists', `A secret with tag '${input.tag}' already exists`);
+        }
+        throw error;
+      }
+      return toSecret(row);
+    },
+
+    async update(caller: Principal, tagOrId: string, input: UpdateSecretInput): Promise<Secret> {
+      const violations: Violation[] = [];
+      if (input.name === undefined && input.secret === undefined) {
+        violations.push(violation('/body', "Send 'name', 'secret' or both", 'Missing field'));
+      }
+      const name = input.name === undefined ? undefined : checkName(input.name, violations);
+      if (input.secret !== undefined) checkValue(input.secret, violations);
+      throwIfAny(violations);
+      const current = await resolve(tagOrId);
+      if (input.tag !== undefined && input.tag !== current.tag) {
+        throw badRequest('Tags cannot change', [
+          violation('/body/tag', `'tag' cannot change (it is '${current.tag}')`),
+        ]);
+      }
+      const at = now().toISOString();
+      const secretValue = input.secret;
+      if (secretValue === undefined) {
+        await repo.updateSecret(db, current.id, { name: name as string, updated_at: at });
+        return toSecret({ ...current, name: name as string });
+      }
+      let written = current;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          written = await writeWithEnvelope(
+            secretValue,
+            current.id,
+            async () =>
+              ((await repo.findSecretById(db, current.id))?.current_version ?? current.current_version) + 1,
+            async (trx, envelope, version) => {
+              const fresh = await repo.findSecretById(trx, current.id);
+              if (fresh === undefined)
+                throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
+              await repo.insertSecretVersion(trx, versionRow(current.id, version, envelope, caller, at));
+              const changes = {
+                current_version: version,
+                updated_at: at,
+                ...(name === undefined ? {} : { name }),
+              };
+              await repo.updateSecret(trx, current.id, changes);
+              await repo.pruneSecretVersions(trx, current.id, version, deps.versionsKept);
+              return { ...fresh, ...changes };
+            },
+          );
+          return toSecret(written);
+        } catch (error) {
+          // Two updates raced for the same version number: the loser takes the next one.
+          if (!isUniqueViolation(error) || attempt >= WRITE_ATTEMPTS) throw error;
+        }
+      }
+    },
+
+    async delete(tagOrId: string): Promise<void> {
+      const current = await resolve(tagOrId);
+      await db.transaction().execute((trx) => repo.deleteSecret(trx, current.id));
+    },
+
+    async versions(tagOrId: string, query: PageQuery): Promise<{ versions: SecretVersionInfo[] } & PageInfo> {
+      const secret = await resolve(tagOrId);
+      const rows = await repo.listSecretVersions(db, secret.id);
+      const page = rows.slice(offsetOf(query), offsetOf(query) + query.pageSize);
+      return {
+        versions: page.map((r) => ({
+          version: r.version,
+          createdDate: r.created_at,
+          createdBy: r.created_by,
+          current: r.version === secret.current_version,
+        })),
+        ...pageInfo(query, rows.length),
+      };
+    },
+
+    async reveal(tagOrId: string, version?: number) {
+      if (!deps.revealEnabled) {
+        throw new AppError(
+          'FORBIDDEN',
+          'Access denied',
+          'Revealing secret values is turned off on this server (TESSERA_SECRET_REVEAL=false)',
+        );
+      }
+      const secret = await resolve(tagOrId);
+      const wanted = version ?? secret.current_version;
+      const row = await repo.findSecretVersion(db, secret.id, wanted);
+      if (row === undefined) {
+        throw notFound(
+          'Secret version not found',
+          `Secret '${tagOrId}' has no version ${wanted} (the newest ${deps.versionsKept} are kept)`,
+        );
+      }
+      return { id: secret.id, tag: secret.tag, version: wanted, value: await decrypt(row) };
+    },
+  };
+}
+
+export type SecretService = ReturnType<typeof createSecretService>;
