@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateMasterKey } from '../crypto/master-key.js';
 import { generateToken } from '../crypto/tokens.js';
-import { connect } from '../db/connect.js';
+import { backupSqlite, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startServer } from '../server.js';
 import { runRekey } from './rekey.command.js';
@@ -13,6 +13,7 @@ Commands:
   serve     Start the HTTP service (configuration from the environment; see the README)
   migrate   Apply database migrations and exit
   token     Print a fresh, well-formed API token (for TESSERA_BOOTSTRAP_TOKEN)
+  backup F  Write a consistent copy of the SQLite database to file F (safe while serving)
   keygen    Print a fresh master key (base64 of 32 random bytes)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
             TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
@@ -47,6 +48,13 @@ async function main(argv: string[]): Promise<number> {
     case 'token':
       process.stdout.write(`${generateToken()}\n`);
       return 0;
+    case 'backup': {
+      const target = positionals[1];
+      if (target === undefined) throw new ConfigError('usage: tessera backup <file>');
+      await backupSqlite(loadConfig(), target);
+      process.stdout.write(`Wrote ${target}\n`);
+      return 0;
+    }
     case 'keygen':
       process.stdout.write(`${generateMasterKey().toString('base64')}\n`);
       return 0;

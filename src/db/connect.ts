@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -43,4 +43,20 @@ export function connectSqlite(dataDir: string): Store {
       await db.destroy();
     },
   };
+}
+
+/** An online, consistent copy of the embedded database (SQLite's backup API). */
+export async function backupSqlite(options: ConnectOptions, target: string): Promise<void> {
+  if (options.databaseUrl !== undefined) {
+    throw new Error('backup copies the embedded SQLite database; back PostgreSQL up with its own tools');
+  }
+  const database = new SQLite(join(options.dataDir, SQLITE_FILE_NAME), { readonly: true, fileMustExist: true });
+  try {
+    // The copy holds token hashes and wrapped keys: owner-only, like the original.
+    closeSync(openSync(target, 'w', 0o600));
+    chmodSync(target, 0o600);
+    await database.backup(target);
+  } finally {
+    database.close();
+  }
 }

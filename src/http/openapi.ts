@@ -56,6 +56,7 @@ export async function registerOpenApi(app: FastifyInstance) {
       tryItOutEnabled: false,
     },
     staticCSP: true,
+    theme: { title: 'Tessera API reference' },
   });
 
   app.get(
