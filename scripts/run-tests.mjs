@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs every test file under test/ with Node's own test runner (TypeScript through tsx).
-// Node 20's runner takes no glob patterns, so the files are listed here.
+// Runs every test file under test/ with Node's own test runner (TypeScript through tsx), once per
+// storage dialect: SQLite, then PostgreSQL (the server at TEST_DATABASE_URL when set, otherwise
+// PGlite in-process). Node 20's runner takes no glob patterns, so the files are listed here.
+// Usage: npm test [-- --dialect=sqlite|postgres] [files...]
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +15,26 @@ function collect(dir) {
   });
 }
 
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const dialectArg = args.find((a) => a.startsWith('--dialect='));
+const only = args.filter((a) => !a.startsWith('--'));
 const files = only.length > 0 ? only : collect('test').sort();
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-  env: { ...process.env, TESSERA_TEST: '1' },
-});
-process.exit(result.status ?? 1);
+const dialects = dialectArg ? [dialectArg.slice('--dialect='.length)] : ['sqlite', 'postgres'];
+
+let failed = false;
+for (const dialect of dialects) {
+  const where =
+    dialect === 'postgres'
+      ? process.env.TEST_DATABASE_URL
+        ? 'PostgreSQL at TEST_DATABASE_URL'
+        : 'PGlite in-process (set TEST_DATABASE_URL to use a PostgreSQL server)'
+      : 'SQLite';
+  console.log(`# dialect: ${dialect} (${where})`);
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
+    { stdio: 'inherit', env: { ...process.env, TESSERA_TEST: '1', TESSERA_TEST_DIALECT: dialect } },
+  );
+  if (result.status !== 0) failed = true;
+}
+process.exit(failed ? 1 : 0);

@@ -1,8 +1,10 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { createLocalBus, type InvalidationBus } from './cluster/invalidation-bus.js';
 import type { LogLevel } from './config.js';
 import type { Store } from './db/database.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
+import { TokenCache } from './features/api-keys/token-cache.js';
 import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
@@ -33,6 +35,11 @@ export interface AppOptions {
   /** The clock; injectable so tests can move time. */
   now?: () => Date;
   rateLimiter?: RateLimiter;
+  /**
+   * How key changes reach every node's token cache. Unset: this process alone (right for the
+   * embedded default). `null`: no token cache at all (several nodes with no shared channel).
+   */
+  bus?: InvalidationBus | null;
 }
 
 export interface App {
@@ -76,7 +83,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
-  const apiKeys = createApiKeyService({ store: options.store, now });
+  const bus = options.bus === undefined ? createLocalBus() : options.bus;
+  const cache = bus === null ? undefined : new TokenCache(bus);
+  const apiKeys = createApiKeyService({ store: options.store, now, cache });
   registerAccessControl(server, {
     limiter,
     authenticate: apiKeys.authenticate,

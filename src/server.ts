@@ -1,11 +1,14 @@
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
+import { connectRedis, createRedisBus, createRedisRateLimiter, type Warn } from './cluster/redis.js';
 import type { Config } from './config.js';
 import { connect } from './db/connect.js';
-import type { Store } from './db/database.js';
+import type { Dialect } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ensureBootstrapKey } from './features/api-keys/bootstrap.js';
-import { type Keyring, openKeyring } from './features/keyring/keyring.js';
+import { openKeyring } from './features/keyring/keyring.js';
 import { resolveMasterKey } from './features/keyring/master-key-source.js';
+import { createMemoryRateLimiter } from './http/rate-limiter.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Running nodes re-read the master-key table this often, to follow a rotation. */
@@ -13,7 +16,11 @@ export const KEYRING_REFRESH_MS = 2_000;
 
 /** Connects, migrates and checks the master key; closes the store again if any step fails. */
 export async function openStorage(config: Config, warn: (message: string) => void) {
-  const store = await connect({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = await connect({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+  });
   try {
     await migrateToLatest(store.db, store.dialect);
     const resolved = await resolveMasterKey(config.masterKey, store, config.dataDir);
@@ -38,9 +45,14 @@ export async function openStorage(config: Config, warn: (message: string) => voi
 export async function startServer(config: Config) {
   const warnings: string[] = [];
   const { store, keyring, masterKeySource } = await openStorage(config, (m) => warnings.push(m));
+  const cluster = clusterParts(config, store.dialect, {
+    warn: (m) => warnings.push(m),
+    info: () => {},
+  });
   const { server, apiKeys } = await buildApp({
     store,
     keyring,
+    ...cluster.parts,
     rateLimitPerMinute: config.rateLimitPerMinute,
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
@@ -48,6 +60,7 @@ export async function startServer(config: Config) {
     secretReveal: config.secretReveal,
   });
   for (const message of warnings) server.log.warn(message);
+  cluster.attachLog(server.log);
   if (masterKeySource.generated) {
     server.log.warn(
       { file: masterKeySource.source },
@@ -60,15 +73,51 @@ export async function startServer(config: Config) {
     log: server.log,
   });
   await server.listen({ host: config.host, port: config.port });
-  closeOnSignals(server, store, keyring);
+  closeOnSignals(server, async () => {
+    keyring.close();
+    await cluster.close();
+    await store.close();
+  });
   return server;
 }
 
-function closeOnSignals(
-  server: Awaited<ReturnType<typeof buildApp>>['server'],
-  store: Store,
-  keyring: Keyring,
-) {
+/**
+ * With REDIS_URL: shared rate limits and key-change notices for the token cache. Without it, on
+ * SQLite: one process, local notices. On PostgreSQL without Redis other nodes could not hear key
+ * changes, so there is no token cache at all (every request reads storage).
+ */
+function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
+  let log: Warn = startupLog;
+  const proxyLog: Warn = { warn: (m) => log.warn(m), info: (m) => log.info(m) };
+  if (config.redisUrl === undefined) {
+    return {
+      parts: dialect === 'sqlite' ? {} : { bus: null },
+      attachLog: (_l: FastifyBaseLogger) => {},
+      close: async () => {},
+    };
+  }
+  const redis = connectRedis(config.redisUrl);
+  redis.on('error', () => {});
+  const bus = createRedisBus(config.redisUrl, proxyLog);
+  const rateLimiter = createRedisRateLimiter(
+    redis,
+    config.rateLimitPerMinute,
+    createMemoryRateLimiter(config.rateLimitPerMinute),
+    proxyLog,
+  );
+  return {
+    parts: { bus, rateLimiter },
+    attachLog: (l: FastifyBaseLogger) => {
+      log = { warn: (m) => l.warn(m), info: (m) => l.info(m) };
+    },
+    close: async () => {
+      await bus.close();
+      redis.disconnect();
+    },
+  };
+}
+
+function closeOnSignals(server: FastifyInstance, release: () => Promise<void>) {
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -79,10 +128,9 @@ function closeOnSignals(
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
-    keyring.close();
     server
       .close()
-      .then(() => store.close())
+      .then(release)
       .then(
         () => {
           server.log.info('stopped');

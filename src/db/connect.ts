@@ -1,21 +1,60 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { Database, Store } from './database.js';
+import { Kysely, PostgresDialect, type PostgresPool, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Database, Dialect, Store } from './database.js';
 
 export const SQLITE_FILE_NAME = 'tessera.db';
 
 export interface ConnectOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
+  /** PostgreSQL connections per node. */
+  poolSize?: number;
 }
 
 export async function connect(options: ConnectOptions): Promise<Store> {
-  if (options.databaseUrl !== undefined) {
-    throw new Error('PostgreSQL support is not available in this build');
-  }
+  if (options.databaseUrl !== undefined) return connectPostgres(options.databaseUrl, options.poolSize ?? 10);
   return connectSqlite(options.dataDir);
+}
+
+/** How long a request waits for a pooled connection before the database counts as unavailable. */
+const CONNECT_TIMEOUT_MS = 1_500;
+
+/**
+ * PostgreSQL through a pool. Waits are bounded: a database that does not answer turns into 503s
+ * within about two seconds instead of requests that hang, and the pool reconnects by itself.
+ */
+export function connectPostgres(url: string, poolSize: number): Store {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 30_000,
+    // Server-side bounds: no statement or idle transaction may hold a connection for long.
+    statement_timeout: 10_000,
+    idle_in_transaction_session_timeout: 15_000,
+    query_timeout: 12_000,
+  });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  return storeFromPool(pool, 'postgres');
+}
+
+/** A store over any pg-compatible pool (PostgreSQL itself, or an in-process stand-in). */
+export function storeFromPool(pool: PostgresPool, dialect: Dialect): Store {
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect,
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
 }
 
 /**
@@ -50,7 +89,10 @@ export async function backupSqlite(options: ConnectOptions, target: string): Pro
   if (options.databaseUrl !== undefined) {
     throw new Error('backup copies the embedded SQLite database; back PostgreSQL up with its own tools');
   }
-  const database = new SQLite(join(options.dataDir, SQLITE_FILE_NAME), { readonly: true, fileMustExist: true });
+  const database = new SQLite(join(options.dataDir, SQLITE_FILE_NAME), {
+    readonly: true,
+    fileMustExist: true,
+  });
   try {
     // The copy holds token hashes and wrapped keys: owner-only, like the original.
     closeSync(openSync(target, 'w', 0o600));

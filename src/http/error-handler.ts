@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isStorageUnavailable } from '../db/errors.js';
 import { AppError, ERROR_STATUS, type ErrorType, type Violation, violation } from './errors.js';
 import { sendProblem } from './problem.js';
 
@@ -120,6 +121,16 @@ export function registerErrorHandler(app: FastifyInstance) {
         status: ERROR_STATUS[type],
         message: 'Invalid request',
         detail: 'The request could not be processed',
+      });
+    }
+    if (isStorageUnavailable(error)) {
+      request.log.warn({ code: error.code }, 'storage unavailable');
+      return sendProblem(request, reply, {
+        type: 'SERVICE_UNAVAILABLE',
+        status: 503,
+        message: 'Service unavailable',
+        detail: 'Storage is unavailable; retry shortly',
+        retryAfter: 1,
       });
     }
     request.log.error({ err: error }, 'unhandled error');

@@ -1,4 +1,4 @@
-import Ajv, { type Options } from 'ajv';
+import Ajv, { type Options, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 
@@ -24,6 +24,49 @@ export function registerValidators(app: FastifyInstance) {
   const forBodies = makeAjv({ coerceTypes: false });
   const forText = makeAjv({ coerceTypes: 'array' });
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
-    (httpPart === 'body' ? forBodies : forText).compile(schema as object),
+    httpPart === 'body'
+      ? forBodies.compile(schema as object)
+      : strictIntegers(forText.compile(schema as object), schema as TextSchema),
   );
+}
+
+interface TextSchema {
+  properties?: Record<string, { type?: unknown }>;
+}
+
+type Issue = NonNullable<ValidateFunction['errors']>[number];
+
+/** Decimal digits only: what "an integer" means in a query string or a path. */
+const DECIMAL_INTEGER = /^-?[0-9]+$/;
+
+/**
+ * Ajv's coercion reads any numeric text as a number: `1e2` is 100, `0x10` is 16, ` 5` is 5.
+ * A query-string or path integer must be written in decimal digits; anything else is a
+ * violation of its own, reported alongside whatever else is wrong.
+ */
+function strictIntegers(validate: ValidateFunction, schema: TextSchema) {
+  const integers = Object.entries(schema.properties ?? {})
+    .filter(([, property]) => property.type === 'integer')
+    .map(([name]) => name);
+  if (integers.length === 0) return validate;
+  const strict = (data: unknown): boolean => {
+    const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    const malformed: Issue[] = integers
+      .filter((name) => typeof fields[name] === 'string' && !DECIMAL_INTEGER.test(fields[name] as string))
+      .map((name) => ({
+        instancePath: `/${name}`,
+        schemaPath: `#/properties/${name}/type`,
+        keyword: 'type',
+        params: { type: 'integer' },
+        message: 'must be integer',
+      }));
+    const valid = validate(data);
+    const others = (validate.errors ?? []).filter(
+      (issue) => !malformed.some((m) => m.instancePath === issue.instancePath),
+    );
+    strict.errors = malformed.length > 0 || !valid ? [...malformed, ...others] : null;
+    return strict.errors === null;
+  };
+  strict.errors = null as Issue[] | null;
+  return strict;
 }

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/app.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { type Keyring, openKeyring } from '../../src/features/keyring/keyring.js';
+import { createTestStore } from './database.js';
 
 export interface TestServer {
   /** Base URL on a real loopback port, e.g. http://127.0.0.1:43127 */
@@ -45,13 +45,13 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const masterKey = options.masterKey ?? randomBytes(32);
-  const store = connectSqlite(dataDir);
+  const { store, dispose } = await createTestStore(dataDir);
   let keyring: Keyring;
   try {
     await migrateToLatest(store.db, store.dialect);
     keyring = await openKeyring({ store, configured: masterKeyFrom(masterKey), source: 'test master key' });
   } catch (error) {
-    await store.close();
+    await dispose({ drop: options.dataDir === undefined });
     throw error;
   }
   const logs: string[] = [];
@@ -83,7 +83,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async close() {
       keyring.close();
       await server.close();
-      await store.close();
+      await dispose({ drop: options.keepData !== true });
       if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
+import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
@@ -17,6 +18,7 @@ import {
 import * as repo from './api-keys.repository.js';
 import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
 import type { ApiKeyRow } from './api-keys.table.js';
+import type { TokenCache } from './token-cache.js';
 
 /** An API key as the API shows it (SPEC §4). */
 export interface ApiKey {
@@ -37,6 +39,8 @@ export interface KeyPrincipal extends Principal {
 export interface ApiKeyServiceDeps {
   store: Store;
   now: () => Date;
+  /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
+  cache?: TokenCache | undefined;
 }
 
 export function toApiKey(row: ApiKeyRow): ApiKey {
@@ -99,7 +103,7 @@ function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permissi
   return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
 }
 
-export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
+export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
   const { db } = store;
 
   async function requireKey(cid: string): Promise<ApiKeyRow> {
@@ -141,7 +145,12 @@ export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
   return {
     async authenticate(token: string): Promise<KeyPrincipal | 'expired' | undefined> {
       const tokenHash = hashToken(token);
-      const row = await repo.findApiKeyByTokenHash(db, tokenHash);
+      let row = cache?.get(tokenHash);
+      if (row === undefined) {
+        const ticket = cache?.ticket();
+        row = await repo.findApiKeyByTokenHash(db, tokenHash);
+        if (row !== undefined && ticket !== undefined) cache?.set(tokenHash, row, ticket);
+      }
       if (row === undefined || !digestsEqual(row.token_hash, tokenHash)) return undefined;
       if (isExpired(row, now())) return 'expired';
       return principalFrom(toApiKey(row));
@@ -206,6 +215,7 @@ export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
       const changes: { name: string; description?: string | null } = { name };
       if (input.description !== undefined) changes.description = input.description;
       await repo.updateApiKey(db, cid, changes);
+      await cache?.invalidate(cid);
       return toApiKey({ ...target, ...changes });
     },
 
@@ -216,6 +226,7 @@ export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
         requireCoverage(caller, target, 'delete');
         const at = now();
         if (target.is_admin === 1 && !isExpired(target, at)) {
+          await lockWithinTransaction(trx, store.dialect, 'admin-keys');
           const others = await repo.countOtherActiveAdmins(trx, cid, at.toISOString());
           if (others === 0) {
             throw conflict(
@@ -226,11 +237,13 @@ export function createApiKeyService({ store, now }: ApiKeyServiceDeps) {
         }
         await repo.deleteApiKey(trx, cid);
       });
+      await cache?.invalidate(cid);
     },
 
     /** The first key of an empty store: an ADMIN key named `bootstrap` (SPEC §8). */
     async bootstrap(token: string): Promise<ApiKey | undefined> {
       return db.transaction().execute(async (trx) => {
+        await lockWithinTransaction(trx, store.dialect, 'bootstrap');
         if ((await repo.countApiKeys(trx)) > 0) return undefined;
         const row = newRow({
           name: 'bootstrap',

@@ -1,6 +1,7 @@
 import { open, seal } from '../../crypto/aes-gcm.js';
 import { type MasterKey, masterKeyFrom, verifierOf, verifies } from '../../crypto/master-key.js';
 import type { Store } from '../../db/database.js';
+import { lockWithinTransaction } from '../../db/locks.js';
 import * as repo from './keyring.repository.js';
 import type { MasterKeyRow } from './keyring.table.js';
 
@@ -86,19 +87,23 @@ export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring>
   }
 
   if (rows.length === 0) {
-    if ((await repo.countSecretVersions(store.db)) > 0) {
-      throw new KeyringError(
-        'the database holds encrypted values but no master key record; refusing to start',
-      );
-    }
-    await repo.insertMasterKey(store.db, {
-      key_id: configured.id,
-      verifier: verifierOf(configured),
-      state: 'active',
-      link_by: null,
-      link_iv: null,
-      link_data: null,
-      created_at: now().toISOString(),
+    // Several nodes may start at once on an empty database: the first to take the lock records
+    // its key; the others then find a record and are checked against it like any later start.
+    await store.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, store.dialect, 'keyring');
+      if ((await repo.listMasterKeys(trx)).length > 0) return;
+      if ((await repo.countSecretVersions(trx)) > 0) {
+        throw new KeyringError('the database holds encrypted values but no master key record; refusing to start');
+      }
+      await repo.insertMasterKey(trx, {
+        key_id: configured.id,
+        verifier: verifierOf(configured),
+        state: 'active',
+        link_by: null,
+        link_iv: null,
+        link_data: null,
+        created_at: now().toISOString(),
+      });
     });
     rows = await repo.listMasterKeys(store.db);
   }

@@ -47,7 +47,9 @@ const WRITE_ATTEMPTS = 3;
 
 function checkName(name: string, violations: Violation[]): string {
   const trimmed = name.trim();
-  if (trimmed.length === 0 || trimmed.length > SECRET_NAME_MAX) {
+  // Characters are code points (as for API key names), not UTF-16 units: an emoji is one.
+  const length = [...trimmed].length;
+  if (length === 0 || length > SECRET_NAME_MAX) {
     violations.push(
       violation('/body/name', `'name' must be 1 to ${SECRET_NAME_MAX} characters after trimming`),
     );

@@ -1,0 +1,133 @@
+import { Redis } from 'ioredis';
+import type { RateDecision, RateLimiter } from '../http/rate-limiter.js';
+import type { InvalidationBus } from './invalidation-bus.js';
+
+export interface Warn {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+/**
+ * Connections to Redis that fail fast: a command waits at most 250 ms and none is queued while
+ * disconnected, so Redis being down degrades the service (per-node limits, no token cache)
+ * instead of stalling it. ioredis reconnects in the background.
+ */
+export function connectRedis(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 250,
+    connectTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+}
+
+const WINDOW_MS = 60_000;
+// INCR and set the expiry on the first hit of a window, atomically; returns [count, ms left].
+const CONSUME = `
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+`;
+
+/**
+ * One budget per credential across the fleet. While Redis is unreachable each node falls back to
+ * its own in-memory limiter, logs one warning, and goes back to Redis when it returns.
+ */
+export function createRedisRateLimiter(
+  redis: Redis,
+  limit: number,
+  fallback: RateLimiter,
+  log: Warn,
+): RateLimiter {
+  let degraded = false;
+  return {
+    async consume(key): Promise<RateDecision> {
+      try {
+        const [count, ttl] = (await redis.eval(CONSUME, 1, `tessera:rl:${key}`, WINDOW_MS)) as [
+          number,
+          number,
+        ];
+        if (degraded) {
+          degraded = false;
+          log.info('Redis is back: rate limits are shared across nodes again');
+        }
+        return {
+          allowed: count <= limit,
+          limit,
+          remaining: Math.max(0, limit - count),
+          resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
+        };
+      } catch {
+        if (!degraded) {
+          degraded = true;
+          log.warn('Redis is unreachable: rate limiting per node until it returns');
+        }
+        return fallback.consume(key);
+      }
+    },
+    async close() {
+      await fallback.close();
+    },
+  };
+}
+
+const CHANNEL = 'tessera:api-key-changed';
+
+/** Key-change notices over Redis pub/sub; unhealthy while the subscriber is not connected. */
+export function createRedisBus(url: string, log: Warn): InvalidationBus {
+  const publisher = connectRedis(url);
+  const subscriber = connectRedis(url);
+  const listeners: ((cid: string) => void)[] = [];
+  const reconnectListeners: (() => void)[] = [];
+  let subscribed = false;
+  let everSubscribed = false;
+
+  subscriber.on('message', (_channel: string, cid: string) => {
+    for (const listener of listeners) listener(cid);
+  });
+  subscriber.on('ready', () => {
+    subscriber.subscribe(CHANNEL).then(
+      () => {
+        subscribed = true;
+        if (everSubscribed) {
+          log.info('key-change channel is back: token cache re-enabled');
+          for (const listener of reconnectListeners) listener();
+        }
+        everSubscribed = true;
+      },
+      () => {
+        subscribed = false;
+      },
+    );
+  });
+  const down = () => {
+    if (subscribed) log.warn('key-change channel is down: token cache disabled until it returns');
+    subscribed = false;
+  };
+  subscriber.on('close', down);
+  subscriber.on('end', down);
+  subscriber.on('error', () => {});
+  publisher.on('error', () => {});
+
+  return {
+    async publish(cid) {
+      // Our own subscriber delivers it to this node too.
+      await publisher.publish(CHANNEL, cid);
+    },
+    subscribe(listener) {
+      listeners.push(listener);
+    },
+    onReconnect(listener) {
+      reconnectListeners.push(listener);
+    },
+    healthy: () => subscribed && subscriber.status === 'ready',
+    async close() {
+      subscriber.disconnect();
+      publisher.disconnect();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, Dialect } from './database.js';
+
+/**
+ * Serialises transactions that check a rule across rows and then write (the last admin key, the
+ * bootstrap key). On PostgreSQL: a transaction-scoped advisory lock, released at commit. On SQLite
+ * nothing is needed: one connection runs one transaction at a time.
+ */
+export async function lockWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
+  if (dialect === 'postgres')
+    await sql`select pg_advisory_xact_lock(hashtext(${`tessera:${name}`}))`.execute(trx);
+}
