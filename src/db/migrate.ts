@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Database, Dialect } from './database.js';
 import { migration0001Initial } from './migrations/0001-initial.js';
 import { migration0002Secrets } from './migrations/0002-secrets.js';
@@ -21,9 +21,16 @@ class StaticProvider implements MigrationProvider {
  * starting at once apply each migration exactly once.
  */
 export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): Promise<string[]> {
+  // On PostgreSQL, name the schema: without it Kysely looks for its bookkeeping tables in every
+  // schema, and another schema's copy (another deployment on the same database) would fool it.
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
   const migrator = new Migrator({
     db,
     provider: new StaticProvider(dialect),
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
     migrationTableName: 'tessera_migrations',
     migrationLockTableName: 'tessera_migrations_lock',
   });
