@@ -1,0 +1,395 @@
+/**
+ * Several real Tessera processes (`node --import tsx src/cli/main.ts serve`) on loopback ports,
+ * sharing one PostgreSQL database and one Redis: what a fleet behind a load balancer looks like.
+ * Every node starts at the same moment, so they race on migrations, the master-key record and the
+ * bootstrap key exactly as a fleet rolled out at once does.
+ *
+ * Needs a PostgreSQL server (TEST_DATABASE_URL) and a Redis server (TEST_REDIS_URL);
+ * `clusterSkipReason()` says, in one line, why a test file cannot run here.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { generateToken } from '../../src/crypto/tokens.js';
+import type { CallOptions, Reply } from './http.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const HEALTHY_WITHIN_MS = 15_000;
+const STOP_WITHIN_MS = 5_000;
+/** No single call in these tests may take longer: a hang is a failure, not a stuck run. */
+const CALL_TIMEOUT_MS = 5_000;
+
+/**
+ * Why the cluster tests cannot run here, or undefined when they can. They start real processes
+ * (whatever the dialect), so they run in the postgres pass of `npm test` only.
+ */
+export function clusterSkipReason(): string | undefined {
+  if (process.env.TESSERA_TEST_DIALECT === 'sqlite') {
+    return 'cluster tests run in the postgres pass only (real server processes, not per dialect)';
+  }
+  if (!process.env.TEST_DATABASE_URL || !process.env.TEST_REDIS_URL) {
+    return 'needs TEST_DATABASE_URL and TEST_REDIS_URL (PostgreSQL and Redis servers)';
+  }
+  return undefined;
+}
+
+export function requiredEnv(name: 'TEST_DATABASE_URL' | 'TEST_REDIS_URL'): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+}
+
+/** A free loopback port (free when asked: the caller binds it soon after). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => done());
+  });
+  const address = server.address();
+  await new Promise<void>((done) => server.close(() => done()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+/** One HTTP call with a bound: JSON in, parsed JSON (or text) out, as test/helpers/http.ts. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions & { timeoutMs?: number } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface Storage {
+  /** The database name or schema name created for this run. */
+  name: string;
+  /** Where the data lives, reached directly (not through any proxy). */
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty PostgreSQL database `tessera_mn_<random>` on the server of `baseUrl`. */
+export async function createDatabase(baseUrl = requiredEnv('TEST_DATABASE_URL')): Promise<Storage> {
+  const name = `tessera_mn_${randomBytes(6).toString('hex')}`;
+  await withClient(baseUrl, (c) => c.query(`create database ${name}`));
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: () =>
+      withClient(baseUrl, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {}),
+  };
+}
+
+/** A fresh schema `tessera_mn_<random>` in the database of `baseUrl`, selected by search_path. */
+export async function createSchema(baseUrl = requiredEnv('TEST_DATABASE_URL')): Promise<Storage> {
+  const name = `tessera_mn_${randomBytes(6).toString('hex')}`;
+  await withClient(baseUrl, (c) => c.query(`create schema ${name}`));
+  const url = new URL(baseUrl);
+  url.searchParams.set('options', `-c search_path=${name}`);
+  return {
+    name,
+    url: url.toString(),
+    drop: () => withClient(baseUrl, (c) => c.query(`drop schema if exists ${name} cascade`)).then(() => {}),
+  };
+}
+
+/** `url` with its host and port replaced by a loopback port (a proxy in front of the server). */
+function viaLoopback(url: string, port: number | undefined): string {
+  if (port === undefined) return url;
+  const parsed = new URL(url);
+  parsed.hostname = '127.0.0.1';
+  parsed.port = String(port);
+  return parsed.toString();
+}
+
+export interface ClusterNode {
+  /** 'A', 'B', 'C', ... */
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Every line the process wrote, as it wrote it (pino JSON on stdout). */
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** The exit code once the process has exited (null after a signal), undefined while running. */
+  exitCode(): number | null | undefined;
+  /** An HTTP call to this node, bounded (5 s unless `timeoutMs`). */
+  call(method: string, path: string, options?: CallOptions & { timeoutMs?: number }): Promise<Reply>;
+  /** stdout lines matching `pattern`, from line index `from` on. */
+  linesMatching(pattern: RegExp, from?: number): string[];
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  /** How many nodes (default 3). */
+  nodes?: number;
+  /** Extra environment for every node (e.g. TESSERA_RATE_LIMIT_PER_MINUTE). */
+  env?: Record<string, string>;
+  /**
+   * How the run's data is kept apart from everything else on the server. `schema` (default): a
+   * fresh schema `tessera_mn_<random>` in TEST_DATABASE_URL's database, chosen through
+   * `?options=-c search_path=...` (as a deployment sharing a database would). `database`: a
+   * fresh database.
+   */
+  isolation?: 'database' | 'schema';
+  /** Use this storage instead of creating one (the caller drops it). */
+  storage?: Storage;
+  /** Nodes reach PostgreSQL through this loopback port (a TcpProxy) instead of directly. */
+  postgresPort?: number;
+  /** Nodes reach Redis through this loopback port (a TcpProxy) instead of directly. */
+  redisPort?: number;
+  /** Without Redis: no REDIS_URL at all. */
+  noRedis?: boolean;
+}
+
+export interface Cluster {
+  nodes: ClusterNode[];
+  /** TESSERA_BOOTSTRAP_TOKEN, shared by every node: the token of the one bootstrap ADMIN key. */
+  adminToken: string;
+  masterKey: string;
+  storage: Storage;
+  /** SQL against the cluster's data, directly (never through a proxy). */
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    values?: unknown[],
+  ): Promise<T[]>;
+  /** Stops every node, closes connections, drops the storage, removes the data folders. */
+  stop(): Promise<void>;
+}
+
+/** The environment of a node: ours, without anything Tessera or the test runner set. */
+function nodeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('TESSERA_') || key.startsWith('NODE_TEST') || key === 'DATABASE_URL') continue;
+    if (key === 'REDIS_URL') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function capture(stream: NodeJS.ReadableStream, into: string[]) {
+  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+    into.push(line);
+  });
+}
+
+async function sleep(ms: number) {
+  await new Promise((done) => setTimeout(done, ms));
+}
+
+function spawnNode(name: string, env: Record<string, string>): ClusterNode & { healthy: Promise<void> } {
+  const port = Number(env.TESSERA_PORT);
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = env.TESSERA_DATA_DIR as string;
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+    cwd: REPO_ROOT,
+    env: nodeEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.stdout !== null) capture(child.stdout, stdout);
+  if (child.stderr !== null) capture(child.stderr, stderr);
+  let code: number | null | undefined;
+  const exited = new Promise<void>((done) => {
+    // 'close', not 'exit': by then every line the process wrote has been captured.
+    child.once('close', (exitCode, signal) => {
+      code = signal === null ? exitCode : null;
+      done();
+    });
+    child.once('error', (error) => {
+      stderr.push(`spawn failed: ${error.message}`);
+      code = code ?? -1;
+      done();
+    });
+  });
+
+  const describe = () =>
+    `node ${name} (port ${port}); stderr:\n${stderr.join('\n') || '(empty)'}\nlast stdout:\n${stdout.slice(-10).join('\n') || '(empty)'}`;
+
+  const healthy = (async () => {
+    const deadline = performance.now() + HEALTHY_WITHIN_MS;
+    while (performance.now() < deadline) {
+      if (code !== undefined) throw new Error(`${describe()}\nexited with ${code} before answering /healthz`);
+      try {
+        const reply = await request(url, 'GET', '/healthz', { timeoutMs: 1_000 });
+        if (reply.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`${describe()}\ndid not answer /healthz within ${HEALTHY_WITHIN_MS} ms`);
+  })();
+
+  return {
+    name,
+    url,
+    port,
+    dataDir,
+    stdout,
+    stderr,
+    healthy,
+    exitCode: () => code,
+    call: (method, path, options) => request(url, method, path, options),
+    linesMatching: (pattern, from = 0) => stdout.slice(from).filter((line) => pattern.test(line)),
+    async stop() {
+      if (code !== undefined) return;
+      child.kill('SIGTERM');
+      const inTime = await Promise.race([exited.then(() => true), sleep(STOP_WITHIN_MS).then(() => false)]);
+      if (!inTime) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+/** Starts `nodes` Tessera processes at once over fresh storage; resolves when all answer /healthz. */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const count = options.nodes ?? 3;
+  const storage =
+    options.storage ?? (options.isolation === 'database' ? await createDatabase() : await createSchema());
+  const ownsStorage = options.storage === undefined;
+  const adminToken = generateToken();
+  const masterKey = randomBytes(32).toString('base64');
+  const databaseUrl = viaLoopback(storage.url, options.postgresPort);
+  const redisUrl = viaLoopback(requiredEnv('TEST_REDIS_URL'), options.redisPort);
+  const ports: number[] = [];
+  for (let i = 0; i < count; i++) {
+    let port = await freePort();
+    while (ports.includes(port)) port = await freePort();
+    ports.push(port);
+  }
+  const dataDirs = ports.map(() => mkdtempSync(join(tmpdir(), 'tessera-mn-')));
+  const nodes = ports.map((port, i) =>
+    spawnNode(String.fromCharCode(65 + i), {
+      DATABASE_URL: databaseUrl,
+      ...(options.noRedis === true ? {} : { REDIS_URL: redisUrl }),
+      TESSERA_MASTER_KEY: masterKey,
+      TESSERA_BOOTSTRAP_TOKEN: adminToken,
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_PORT: String(port),
+      TESSERA_DATA_DIR: dataDirs[i] as string,
+      TESSERA_LOG_LEVEL: 'info',
+      // Several clusters and test files share one server: a small pool per node is plenty.
+      TESSERA_DB_POOL_SIZE: '5',
+      ...options.env,
+    }),
+  );
+  const pool = new pg.Pool({ connectionString: storage.url, max: 2 });
+  pool.on('error', () => {});
+
+  let stopped = false;
+  const cluster: Cluster = {
+    nodes,
+    adminToken,
+    masterKey,
+    storage,
+    async query<T extends Record<string, unknown>>(text: string, values: unknown[] = []) {
+      return (await pool.query(text, values)).rows as T[];
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all(nodes.map((node) => node.stop()));
+      await pool.end();
+      if (ownsStorage) await storage.drop();
+      for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+
+  const started = await Promise.allSettled(nodes.map((node) => node.healthy));
+  const failures = started.flatMap((result) => (result.status === 'rejected' ? [String(result.reason)] : []));
+  if (failures.length > 0) {
+    await cluster.stop();
+    throw new Error(`the cluster did not start:\n${failures.join('\n\n')}`);
+  }
+  return cluster;
+}
+
+/** Polls `check` every `everyMs` until it returns a value (not undefined), or fails after `withinMs`. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  { withinMs = 10_000, everyMs = 50 } = {},
+): Promise<T> {
+  const deadline = performance.now() + withinMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (performance.now() >= deadline) {
+      throw new Error(
+        `${what}: not within ${withinMs} ms${last === undefined ? '' : ` (last error: ${last})`}`,
+      );
+    }
+    await sleep(everyMs);
+  }
+}
+
+/** Creates an API key through `node` (the caller defaults to the bootstrap ADMIN key); returns it. */
+export async function createKeyOn(
+  node: ClusterNode,
+  token: string,
+  roles: string[] = ['USER'],
+): Promise<{ cid: string; apiKey: string }> {
+  const reply = await node.call('POST', '/api/v1/auth/key', {
+    token,
+    body: {
+      name: `mn-key-${randomBytes(4).toString('hex')}`,
+      roles: roles.map((role) => ({ type: 'DEFAULT', role })),
+    },
+  });
+  if (reply.status !== 200)
+    throw new Error(`creating a key on node ${node.name}: ${reply.status} ${reply.text}`);
+  return { cid: reply.body.cid, apiKey: reply.body.apiKey };
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { type CallOptions, client, type Reply } from './http.js';
+import type { TestServer } from './server.js';
+import { CID, type DefaultRole, ISO_UTC, TOKEN } from './spec.js';
+
+export type Call = (method: string, path: string, options?: CallOptions) => Promise<Reply>;
+
+/** The HTTP client of a test server (one per server, kept). */
+const clients = new WeakMap<TestServer, Call>();
+export function api(server: TestServer): Call {
+  let call = clients.get(server);
+  if (call === undefined) {
+    call = client(server.url);
+    clients.set(server, call);
+  }
+  return call;
+}
+
+export const role = (name: DefaultRole) => ({ type: 'DEFAULT', role: name }) as const;
+
+export interface NewKey {
+  name?: string;
+  description?: string | null;
+  expirationDate?: string | null;
+  /** Default roles; ADMIN-created. Default: READ_ONLY. */
+  roles?: DefaultRole[];
+  /** The caller; default: the bootstrap admin. */
+  token?: string;
+}
+
+/** A key as the create call returns it, `apiKey` (the token) included. */
+export interface CreatedKey {
+  apiKey: string;
+  cid: string;
+  name: string;
+  description: string | null;
+  expirationDate: string | null;
+  createdDate: string;
+  last4: string;
+  roles: { type: string; role?: string; tag?: string }[];
+}
+
+let counter = 0;
+
+/** Creates a key over HTTP and asserts the 200. */
+export async function createKey(server: TestServer, options: NewKey = {}): Promise<CreatedKey> {
+  counter += 1;
+  const body: Record<string, unknown> = {
+    name: options.name ?? `test-key-${counter}`,
+    roles: (options.roles ?? ['READ_ONLY']).map(role),
+  };
+  if (options.description !== undefined) body.description = options.description;
+  if (options.expirationDate !== undefined) body.expirationDate = options.expirationDate;
+  const reply = await api(server)('POST', '/api/v1/auth/key', {
+    token: options.token ?? server.adminToken,
+    body,
+  });
+  assert.equal(reply.status, 200, `creating a key failed: ${reply.text}`);
+  return reply.body as CreatedKey;
+}
+
+export async function deleteKey(server: TestServer, cid: string, token = server.adminToken): Promise<void> {
+  const reply = await api(server)('DELETE', `/api/v1/auth/key/${cid}`, { token });
+  assert.equal(reply.status, 200, `deleting a key failed: ${reply.text}`);
+}
+
+/**
+ * The server's clock (tests move it with `server.advance`), read through the API: the
+ * `createdDate` of a throw-away key, deleted again.
+ */
+export async function serverNow(server: TestServer, token = server.adminToken): Promise<Date> {
+  const probe = await createKey(server, { name: 'clock-probe', token });
+  await deleteKey(server, probe.cid, token);
+  return new Date(probe.createdDate);
+}
+
+/** A key that is valid for `ms` more milliseconds of server time (created by `token`). */
+export async function expiringKey(
+  server: TestServer,
+  ms: number,
+  roles: DefaultRole[] = ['READ_ONLY'],
+  token = server.adminToken,
+): Promise<CreatedKey> {
+  const now = await serverNow(server, token);
+  return createKey(server, { roles, token, expirationDate: new Date(now.getTime() + ms).toISOString() });
+}
+
+/** `token` with the character at `index` replaced by a different base62 character. */
+export function flipChar(token: string, index: number): string {
+  const at = index < 0 ? token.length + index : index;
+  const replacement = token[at] === 'A' ? 'B' : 'A';
+  return token.slice(0, at) + replacement + token.slice(at + 1);
+}
+
+/** The fields of SPEC §4's `ApiKey`. */
+export const API_KEY_FIELDS = [
+  'cid',
+  'name',
+  'description',
+  'createdDate',
+  'expirationDate',
+  'last4',
+  'roles',
+];
+
+/**
+ * Asserts SPEC §4's `ApiKey` shape: every field present (unset ones as null), `cid`, ISO dates,
+ * and no token anywhere unless `withToken` (the create response only).
+ */
+export function assertApiKeyShape(key: Record<string, any>, options: { withToken?: boolean } = {}): void {
+  for (const field of API_KEY_FIELDS)
+    assert.ok(field in key, `ApiKey lacks '${field}': ${JSON.stringify(key)}`);
+  assert.match(key.cid, CID);
+  assert.equal(typeof key.name, 'string');
+  assert.ok(key.description === null || typeof key.description === 'string');
+  assert.match(key.createdDate, ISO_UTC);
+  assert.ok(key.expirationDate === null || ISO_UTC.test(key.expirationDate), key.expirationDate);
+  assert.match(key.last4, /^[0-9A-Za-z]{4}$/);
+  assert.ok(Array.isArray(key.roles) && key.roles.length > 0);
+  if (options.withToken === true) {
+    assert.match(key.apiKey, TOKEN);
+    assert.equal(key.last4, key.apiKey.slice(-4));
+  } else {
+    assert.ok(!('apiKey' in key), `a token outside the create response: ${JSON.stringify(key)}`);
+  }
+}

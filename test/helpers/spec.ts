@@ -1,0 +1,74 @@
+/**
+ * SPEC tables, written out independently of src/ so tests check the code against the contract
+ * rather than against itself.
+ */
+import { STATUS_CODES } from 'node:http';
+
+export const DEFAULT_ROLES = ['ADMIN', 'MANAGER', 'USER', 'READ_ONLY', 'VIEWER'] as const;
+export type DefaultRole = (typeof DEFAULT_ROLES)[number];
+
+/** SPEC §6, in the table's order. */
+export const PERMISSIONS = [
+  'EDIT_API_KEYS',
+  'CREATE_SECRETS',
+  'READ_SECRET_VALUES',
+  'VIEW_AUDIT_LOGS',
+  'CONFIGURE_IP_ALLOWLIST',
+  'EDIT_ROLES',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_PERMISSIONS: Record<DefaultRole, readonly Permission[]> = {
+  ADMIN: PERMISSIONS,
+  MANAGER: ['CREATE_SECRETS', 'VIEW_AUDIT_LOGS'],
+  USER: ['CREATE_SECRETS'],
+  READ_ONLY: [],
+  VIEWER: [],
+};
+
+/** Roles from least to most privileged (for picking the weakest role that holds a permission). */
+export const ROLES_BY_PRIVILEGE: readonly DefaultRole[] = ['READ_ONLY', 'VIEWER', 'USER', 'MANAGER', 'ADMIN'];
+
+export function roleHolds(role: DefaultRole, permission: Permission | null): boolean {
+  return permission === null || ROLE_PERMISSIONS[role].includes(permission);
+}
+
+/** SPEC §3: the error tokens and their statuses. */
+export const ERROR_TYPES = {
+  BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
+  UNHANDLED_EXCEPTION: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const;
+export type ErrorType = keyof typeof ERROR_TYPES;
+
+/** The HTTP reason phrase, which `title` carries (SPEC §3's example: "Not Found"). */
+export function reasonPhrase(status: number): string | undefined {
+  return STATUS_CODES[status];
+}
+
+/** Every field of SPEC §3's problem body. */
+export const PROBLEM_FIELDS = [
+  'type',
+  'title',
+  'status',
+  'detail',
+  'instance',
+  'message',
+  'details',
+  'httpStatus',
+  'requestId',
+] as const;
+
+export const CID = /^ak[0-9a-f]{16}$/;
+export const TOKEN = /^tsk_[0-9A-Za-z]{49}$/;
+/** `req_` and a ULID (Crockford base32, 26 characters). */
+export const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** What `Date.prototype.toISOString()` produces. */
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -1,0 +1,136 @@
+/**
+ * SPEC §1 and §3 on request bodies: JSON only (415 otherwise), at most 2 MB (413), malformed
+ * JSON is 400 without echoing it, and the quirks of Cortex's clients are tolerated.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, type Call, createKey } from '../helpers/keys.js';
+import { assertProblem } from '../helpers/problem.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const MB2 = 2 * 1024 * 1024;
+
+let server: TestServer;
+let call: Call;
+before(async () => {
+  server = await startTestServer();
+  call = api(server);
+});
+after(async () => server.close());
+
+const post = (rawBody: string | Buffer, contentType: string) =>
+  call('POST', '/api/v1/auth/key', {
+    token: server.adminToken,
+    rawBody,
+    headers: { 'content-type': contentType },
+  });
+
+/** A valid create body padded with spaces to exactly `size` bytes. */
+function paddedBody(size: number): string {
+  const body = JSON.stringify({ name: 'padded', roles: [{ type: 'DEFAULT', role: 'READ_ONLY' }] });
+  return body + ' '.repeat(size - Buffer.byteLength(body));
+}
+
+describe('malformed JSON', () => {
+  test('is 400 and the body is not echoed', async () => {
+    for (const raw of [
+      '{"name": "SENTINEL-7f3a',
+      '{name: SENTINEL-7f3a}',
+      'SENTINEL-7f3a',
+      '{"a":1}}SENTINEL-7f3a',
+    ]) {
+      const reply = await post(raw, 'application/json');
+      assertProblem(reply, 400, 'BAD_REQUEST');
+      assert.ok(!reply.text.includes('SENTINEL'), `echoed: ${reply.text}`);
+      assert.ok(!reply.text.includes('Unexpected token'), `parser message leaked: ${reply.text}`);
+    }
+  });
+});
+
+describe('size', () => {
+  test('exactly 2 MB is accepted', async () => {
+    const reply = await post(paddedBody(MB2), 'application/json');
+    assert.equal(reply.status, 200, reply.text.slice(0, 300));
+  });
+
+  test('one byte more: 413 PAYLOAD_TOO_LARGE', async () => {
+    assertProblem(await post(paddedBody(MB2 + 1), 'application/json'), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  test('far more, of any content type: 413 or 415, never a crash', async () => {
+    assertProblem(await post(paddedBody(5 * MB2), 'application/json'), 413, 'PAYLOAD_TOO_LARGE');
+    const reply = await post(Buffer.alloc(5 * MB2, 'a'), 'application/octet-stream');
+    assert.ok([413, 415].includes(reply.status), `${reply.status}`);
+  });
+});
+
+describe('content types', () => {
+  for (const type of [
+    'text/plain',
+    'application/xml',
+    'application/x-www-form-urlencoded',
+    'application/yaml',
+  ]) {
+    test(`a ${type} body: 415`, async () => {
+      assertProblem(await post('name: x', type), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+  }
+
+  test('application/json with a charset is JSON', async () => {
+    const reply = await post(paddedBody(100), 'application/json; charset=utf-8');
+    assert.equal(reply.status, 200, reply.text);
+  });
+
+  test('a GET with Content-Type: application/yaml and no body works', async () => {
+    const reply = await call('GET', '/api/v1/auth/key', {
+      token: server.adminToken,
+      headers: { 'content-type': 'application/yaml' },
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+  });
+
+  test('Accept: */* gets JSON', async () => {
+    const reply = await call('GET', '/api/v1/me', { token: server.adminToken, headers: { accept: '*/*' } });
+    assert.equal(reply.status, 200);
+    assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+  });
+
+  test('a POST with application/json and an empty body: 400, not a crash', async () => {
+    assertProblem(await post('', 'application/json'), 400, 'BAD_REQUEST');
+  });
+});
+
+describe('DELETE as Cortex clients send it', () => {
+  test('with the body {} and application/json: 200', async () => {
+    const key = await createKey(server);
+    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken, body: {} });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.text, '');
+  });
+
+  test('with an empty body and application/json: 200', async () => {
+    const key = await createKey(server);
+    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: server.adminToken,
+      rawBody: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(reply.status, 200, reply.text);
+  });
+
+  test('with any JSON body: ignored, 200', async () => {
+    const key = await createKey(server);
+    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: server.adminToken,
+      body: { cid: 'ak0000000000000000', force: true },
+    });
+    assert.equal(reply.status, 200, reply.text);
+  });
+
+  test('with no body and no content type: 200', async () => {
+    const key = await createKey(server);
+    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken });
+    assert.equal(reply.status, 200, reply.text);
+  });
+});

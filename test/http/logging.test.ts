@@ -1,0 +1,102 @@
+/**
+ * Log redaction: after a round of ordinary and failing calls, no token and no request-body value
+ * appears in any log line, and every line is JSON tied to its request by `requestId`.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { generateToken } from '../../src/crypto/tokens.js';
+import { api, createKey, flipChar, role } from '../helpers/keys.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { REQUEST_ID } from '../helpers/spec.js';
+
+let server: TestServer;
+/** Strings that must never reach a log line. */
+const secrets: string[] = [];
+/** The x-request-id of every call made. */
+const requestIds: string[] = [];
+
+before(async () => {
+  server = await startTestServer();
+  const call = api(server);
+  const send = async (...args: Parameters<typeof call>) => {
+    const reply = await call(...args);
+    requestIds.push(reply.headers.get('x-request-id') ?? 'missing');
+    return reply;
+  };
+  const admin = server.adminToken;
+  const unknown = generateToken();
+  const bodySecret = 'hunter2-BODY-SECRET-9c1e';
+  const created = [
+    await createKey(server, { roles: ['ADMIN'] }),
+    await createKey(server, { roles: ['USER'] }),
+  ];
+  secrets.push(admin, unknown, bodySecret, flipChar(admin, 5), ...created.map((k) => k.apiKey));
+
+  for (const key of created) await send('GET', '/api/v1/me', { token: key.apiKey });
+  await send('GET', '/api/v1/auth/key', { token: created[0]?.apiKey });
+  await send('GET', '/api/v1/me', { token: unknown });
+  await send('GET', '/api/v1/me', { headers: { authorization: `Bearer ${flipChar(admin, 5)}` } });
+  await send('GET', '/api/v1/auth/key', { token: created[1]?.apiKey }); // 403
+  await send('GET', `/api/v1/auth/key?apiKey=${admin}&secret=${bodySecret}`, { token: admin });
+  await send('POST', '/api/v1/auth/key', {
+    token: admin,
+    body: { name: 'logged?', description: bodySecret, roles: [role('READ_ONLY')] },
+  });
+  await send('POST', '/api/v1/auth/key', {
+    token: admin,
+    body: { name: bodySecret, roles: [{ type: 'CUSTOM', tag: bodySecret }] },
+  });
+  await send('POST', '/api/v1/auth/key', {
+    token: admin,
+    rawBody: `{"name": "${bodySecret}`,
+    headers: { 'content-type': 'application/json' },
+  });
+  await send('POST', '/api/v1/auth/key', {
+    token: admin,
+    rawBody: `secret=${bodySecret}`,
+    headers: { 'content-type': 'text/plain' },
+  });
+  await send('PUT', `/api/v1/auth/key/${created[1]?.cid}`, {
+    token: admin,
+    body: { name: 'renamed', description: bodySecret, apiKey: admin },
+  });
+  await send('DELETE', `/api/v1/auth/key/${created[1]?.cid}`, { token: admin, body: { secret: bodySecret } });
+});
+after(async () => server.close());
+
+test('the calls were logged', () => {
+  assert.ok(server.logs.length >= requestIds.length, `only ${server.logs.length} log lines`);
+});
+
+test('no token and no body value appears in any log line', () => {
+  for (const line of server.logs) {
+    for (const secret of secrets) {
+      assert.ok(!line.includes(secret), `a secret in the log: ${line}`);
+    }
+  }
+});
+
+test('no log line carries headers or bodies', () => {
+  for (const line of server.logs) {
+    assert.ok(!/authorization/i.test(line), line);
+    assert.ok(!line.includes('"body"'), line);
+  }
+});
+
+test('every line is JSON; request lines carry the requestId the client saw', () => {
+  const logged = new Set<string>();
+  for (const line of server.logs) {
+    const entry = JSON.parse(line);
+    assert.equal(typeof entry.level, 'number');
+    assert.equal(typeof entry.msg, 'string');
+    if ('req' in entry || 'res' in entry) assert.match(entry.requestId, REQUEST_ID, line);
+    if (typeof entry.requestId === 'string') logged.add(entry.requestId);
+  }
+  for (const id of requestIds) assert.ok(logged.has(id), `no log line for request ${id}`);
+});
+
+test('request lines name the path without its query string', () => {
+  const paths = server.logs.map((line) => JSON.parse(line).req?.path).filter((p) => p !== undefined);
+  assert.ok(paths.includes('/api/v1/auth/key'));
+  for (const path of paths) assert.ok(!path.includes('?'), path);
+});

@@ -1,0 +1,81 @@
+/**
+ * SPEC §3 429s with a small budget (5 a minute): per key for valid tokens, per client IP for
+ * everything else (invalid tokens included), health probes exempt.
+ *
+ * One server for the file, and every request comes from 127.0.0.1, so the tests run in order:
+ * the first spends only key budgets, the second the IP budget, the third runs on a spent IP.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { generateToken } from '../../src/crypto/tokens.js';
+import type { Reply } from '../helpers/http.js';
+import { api, type Call, type CreatedKey, createKey } from '../helpers/keys.js';
+import { assertProblem } from '../helpers/problem.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const LIMIT = 5;
+let server: TestServer;
+let call: Call;
+/** A key that spends nothing in the first test. */
+let spare: CreatedKey;
+before(async () => {
+  server = await startTestServer({ rateLimitPerMinute: LIMIT });
+  call = api(server);
+});
+after(async () => server.close());
+
+function assertRateLimited(reply: Reply) {
+  const problem = assertProblem(reply, 429, 'TOO_MANY_REQUESTS');
+  assert.ok(Number.isInteger(problem.retryAfter), `retryAfter ${problem.retryAfter}`);
+  assert.ok(problem.retryAfter >= 1 && problem.retryAfter <= 60, `retryAfter ${problem.retryAfter}`);
+  assert.equal(reply.headers.get('retry-after'), String(problem.retryAfter));
+}
+
+test('each key has its own budget', async () => {
+  // The admin's first two requests.
+  const second = await createKey(server, { roles: ['USER'] });
+  spare = await createKey(server, { roles: ['USER'] });
+  for (let i = 2; i < LIMIT; i++) {
+    assert.equal((await call('GET', '/api/v1/me', { token: server.adminToken })).status, 200);
+  }
+  assertRateLimited(await call('GET', '/api/v1/me', { token: server.adminToken }));
+  // A refused call does not reach its handler: nothing is created past the budget.
+  assertRateLimited(
+    await call('POST', '/api/v1/auth/key', {
+      token: server.adminToken,
+      body: { name: 'over-budget', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+    }),
+  );
+  for (let i = 0; i < LIMIT; i++) {
+    assert.equal((await call('GET', '/api/v1/me', { token: second.apiKey })).status, 200);
+  }
+  assertRateLimited(await call('GET', '/api/v1/me', { token: second.apiKey }));
+});
+
+test('invalid tokens draw on the client IP budget, then get 429 instead of 401', async () => {
+  // The IP budget is untouched so far: spending key budgets did not draw on it.
+  const invalid = [
+    { token: generateToken() },
+    { headers: { authorization: 'Bearer tsk_malformed' } },
+    {},
+    { token: generateToken() },
+    { headers: { authorization: 'Basic xyz' } },
+  ];
+  for (const options of invalid) {
+    assertProblem(await call('GET', '/api/v1/auth/key', options), 401, 'UNAUTHORIZED');
+  }
+  assertRateLimited(await call('GET', '/api/v1/auth/key', { token: generateToken() }));
+  assertRateLimited(await call('GET', '/api/v1/me', {}));
+  // Unauthenticated routes share the IP budget ...
+  assertRateLimited(await call('GET', '/api/v1/openapi.json'));
+  // ... while a valid key has its own.
+  assert.equal((await call('GET', '/api/v1/me', { token: spare.apiKey })).status, 200);
+});
+
+test('/healthz and /readyz are never limited', async () => {
+  assertRateLimited(await call('GET', '/api/v1/me', {}));
+  for (let i = 0; i < 3 * LIMIT; i++) {
+    assert.equal((await call('GET', '/healthz')).status, 200);
+    assert.equal((await call('GET', '/readyz')).status, 200);
+  }
+});

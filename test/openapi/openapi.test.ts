@@ -1,0 +1,127 @@
+/**
+ * The OpenAPI document (GET /api/v1/openapi.json) and the reference page (/docs).
+ *
+ * Snapshot: the document, as JSON.stringify(document, null, 2), must equal
+ * test/openapi/openapi.snapshot.json. After an intended API change, refresh it with
+ *
+ *   UPDATE_SNAPSHOTS=1 npm test -- test/openapi/openapi.test.ts
+ *
+ * and review the diff of the snapshot like any other change.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { api } from '../helpers/keys.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const SNAPSHOT = fileURLToPath(new URL('./openapi.snapshot.json', import.meta.url));
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
+
+let server: TestServer;
+let document: Record<string, any>;
+before(async () => {
+  server = await startTestServer();
+  const reply = await api(server)('GET', '/api/v1/openapi.json');
+  assert.equal(reply.status, 200);
+  assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
+  document = reply.body;
+});
+after(async () => server.close());
+
+/** Every operation: [path, method, operation]. */
+function operations(): [string, string, Record<string, any>][] {
+  return Object.entries<Record<string, any>>(document.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, operation]): [string, string, Record<string, any>] => [path, method, operation]),
+  );
+}
+
+describe('the document', () => {
+  test('is OpenAPI 3.1.0 with a title and version', () => {
+    assert.equal(document.openapi, '3.1.0');
+    assert.equal(typeof document.info.title, 'string');
+    assert.equal(typeof document.info.version, 'string');
+  });
+
+  test('is public: no token needed', async () => {
+    assert.equal((await api(server)('GET', '/api/v1/openapi.json')).status, 200);
+  });
+
+  test('documents the five API-key calls and /api/v1/me', () => {
+    const listed = operations().map(([path, method]) => `${method.toUpperCase()} ${path}`);
+    for (const expected of [
+      'GET /api/v1/auth/key',
+      'POST /api/v1/auth/key',
+      'GET /api/v1/auth/key/{cid}',
+      'PUT /api/v1/auth/key/{cid}',
+      'DELETE /api/v1/auth/key/{cid}',
+      'GET /api/v1/me',
+    ]) {
+      assert.ok(listed.includes(expected), `${expected} is not documented`);
+    }
+  });
+
+  test('every /api/v1/auth/key operation is x-cortex-compatible', () => {
+    const keyOperations = operations().filter(([path]) => path.startsWith('/api/v1/auth/key'));
+    assert.equal(keyOperations.length, 5);
+    for (const [path, method, operation] of keyOperations) {
+      assert.equal(operation['x-cortex-compatible'], true, `${method} ${path}`);
+    }
+  });
+
+  test('/api/v1/me is x-tessera-extension', () => {
+    assert.equal(document.paths['/api/v1/me'].get['x-tessera-extension'], true);
+  });
+
+  test('every operation is marked as exactly one of Cortex-compatible or Tessera extension', () => {
+    for (const [path, method, operation] of operations()) {
+      const marks = [operation['x-cortex-compatible'], operation['x-tessera-extension']].filter(
+        (m) => m === true,
+      );
+      assert.equal(marks.length, 1, `${method} ${path}`);
+    }
+  });
+
+  test('every /api/v1 operation but the document itself needs the bearer token', () => {
+    assert.equal(document.components.securitySchemes.bearerAuth.type, 'http');
+    assert.equal(document.components.securitySchemes.bearerAuth.scheme, 'bearer');
+    for (const [path, method, operation] of operations()) {
+      if (!path.startsWith('/api/v1/') || path === '/api/v1/openapi.json') continue;
+      assert.deepEqual(operation.security, [{ bearerAuth: [] }], `${method} ${path}`);
+    }
+  });
+
+  test('error responses are documented as application/problem+json', () => {
+    for (const [path, method, operation] of operations()) {
+      for (const [status, response] of Object.entries<Record<string, any>>(operation.responses ?? {})) {
+        if (Number(status) < 400) continue;
+        assert.deepEqual(
+          Object.keys(response.content ?? {}),
+          ['application/problem+json'],
+          `${method} ${path} ${status}`,
+        );
+      }
+    }
+  });
+
+  test('matches the snapshot (UPDATE_SNAPSHOTS=1 rewrites it)', () => {
+    const text = `${JSON.stringify(document, null, 2)}\n`;
+    if (process.env.UPDATE_SNAPSHOTS === '1') {
+      writeFileSync(SNAPSHOT, text);
+      return;
+    }
+    assert.ok(existsSync(SNAPSHOT), `no snapshot: run with UPDATE_SNAPSHOTS=1 to write ${SNAPSHOT}`);
+    // Re-serialised, so a formatter's layout of the file does not matter; key order does.
+    const snapshot = `${JSON.stringify(JSON.parse(readFileSync(SNAPSHOT, 'utf8')), null, 2)}\n`;
+    assert.equal(text, snapshot, 'the OpenAPI document changed: if intended, run with UPDATE_SNAPSHOTS=1');
+  });
+});
+
+test('/docs serves the HTML reference page', async () => {
+  const response = await fetch(`${server.url}/docs`);
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await response.text(), /<html/i);
+});

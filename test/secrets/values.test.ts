@@ -1,0 +1,185 @@
+/** SPEC §5: `secret` is 1 byte to 64 KiB of UTF-8, `name` 1..256 characters; PUT's rules. */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api, type Call } from '../helpers/keys.js';
+import { assertProblem, assertViolations } from '../helpers/problem.js';
+import { createSecret, reveal, uniqueTag } from '../helpers/secrets.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const KIB_64 = 64 * 1024;
+
+let server: TestServer;
+let call: Call;
+before(async () => {
+  server = await startTestServer();
+  call = api(server);
+});
+after(async () => server.close());
+
+const create = (body: Record<string, unknown>) =>
+  call('POST', '/api/v1/secrets', {
+    token: server.adminToken,
+    body: { name: 'n', tag: uniqueTag('value'), secret: 'v', ...body },
+  });
+const put = (tagOrId: string, body: unknown) =>
+  call('PUT', `/api/v1/secrets/${encodeURIComponent(tagOrId)}`, { token: server.adminToken, body });
+const versionsOf = async (tagOrId: string) => {
+  const reply = await call('GET', `/api/v1/secrets/${tagOrId}/versions`, { token: server.adminToken });
+  assert.equal(reply.status, 200, reply.text);
+  return reply.body.versions.map((v: { version: number }) => v.version) as number[];
+};
+const count = async () => (await call('GET', '/api/v1/secrets', { token: server.adminToken })).body.total;
+
+describe('values that are accepted, and revealed byte for byte', () => {
+  const accepted: [string, string][] = [
+    ['1 byte', 'x'],
+    ['exactly 64 KiB of ASCII (65536 bytes)', `${'a'.repeat(KIB_64 - 1)}z`],
+    ['exactly 64 KiB of 2-byte UTF-8 (32768 characters)', 'é'.repeat(KIB_64 / 2)],
+    ['exactly 64 KiB of 4-byte UTF-8 (16384 emoji)', '🔑'.repeat(KIB_64 / 4)],
+    ['whitespace only, kept as is (values are not trimmed)', '  \t\n  '],
+    ['leading and trailing spaces kept', '  p@ss w0rd  '],
+    ['JSON-looking text', '{"user":"admin","password":"hunter2"}'],
+    ['a NUL character and control characters', 'a\u0000b\u0001c\u001f'],
+    ['mixed scripts', 'пароль-密码-🔐'],
+  ];
+  for (const [label, value] of accepted) {
+    test(label, async () => {
+      const reply = await create({ secret: value });
+      assert.equal(reply.status, 200, reply.text.slice(0, 500));
+      assert.equal(await reveal(server, reply.body.id), value);
+    });
+  }
+});
+
+describe('values that are refused: 400 at /body/secret, nothing created', () => {
+  const refused: [string, unknown][] = [
+    ['empty', ''],
+    ['65537 bytes of ASCII', 'a'.repeat(KIB_64 + 1)],
+    // 21846 characters (under 65536) but 65538 bytes: the limit is in bytes.
+    ['multi-byte UTF-8 over 64 KiB in bytes, under it in characters', '€'.repeat(21_846)],
+    ['64 KiB of ASCII and one 2-byte character', `${'a'.repeat(KIB_64 - 1)}é`],
+    ['16385 emoji (65540 bytes)', '🔑'.repeat(KIB_64 / 4 + 1)],
+    ['a number', 12345],
+    ['null', null],
+    ['an object', { value: 'x' }],
+  ];
+  for (const [label, value] of refused) {
+    test(label, async () => {
+      const before = await count();
+      const reply = await create({ secret: value });
+      assertViolations(reply, ['/body/secret']);
+      if (typeof value === 'string' && value.length > 0) {
+        assert.ok(!reply.text.includes(value.slice(0, 64)), 'the value is echoed in the error');
+      }
+      assert.equal(await count(), before);
+    });
+  }
+
+  test('PUT with a value over 64 KiB in bytes: 400, and the value and versions are unchanged', async () => {
+    const secret = await createSecret(server);
+    assertViolations(await put(secret.id, { secret: 'ж'.repeat(KIB_64 / 2 + 1) }), ['/body/secret']);
+    assertViolations(await put(secret.id, { secret: '' }), ['/body/secret']);
+    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.deepEqual(await versionsOf(secret.id), [1]);
+  });
+});
+
+describe('names', () => {
+  test('1 and 256 characters are accepted; 256 after trimming surrounding spaces too', async () => {
+    for (const name of ['n', 'n'.repeat(256), `   ${'m'.repeat(256)}   `]) {
+      const reply = await create({ name });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.name, name.trim());
+    }
+  });
+
+  test('256 characters outside the Basic Multilingual Plane are 256 characters', async () => {
+    const name = '🔑'.repeat(256);
+    const reply = await create({ name });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, name);
+    assertViolations(await create({ name: '🔑'.repeat(257) }), ['/body/name']);
+  });
+
+  test('empty, blank, 257 characters, or not a string: 400 at /body/name', async () => {
+    for (const name of ['', '   ', '\t\n', 'n'.repeat(257), 42, null]) {
+      assertViolations(await create({ name }), ['/body/name']);
+    }
+  });
+
+  test('PUT applies the same rules', async () => {
+    const secret = await createSecret(server, { name: 'before' });
+    for (const name of ['', '  ', 'n'.repeat(257)])
+      assertViolations(await put(secret.id, { name }), ['/body/name']);
+    const ok = await put(secret.id, { name: `  ${'x'.repeat(256)}  ` });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.body.name, 'x'.repeat(256));
+  });
+
+  test('every problem at once: missing name, bad tag and empty value in one request', async () => {
+    const reply = await call('POST', '/api/v1/secrets', {
+      token: server.adminToken,
+      body: { tag: '-bad', secret: '' },
+    });
+    assertViolations(reply, ['/body/name', '/body/tag', '/body/secret']);
+  });
+});
+
+describe('PUT', () => {
+  test('with neither name nor secret: 400, and nothing changes', async () => {
+    const secret = await createSecret(server, { name: 'unchanged' });
+    for (const body of [{}, undefined]) {
+      const reply = await put(secret.id, body);
+      assertProblem(reply, 400, 'BAD_REQUEST');
+    }
+    const read = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    assert.equal(read.body.name, 'unchanged');
+    assert.deepEqual(await versionsOf(secret.id), [1]);
+  });
+
+  test('the name only: the value stays, and no version is added', async () => {
+    const secret = await createSecret(server, { name: 'old name' });
+    const reply = await put(secret.tag, { name: 'new name' });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.body, { id: secret.id, name: 'new name', tag: secret.tag });
+    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.deepEqual(await versionsOf(secret.id), [1]);
+  });
+
+  test('the secret only: a new version with the new value; the name stays', async () => {
+    const secret = await createSecret(server, { name: 'kept name' });
+    const reply = await put(secret.id, { secret: 'second value' });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.body, { id: secret.id, name: 'kept name', tag: secret.tag });
+    assert.deepEqual(await versionsOf(secret.id), [1, 2]);
+    assert.equal(await reveal(server, secret.id), 'second value');
+    assert.equal(await reveal(server, secret.id, 1), secret.value);
+  });
+
+  test('both: one new version, and the new name', async () => {
+    const secret = await createSecret(server);
+    const reply = await put(secret.id, { name: 'both changed', secret: 'third value' });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, 'both changed');
+    assert.deepEqual(await versionsOf(secret.id), [1, 2]);
+    assert.equal(await reveal(server, secret.id), 'third value');
+  });
+
+  test('the same value again is still a new version', async () => {
+    const secret = await createSecret(server);
+    assert.equal((await put(secret.id, { secret: secret.value })).status, 200);
+    assert.deepEqual(await versionsOf(secret.id), [1, 2]);
+    assert.equal(await reveal(server, secret.id, 2), secret.value);
+  });
+
+  test('concurrent value changes each get their own version, none lost', async () => {
+    const secret = await createSecret(server);
+    const values = ['c1', 'c2', 'c3'];
+    const replies = await Promise.all(values.map((secretValue) => put(secret.id, { secret: secretValue })));
+    for (const reply of replies) assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(await versionsOf(secret.id), [1, 2, 3, 4]);
+    const written = await Promise.all([2, 3, 4].map((v) => reveal(server, secret.id, v)));
+    assert.deepEqual([...written].sort(), values);
+    assert.equal(await reveal(server, secret.id), written[2]);
+  });
+});

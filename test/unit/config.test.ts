@@ -1,0 +1,107 @@
+/** loadConfig (src/config.ts): defaults, and a clear, value-free message for every bad setting. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { generateToken } from '../../src/crypto/tokens.js';
+import { flipChar } from '../helpers/keys.js';
+
+/** The ConfigError loadConfig throws for `env`. */
+function failure(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, '/srv/tessera');
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `not a ConfigError: ${error}`);
+    return error;
+  }
+  assert.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+test('defaults (SPEC §8)', () => {
+  const config = loadConfig({}, '/srv/tessera');
+  assert.equal(config.host, '127.0.0.1');
+  assert.equal(config.port, 8080);
+  assert.equal(config.dataDir, '/srv/tessera/data');
+  assert.equal(config.databaseUrl, undefined);
+  assert.equal(config.redisUrl, undefined);
+  assert.equal(config.bootstrapToken, undefined);
+  assert.equal(config.rateLimitPerMinute, 1000);
+  assert.equal(config.logLevel, 'info');
+  assert.ok(Object.isFrozen(config));
+});
+
+test('valid settings are read', () => {
+  const token = generateToken();
+  const config = loadConfig(
+    {
+      TESSERA_HOST: '0.0.0.0',
+      TESSERA_PORT: '9000',
+      TESSERA_DATA_DIR: 'state',
+      DATABASE_URL: 'postgres://tessera:pw@db:5432/tessera',
+      REDIS_URL: 'rediss://cache:6380',
+      TESSERA_BOOTSTRAP_TOKEN: token,
+      TESSERA_RATE_LIMIT_PER_MINUTE: '50',
+      TESSERA_LOG_LEVEL: 'DEBUG',
+    },
+    '/srv/tessera',
+  );
+  assert.equal(config.host, '0.0.0.0');
+  assert.equal(config.port, 9000);
+  assert.equal(config.dataDir, '/srv/tessera/state');
+  assert.equal(config.databaseUrl, 'postgres://tessera:pw@db:5432/tessera');
+  assert.equal(config.redisUrl, 'rediss://cache:6380');
+  assert.equal(config.bootstrapToken, token);
+  assert.equal(config.rateLimitPerMinute, 50);
+  assert.equal(config.logLevel, 'debug');
+  assert.equal(loadConfig({ DATABASE_URL: 'postgresql://h/db' }).databaseUrl, 'postgresql://h/db');
+  assert.equal(loadConfig({ TESSERA_DATA_DIR: '/var/lib/tessera' }).dataDir, '/var/lib/tessera');
+});
+
+describe('bad settings stop start-up with a message naming the variable', () => {
+  for (const port of ['abc', '-1', '65536', '80.5', '8080x', '0x50']) {
+    test(`TESSERA_PORT=${port}`, () => {
+      assert.match(failure({ TESSERA_PORT: port }).message, /TESSERA_PORT/);
+    });
+  }
+
+  test('TESSERA_RATE_LIMIT_PER_MINUTE=0', () => {
+    assert.match(failure({ TESSERA_RATE_LIMIT_PER_MINUTE: '0' }).message, /TESSERA_RATE_LIMIT_PER_MINUTE/);
+  });
+
+  test('TESSERA_LOG_LEVEL=loud', () => {
+    assert.match(failure({ TESSERA_LOG_LEVEL: 'loud' }).message, /TESSERA_LOG_LEVEL/);
+  });
+
+  test('a malformed TESSERA_BOOTSTRAP_TOKEN, never quoting it', () => {
+    const valid = generateToken();
+    for (const bad of [flipChar(valid, 12), valid.slice(0, -1), `gsk_${valid.slice(4)}`, 'hunter2hunter2']) {
+      const error = failure({ TESSERA_BOOTSTRAP_TOKEN: bad });
+      assert.match(error.message, /TESSERA_BOOTSTRAP_TOKEN/);
+      assert.ok(!error.message.includes(bad), error.message);
+      assert.ok(!error.message.includes(bad.slice(4, 20)), error.message);
+      assert.ok(!String(error.stack).includes(bad), 'the token is in the stack');
+    }
+  });
+
+  test('DATABASE_URL with another scheme, never quoting its password', () => {
+    for (const url of [
+      'mysql://tessera:s3cr3t-pw@db/tessera',
+      'sqlite:///tmp/s3cr3t-pw.db',
+      'http://u:s3cr3t-pw@h',
+    ]) {
+      const error = failure({ DATABASE_URL: url });
+      assert.match(error.message, /DATABASE_URL/);
+      assert.match(error.message, /postgres/);
+      assert.ok(!error.message.includes('s3cr3t-pw'), error.message);
+    }
+  });
+
+  test('DATABASE_URL that is not a URL, never quoting it', () => {
+    const error = failure({ DATABASE_URL: 'tessera:s3cr3t-pw at db' });
+    assert.match(error.message, /DATABASE_URL/);
+    assert.ok(!error.message.includes('s3cr3t-pw'), error.message);
+  });
+
+  test('REDIS_URL with another scheme', () => {
+    assert.match(failure({ REDIS_URL: 'http://cache:6379' }).message, /REDIS_URL/);
+  });
+});
