@@ -4,7 +4,8 @@
 // PGlite in-process). Node 20's runner takes no glob patterns, so the files are listed here.
 // Usage: npm test [-- --dialect=sqlite|postgres] [files...]
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function collect(dir) {
@@ -21,6 +22,16 @@ const only = args.filter((a) => !a.startsWith('--'));
 const files = only.length > 0 ? only : collect('test').sort();
 const dialects = dialectArg ? [dialectArg.slice('--dialect='.length)] : ['sqlite', 'postgres'];
 
+/** PGlite only: one migrated template database, copied by every test store (see test/helpers). */
+function pgliteTemplate() {
+  const folder = join(mkdtempSync(join(tmpdir(), 'tessera-pglite-')), 'template');
+  const made = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/pglite-template.ts', folder], {
+    stdio: 'inherit',
+  });
+  if (made.status !== 0) throw new Error('could not build the PGlite template database');
+  return folder;
+}
+
 let failed = false;
 for (const dialect of dialects) {
   const where =
@@ -30,11 +41,18 @@ for (const dialect of dialects) {
         : 'PGlite in-process (set TEST_DATABASE_URL to use a PostgreSQL server)'
       : 'SQLite';
   console.log(`# dialect: ${dialect} (${where})`);
+  const env = { ...process.env, TESSERA_TEST: '1', TESSERA_TEST_DIALECT: dialect };
+  const template = dialect === 'postgres' && !process.env.TEST_DATABASE_URL ? pgliteTemplate() : undefined;
+  if (template !== undefined) env.TESSERA_TEST_PGLITE_TEMPLATE = template;
   const result = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-concurrency=2', ...files],
-    { stdio: 'inherit', env: { ...process.env, TESSERA_TEST: '1', TESSERA_TEST_DIALECT: dialect } },
+    {
+      stdio: 'inherit',
+      env,
+    },
   );
+  if (template !== undefined) rmSync(join(template, '..'), { recursive: true, force: true });
   if (result.status !== 0) failed = true;
 }
 process.exit(failed ? 1 : 0);

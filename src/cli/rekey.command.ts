@@ -30,22 +30,28 @@ export async function runRekey(config: Config, options: { batchSize: number; gra
     const current = await resolveMasterKey(config.masterKey, store, config.dataDir);
     if (current.key === undefined)
       throw new ConfigError(`no current master key: ${current.source} is not set`);
+    // On the embedded default the key lives in the data folder. It takes the new key as soon as
+    // that key is active, before re-wrapping: a crash after that point restarts on the new key.
+    const keyFile =
+      config.masterKey === undefined && store.dialect === 'sqlite'
+        ? join(config.dataDir, MASTER_KEY_FILE_NAME)
+        : undefined;
     const result = await rekey({
       store,
       current: current.key,
       next,
+      onActive: () => {
+        if (keyFile === undefined) return;
+        writeFileSync(`${keyFile}.new`, `${configuredNext.key.toString('base64')}\n`, { mode: 0o600 });
+        renameSync(`${keyFile}.new`, keyFile);
+        process.stderr.write(`rekey: ${keyFile} now holds the new master key\n`);
+      },
       batchSize: options.batchSize,
       graceMs: options.graceSeconds * 1000,
       signal: controller.signal,
       onProgress: (p) => process.stderr.write(`rekey: ${p.message}\n`),
     });
-    // On the embedded default the key lives in the data folder: it must now hold the new key.
-    if (config.masterKey === undefined && store.dialect === 'sqlite') {
-      const file = join(config.dataDir, MASTER_KEY_FILE_NAME);
-      writeFileSync(`${file}.new`, `${configuredNext.key.toString('base64')}\n`, { mode: 0o600 });
-      renameSync(`${file}.new`, file);
-      process.stderr.write(`rekey: ${file} now holds the new master key\n`);
-    } else {
+    if (keyFile === undefined) {
       process.stderr.write(
         `rekey: configure the new key (key id ${next.id}) as TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE on every node; the old key no longer starts the service\n`,
       );

@@ -1,9 +1,17 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type PostgresPool, SqliteDialect, sql } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { Database, Dialect, Store } from './database.js';
+import { isStorageUnavailable } from './errors.js';
 
 export const SQLITE_FILE_NAME = 'tessera.db';
 
@@ -39,7 +47,43 @@ export function connectPostgres(url: string, poolSize: number): Store {
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
-  return storeFromPool(pool, 'postgres');
+  // Nor may a client that is checked out when its connection drops: pg emits 'error' on the
+  // client, and with no listener that is an uncaught exception. Its query fails on its own
+  // (a 503), and the pool discards the broken client when it is released.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  return storeFromPool(discardingFailedClients(pool), 'postgres');
+}
+
+/**
+ * The pool as Kysely sees it, except that a client whose query failed for want of the database
+ * (a read timeout above all: the statement is still outstanding, so the connection would make
+ * every later query wait behind it) is closed on release instead of going back to the pool.
+ */
+function discardingFailedClients(pool: pg.Pool): PostgresPool {
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let failure: Error | undefined;
+      const wrapped = {
+        query(text: unknown, parameters?: unknown) {
+          const result = client.query(text as string, parameters as unknown[]);
+          if (result instanceof Promise) {
+            result.catch((error: unknown) => {
+              if (isStorageUnavailable(error)) failure = error as Error;
+            });
+          }
+          return result;
+        },
+        release() {
+          client.release(failure);
+        },
+      };
+      return wrapped as unknown as PostgresPoolClient;
+    },
+    end: () => pool.end(),
+  };
 }
 
 /** A store over any pg-compatible pool (PostgreSQL itself, or an in-process stand-in). */

@@ -29,6 +29,8 @@ const UNAVAILABLE_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error',
   'Query read timeout',
+  // The store was closed under a request (shutdown): a transient condition, not a bug.
+  'driver has already been destroyed',
 ];
 
 export function isStorageUnavailable(error: unknown): boolean {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { cpSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
@@ -39,7 +40,10 @@ export async function createTestStore(dataDir: string): Promise<TestStore> {
   }
   const url = process.env.TEST_DATABASE_URL;
   if (url === undefined || url === '') {
-    const store = storeFromPool(new PglitePool(new PGlite(join(dataDir, 'pglite'))), 'postgres');
+    const folder = join(dataDir, 'pglite');
+    const template = process.env.TESSERA_TEST_PGLITE_TEMPLATE;
+    if (template !== undefined && !existsSync(folder)) cpSync(template, folder, { recursive: true });
+    const store = storeFromPool(new PglitePool(new PGlite(folder)), 'postgres');
     return { store, dispose: () => store.close() };
   }
   // A schema per data folder, so test files can run side by side on one database.
@@ -69,7 +73,7 @@ async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>
 }
 
 /** PGlite as a pg-style pool of one connection, handed out to one transaction at a time. */
-class PglitePool implements PostgresPool {
+export class PglitePool implements PostgresPool {
   private queue: Promise<void> = Promise.resolve();
   constructor(private readonly db: PGlite) {}
 

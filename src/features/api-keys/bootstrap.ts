@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { generateToken } from '../../crypto/tokens.js';
@@ -28,6 +28,8 @@ export async function ensureBootstrapKey(
   }
   const file = join(options.dataDir, BOOTSTRAP_FILE_NAME);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created: a stale file left from before keeps its own.
+  chmodSync(file, 0o600);
   options.log.info(
     { cid: key.cid, file },
     `created the bootstrap ADMIN key; its token is in ${file} (read it, store it safely, delete the file)`,

@@ -93,7 +93,9 @@ export async function openKeyring(options: OpenKeyringOptions): Promise<Keyring>
       await lockWithinTransaction(trx, store.dialect, 'keyring');
       if ((await repo.listMasterKeys(trx)).length > 0) return;
       if ((await repo.countSecretVersions(trx)) > 0) {
-        throw new KeyringError('the database holds encrypted values but no master key record; refusing to start');
+        throw new KeyringError(
+          'the database holds encrypted values but no master key record; refusing to start',
+        );
       }
       await repo.insertMasterKey(trx, {
         key_id: configured.id,

@@ -23,6 +23,11 @@ export interface RekeyOptions {
   /** How long running nodes get to learn the new key before the old one's links are erased. */
   graceMs?: number;
   onProgress?: (progress: RekeyProgress) => void;
+  /**
+   * Called once the new key is active (now or in an earlier, interrupted run), before re-wrapping:
+   * from then on the new key alone starts a node, so this is where a key file is swapped.
+   */
+  onActive?: () => void | Promise<void>;
   /** Stops between batches; running again resumes where it stopped. */
   signal?: AbortSignal;
   now?: () => Date;
@@ -113,6 +118,7 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
     rows = await repo.listMasterKeys(db);
   }
 
+  await options.onActive?.();
   const previous = rows.find((r) => r.state === 'previous');
   let rewrapped = 0;
   if (previous !== undefined) {
