@@ -5,6 +5,11 @@ import type { Store } from './db/database.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
 import { TokenCache } from './features/api-keys/token-cache.js';
+import { recordDenial } from './features/audit/audit.denials.js';
+import { createAuditLog } from './features/audit/audit.log.js';
+import { auditRoutes } from './features/audit/audit.routes.js';
+import { createAuditService } from './features/audit/audit.service.js';
+import type { AuditEventRow } from './features/audit/audit.table.js';
 import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
@@ -40,6 +45,8 @@ export interface AppOptions {
    * embedded default). `null`: no token cache at all (several nodes with no shared channel).
    */
   bus?: InvalidationBus | null;
+  /** Receives each committed audit event (the SIEM export), when configured. */
+  auditExport?: (row: AuditEventRow) => void;
 }
 
 export interface App {
@@ -73,7 +80,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   server.addHook('onClose', async () => limiter.close());
 
   registerValidators(server);
-  registerErrorHandler(server);
+  const audit = createAuditLog({ store: options.store, now, onCommitted: options.auditExport });
+  registerErrorHandler(server, { onDenied: (request, error) => recordDenial(audit, request, error) });
   registerBodyParsers(server);
   registerQueryBooleans(server);
   server.addHook('onSend', async (request, reply) => {
@@ -85,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   const bus = options.bus === undefined ? createLocalBus() : options.bus;
   const cache = bus === null ? undefined : new TokenCache(bus);
-  const apiKeys = createApiKeyService({ store: options.store, now, cache });
+  const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
   registerAccessControl(server, {
     limiter,
     authenticate: apiKeys.authenticate,
@@ -98,9 +106,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     now,
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
+    audit,
   });
   await server.register(apiKeyRoutes, { service: apiKeys });
   await server.register(secretRoutes, { service: secrets });
+  await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });
   await server.ready();
   return { server, apiKeys, secrets };
 }

@@ -26,6 +26,10 @@ export interface Config {
   readonly secretVersionsKept: number;
   /** Whether `GET /api/v1/secrets/{tagOrId}/value` may reveal values at all. */
   readonly secretReveal: boolean;
+  /** Audit events older than this many days are pruned (the chain stays verifiable). */
+  readonly auditRetentionDays: number;
+  /** `stdout`, or a file path: each audit event is also written there as a JSON line. */
+  readonly auditExport: string | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -137,5 +141,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     masterKey: masterKeyFromEnv(env),
     secretVersionsKept: integer(env, 'TESSERA_SECRET_VERSIONS_KEPT', 10, 1, 1000),
     secretReveal: boolean(env, 'TESSERA_SECRET_REVEAL', true),
+    auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
+    auditExport: text(env, 'TESSERA_AUDIT_EXPORT'),
   });
 }

@@ -3,9 +3,11 @@ import { buildApp } from './app.js';
 import { connectRedis, createRedisBus, createRedisRateLimiter, type Warn } from './cluster/redis.js';
 import type { Config } from './config.js';
 import { connect } from './db/connect.js';
-import type { Dialect } from './db/database.js';
+import type { Dialect, Store } from './db/database.js';
 import { migrateToLatest } from './db/migrate.js';
 import { ensureBootstrapKey } from './features/api-keys/bootstrap.js';
+import { createAuditExporter } from './features/audit/audit.export.js';
+import { pruneAuditEvents } from './features/audit/audit.retention.js';
 import { openKeyring } from './features/keyring/keyring.js';
 import { resolveMasterKey } from './features/keyring/master-key-source.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
@@ -43,15 +45,17 @@ export async function openStorage(config: Config, warn: (message: string) => voi
  * gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close storage).
  */
 export async function startServer(config: Config) {
+  // Until the logger exists warnings are held; after that they go straight to it (the keyring
+  // keeps warning from its background refresh for as long as the process runs).
   const warnings: string[] = [];
-  const { store, keyring, masterKeySource } = await openStorage(config, (m) => warnings.push(m));
-  const cluster = clusterParts(config, store.dialect, {
-    warn: (m) => warnings.push(m),
-    info: () => {},
-  });
+  let warn = (message: string) => void warnings.push(message);
+  const { store, keyring, masterKeySource } = await openStorage(config, (m) => warn(m));
+  const cluster = clusterParts(config, store.dialect, { warn: (m) => warn(m), info: () => {} });
+  const exporter = config.auditExport === undefined ? undefined : createAuditExporter(config.auditExport);
   const { server, apiKeys } = await buildApp({
     store,
     keyring,
+    ...(exporter === undefined ? {} : { auditExport: exporter.write }),
     ...cluster.parts,
     rateLimitPerMinute: config.rateLimitPerMinute,
     logLevel: config.logLevel,
@@ -59,7 +63,10 @@ export async function startServer(config: Config) {
     secretVersionsKept: config.secretVersionsKept,
     secretReveal: config.secretReveal,
   });
-  for (const message of warnings) server.log.warn(message);
+  for (const message of warnings.splice(0)) server.log.warn(message);
+  warn = (message) => {
+    server.log.warn(message);
+  };
   cluster.attachLog(server.log);
   if (masterKeySource.generated) {
     server.log.warn(
@@ -73,12 +80,35 @@ export async function startServer(config: Config) {
     log: server.log,
   });
   await server.listen({ host: config.host, port: config.port });
+  const retention = scheduleAuditRetention(store, config.auditRetentionDays, server.log);
   closeOnSignals(server, async () => {
+    clearInterval(retention);
     keyring.close();
+    await exporter?.close();
     await cluster.close();
     await store.close();
   });
   return server;
+}
+
+const RETENTION_EVERY_MS = 60 * 60 * 1000;
+
+/** Prunes audit events past the retention period now and every hour (on every node: idempotent). */
+function scheduleAuditRetention(store: Store, days: number, log: FastifyBaseLogger) {
+  const prune = () => {
+    const cutoff = new Date(Date.now() - days * 24 * 60 * 60 * 1000);
+    pruneAuditEvents(store, cutoff).then(
+      (deleted) => {
+        if (deleted > 0)
+          log.info({ deleted, cutoff: cutoff.toISOString() }, 'pruned audit events past retention');
+      },
+      (error: unknown) => log.warn({ err: error }, 'audit retention failed; will retry'),
+    );
+  };
+  prune();
+  const timer = setInterval(prune, RETENTION_EVERY_MS);
+  timer.unref();
+  return timer;
 }
 
 /**

@@ -5,6 +5,7 @@ import { generateToken } from '../crypto/tokens.js';
 import { backupSqlite, connect } from '../db/connect.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { startServer } from '../server.js';
+import { runAuditVerify } from './audit.command.js';
 import { runRekey } from './rekey.command.js';
 
 const USAGE = `Usage: tessera <command>
@@ -13,6 +14,9 @@ Commands:
   serve     Start the HTTP service (configuration from the environment; see the README)
   migrate   Apply database migrations and exit
   token     Print a fresh, well-formed API token (for TESSERA_BOOTSTRAP_TOKEN)
+  audit verify
+            Walk the audit log's hash chain; exit 1 naming the first altered, removed or
+            reordered event
   backup F  Write a consistent copy of the SQLite database to file F (safe while serving)
   keygen    Print a fresh master key (base64 of 32 random bytes)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
@@ -48,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
     case 'token':
       process.stdout.write(`${generateToken()}\n`);
       return 0;
+    case 'audit': {
+      if (positionals[1] !== 'verify') throw new ConfigError('usage: tessera audit verify');
+      return runAuditVerify(loadConfig());
+    }
     case 'backup': {
       const target = positionals[1];
       if (target === undefined) throw new ConfigError('usage: tessera backup <file>');

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
+import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/audit.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
 import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
 
@@ -9,6 +10,8 @@ export interface Database {
   master_keys: MasterKeyTable;
   secrets: SecretTable;
   secret_versions: SecretVersionTable;
+  audit_events: AuditEventTable;
+  audit_checkpoints: AuditCheckpointTable;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

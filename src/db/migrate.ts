@@ -2,11 +2,13 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 import type { Database, Dialect } from './database.js';
 import { migration0001Initial } from './migrations/0001-initial.js';
 import { migration0002Secrets } from './migrations/0002-secrets.js';
+import { migration0003Audit } from './migrations/0003-audit.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0001-initial': migration0001Initial,
   '0002-secrets': migration0002Secrets,
+  '0003-audit': migration0003Audit,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isWellFormedToken } from '../crypto/tokens.js';
+import type { ObjectType } from '../features/audit/audit.table.js';
 import type { Permission } from '../features/roles/permissions.js';
 import { AppError } from './errors.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
@@ -22,6 +23,8 @@ export type Authenticator<P extends Principal> = (token: string) => Promise<P | 
  */
 export interface RouteAccess {
   permission?: Permission;
+  /** What the route acts on, for audit records of denied calls. */
+  objectType?: ObjectType;
   authenticated?: boolean;
   unmetered?: boolean;
 }
@@ -112,4 +115,21 @@ async function identify<P extends Principal>(
 export function principalOf<P extends Principal = Principal>(request: FastifyRequest): P {
   if (request.principal === undefined) throw new Error('route is not protected');
   return request.principal as P;
+}
+
+/** Where a request came from, for the audit log. */
+export interface RequestInfo {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+}
+
+/** The caller of a protected route with its request's origin: what services record as the actor. */
+export function actorOf<P extends Principal = Principal>(request: FastifyRequest): P & RequestInfo {
+  return { ...principalOf<P>(request), ...requestInfoOf(request) };
+}
+
+export function requestInfoOf(request: FastifyRequest): RequestInfo {
+  const agent = request.headers['user-agent'];
+  return { requestId: request.id, ip: request.ip, userAgent: typeof agent === 'string' ? agent : null };
 }

@@ -81,10 +81,21 @@ function typeForStatus(status: number): ErrorType {
   return (match?.[0] as ErrorType | undefined) ?? 'BAD_REQUEST';
 }
 
-export function registerErrorHandler(app: FastifyInstance) {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+export interface ErrorHandlerOptions {
+  /** Called for every 401 and 403 before it is sent (the audit log records denials). */
+  onDenied?: (request: FastifyRequest, error: AppError) => Promise<void>;
+}
+
+export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}) {
+  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof AppError) {
       if (error.status >= 500) request.log.error({ err: error }, 'request failed');
+      if ((error.status === 401 || error.status === 403) && options.onDenied !== undefined) {
+        // A denial that cannot be recorded is still a denial: log it, and deny.
+        await options.onDenied(request, error).catch((failure: unknown) => {
+          request.log.error({ err: failure }, 'could not record a denied call in the audit log');
+        });
+      }
       return sendProblem(request, reply, {
         type: error.type,
         status: error.status,

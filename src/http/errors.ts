@@ -60,8 +60,10 @@ export class AppError extends Error {
     /** Specific: "No secret with tag or id 'db'". Defaults to the message. */
     readonly detail: string = message,
     readonly extra: { violations?: Violation[]; retryAfter?: number } = {},
+    /** The underlying failure, for the log only: never rendered. */
+    cause?: unknown,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.status = ERROR_STATUS[type];
   }
 }

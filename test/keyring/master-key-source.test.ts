@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
+import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { KeyringError } from '../../src/features/keyring/keyring.js';
 import { createSecretService } from '../../src/features/secrets/secrets.service.js';
 import { openStorage } from '../../src/server.js';
@@ -51,6 +52,7 @@ function serviceOf(opened: Awaited<ReturnType<typeof openStorage>>) {
   return createSecretService({
     store: opened.store,
     keyring: opened.keyring,
+    audit: createAuditLog({ store: opened.store, now: () => new Date() }),
     now: () => new Date(),
     versionsKept: 10,
     revealEnabled: true,
@@ -101,7 +103,7 @@ describe('the data folder’s master.key', { skip }, () => {
       await serviceOf(opened).create(principal, { name: 'n', tag: 'kept', secret: 'kept value' });
     });
     await withStorage(env, async (opened) => {
-      assert.equal((await serviceOf(opened).reveal('kept')).value, 'kept value');
+      assert.equal((await serviceOf(opened).reveal(principal, 'kept')).value, 'kept value');
     });
   });
 
@@ -121,7 +123,7 @@ describe('the data folder’s master.key', { skip }, () => {
     // Restoring the file restores access.
     writeFileSync(file, key, { mode: 0o600 });
     await withStorage({ TESSERA_DATA_DIR: dataDir }, async (opened) => {
-      assert.equal((await serviceOf(opened).reveal('stranded')).value, 'v');
+      assert.equal((await serviceOf(opened).reveal(principal, 'stranded')).value, 'v');
     });
   });
 

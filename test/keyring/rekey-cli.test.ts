@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
+import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { createSecretService } from '../../src/features/secrets/secrets.service.js';
 import { openStorage } from '../../src/server.js';
 import { testDialect } from '../helpers/database.js';
@@ -60,6 +61,7 @@ async function withService<T>(
       createSecretService({
         store: opened.store,
         keyring: opened.keyring,
+        audit: createAuditLog({ store: opened.store, now: () => new Date() }),
         now: () => new Date(),
         versionsKept: 10,
         revealEnabled: true,
@@ -127,8 +129,9 @@ describe('tessera rekey', { skip }, () => {
     assert.equal(existsSync(`${keyFile}.new`), false);
 
     await withService(async (service) => {
-      for (const [tag, value] of values) assert.equal((await service.reveal(tag)).value, value, tag);
-      assert.equal((await service.reveal('cli-0', 1)).value.startsWith('cli value 0 '), true);
+      for (const [tag, value] of values)
+        assert.equal((await service.reveal(principal, tag)).value, value, tag);
+      assert.equal((await service.reveal(principal, 'cli-0', 1)).value.startsWith('cli value 0 '), true);
     });
   });
 

@@ -19,6 +19,7 @@ import {
   type KeyPrincipal,
 } from '../../src/features/api-keys/api-keys.service.js';
 import { BOOTSTRAP_FILE_NAME, ensureBootstrapKey } from '../../src/features/api-keys/bootstrap.js';
+import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { AppError } from '../../src/http/errors.js';
 import { role } from '../helpers/keys.js';
 import type { Permission } from '../helpers/spec.js';
@@ -30,7 +31,11 @@ before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'tessera-unit-'));
   store = connectSqlite(dataDir);
   await migrateToLatest(store.db, store.dialect);
-  service = createApiKeyService({ store, now: () => new Date() });
+  service = createApiKeyService({
+    store,
+    now: () => new Date(),
+    audit: createAuditLog({ store, now: () => new Date() }),
+  });
 });
 after(async () => {
   await store.close();
@@ -129,7 +134,15 @@ describe('the bootstrap key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-bootstrap-'));
     const fresh = connectSqlite(dir);
     await migrateToLatest(fresh.db, fresh.dialect);
-    return { dir, store: fresh, service: createApiKeyService({ store: fresh, now: () => new Date() }) };
+    return {
+      dir,
+      store: fresh,
+      service: createApiKeyService({
+        store: fresh,
+        now: () => new Date(),
+        audit: createAuditLog({ store: fresh, now: () => new Date() }),
+      }),
+    };
   }
 
   test('without a configured token: an ADMIN key named bootstrap, its token in a 0600 file, not in the log', async () => {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { principalOf } from '../../http/access.js';
+import { actorOf, principalOf } from '../../http/access.js';
 import { type PageQuery, pageQuery } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import { sortedPermissions } from '../roles/permissions.js';
@@ -17,7 +17,7 @@ import {
 import type { ApiKeyService, KeyPrincipal } from './api-keys.service.js';
 
 const tags = ['API keys'];
-const access = { permission: 'EDIT_API_KEYS' } as const;
+const access = { permission: 'EDIT_API_KEYS', objectType: 'API_KEY' } as const;
 const security = [{ bearerAuth: [] }];
 
 /** SPEC §4: Cortex's five API-key calls, plus `GET /api/v1/me`. */
@@ -55,7 +55,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: createdApiKeySchema, ...commonErrors },
       },
     },
-    async (request) => service.create(principalOf<KeyPrincipal>(request), request.body),
+    async (request) => service.create(actorOf<KeyPrincipal>(request), request.body),
   );
 
   app.get<{ Params: { cid: string } }>(
@@ -89,7 +89,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: apiKeySchema, ...commonErrors, ...notFoundError },
       },
     },
-    async (request) => service.update(principalOf<KeyPrincipal>(request), request.params.cid, request.body),
+    async (request) => service.update(actorOf<KeyPrincipal>(request), request.params.cid, request.body),
   );
 
   app.delete<{ Params: { cid: string } }>(
@@ -114,7 +114,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
       },
     },
     async (request, reply) => {
-      await service.delete(principalOf<KeyPrincipal>(request), request.params.cid);
+      await service.delete(actorOf<KeyPrincipal>(request), request.params.cid);
       return reply.code(200).send();
     },
   );
@@ -122,7 +122,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
   app.get(
     '/api/v1/me',
     {
-      config: { authenticated: true },
+      config: { authenticated: true, objectType: 'API_KEY' },
       schema: {
         ...origin('tessera'),
         tags,

@@ -2,10 +2,11 @@ import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
 import { lockWithinTransaction } from '../../db/locks.js';
-import type { Principal } from '../../http/access.js';
+import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
 import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import { type AuditLog, keyActor, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
   holdsAdmin,
@@ -36,11 +37,15 @@ export interface KeyPrincipal extends Principal {
   key: ApiKey;
 }
 
+/** A caller as services receive it: the key, and where the request came from when over HTTP. */
+export type KeyCaller = KeyPrincipal & Partial<RequestInfo>;
+
 export interface ApiKeyServiceDeps {
   store: Store;
   now: () => Date;
   /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
   cache?: TokenCache | undefined;
+  audit: AuditLog;
 }
 
 export function toApiKey(row: ApiKeyRow): ApiKey {
@@ -103,7 +108,7 @@ function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permissi
   return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
 }
 
-export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
+export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceDeps) {
   const { db } = store;
 
   async function requireKey(cid: string): Promise<ApiKeyRow> {
@@ -113,7 +118,7 @@ export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
   }
 
   /** A caller may only act on keys whose permissions it holds itself. */
-  function requireCoverage(caller: KeyPrincipal, target: ApiKeyRow, verb: string) {
+  function requireCoverage(caller: KeyCaller, target: ApiKeyRow, verb: string) {
     const targetPermissions = permissionsOf(JSON.parse(target.roles) as RoleRef[]);
     if (!isSubset(targetPermissions, caller.permissions)) {
       throw forbidden(
@@ -168,7 +173,7 @@ export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
       return toApiKey(await requireKey(cid));
     },
 
-    async create(caller: KeyPrincipal, input: CreateApiKeyInput): Promise<ApiKey & { apiKey: string }> {
+    async create(caller: KeyCaller, input: CreateApiKeyInput): Promise<ApiKey & { apiKey: string }> {
       const violations: Violation[] = [];
       const name = cleanName(input.name, '/body/name');
       if (typeof name !== 'string') violations.push(name);
@@ -203,24 +208,30 @@ export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
         expiresAt,
         token,
       });
-      await repo.insertApiKey(db, row);
+      await audit.run(async (trx, record) => {
+        await repo.insertApiKey(trx, row);
+        await record({ actor: keyActor(caller), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
+      });
       return { apiKey: token, ...toApiKey(row) };
     },
 
-    async update(caller: KeyPrincipal, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
+    async update(caller: KeyCaller, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
       const name = cleanName(input.name, '/body/name');
       if (typeof name !== 'string') throw badRequest(name.description, [name]);
       const target = await requireKey(cid);
       requireCoverage(caller, target, 'update');
       const changes: { name: string; description?: string | null } = { name };
       if (input.description !== undefined) changes.description = input.description;
-      await repo.updateApiKey(db, cid, changes);
+      await audit.run(async (trx, record) => {
+        await repo.updateApiKey(trx, cid, changes);
+        await record({ actor: keyActor(caller), action: 'UPDATE', objectType: 'API_KEY', objectId: cid });
+      });
       await cache?.invalidate(cid);
       return toApiKey({ ...target, ...changes });
     },
 
-    async delete(caller: KeyPrincipal, cid: string): Promise<void> {
-      await db.transaction().execute(async (trx) => {
+    async delete(caller: KeyCaller, cid: string): Promise<void> {
+      await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyByCid(trx, cid);
         if (target === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
         requireCoverage(caller, target, 'delete');
@@ -236,13 +247,14 @@ export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
           }
         }
         await repo.deleteApiKey(trx, cid);
+        await record({ actor: keyActor(caller), action: 'DELETE', objectType: 'API_KEY', objectId: cid });
       });
       await cache?.invalidate(cid);
     },
 
     /** The first key of an empty store: an ADMIN key named `bootstrap` (SPEC §8). */
     async bootstrap(token: string): Promise<ApiKey | undefined> {
-      return db.transaction().execute(async (trx) => {
+      return audit.run(async (trx, record) => {
         await lockWithinTransaction(trx, store.dialect, 'bootstrap');
         if ((await repo.countApiKeys(trx)) > 0) return undefined;
         const row = newRow({
@@ -253,6 +265,12 @@ export function createApiKeyService({ store, now, cache }: ApiKeyServiceDeps) {
           token,
         });
         await repo.insertApiKey(trx, row);
+        await record({
+          actor: systemActor('bootstrap'),
+          action: 'CREATE',
+          objectType: 'API_KEY',
+          objectId: row.cid,
+        });
         return toApiKey(row);
       });
     },

@@ -2,6 +2,7 @@ import { rewrapDataKey } from '../../crypto/envelope.js';
 import type { MasterKey } from '../../crypto/master-key.js';
 import { verifierOf } from '../../crypto/master-key.js';
 import type { Store } from '../../db/database.js';
+import { createAuditLog, systemActor } from '../audit/audit.log.js';
 import { rewrapSecretVersion, versionsWrappedBy } from '../secrets/secrets.repository.js';
 import { KeyringError, linkFor, reachableKeys } from './keyring.js';
 import * as repo from './keyring.repository.js';
@@ -62,6 +63,8 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
   const report = options.onProgress ?? (() => {});
   const now = options.now ?? (() => new Date());
   const check = () => signal?.throwIfAborted();
+  const audit = createAuditLog({ store, now });
+  const rotation = { actor: systemActor('rekey'), objectType: 'MASTER_KEY' } as const;
 
   let rows = await repo.listMasterKeys(db);
   const currentRow = rows.find((r) => r.key_id === current.id);
@@ -107,9 +110,15 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
 
   if (rows.find((r) => r.key_id === next.id)?.state === 'next') {
     check();
-    await db.transaction().execute(async (trx) => {
+    await audit.run(async (trx, record) => {
       await repo.setMasterKeyState(trx, activeKey.id, 'previous');
       await repo.setMasterKeyState(trx, next.id, 'active');
+      await record({
+        ...rotation,
+        action: 'UPDATE',
+        objectId: next.id,
+        detail: `active; rotating out ${activeKey.id}`,
+      });
     });
     report({
       phase: 'switch',
@@ -173,11 +182,12 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
         continue;
       }
       // Retire only when nothing is left, checked in the same transaction that retires.
-      const retired = await db.transaction().execute(async (trx) => {
+      const retired = await audit.run(async (trx, record) => {
         if ((await repo.countSecretVersions(trx, previous.key_id)) > 0) return false;
         await repo.setMasterKeyState(trx, previous.key_id, 'retired');
         await repo.setMasterKeyLink(trx, previous.key_id, null);
         await repo.setMasterKeyLink(trx, next.id, null);
+        await record({ ...rotation, action: 'DELETE', objectId: previous.key_id, detail: 'retired' });
         return true;
       });
       if (retired) break;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { principalOf } from '../../http/access.js';
+import { actorOf } from '../../http/access.js';
 import { type PageQuery, pageQuery } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import {
@@ -17,7 +17,7 @@ import {
 import type { SecretService } from './secrets.service.js';
 
 const tags = ['Secrets'];
-const access = { permission: 'CREATE_SECRETS' } as const;
+const access = { permission: 'CREATE_SECRETS', objectType: 'SECRET' } as const;
 const security = [{ bearerAuth: [] }];
 type ByTag = { Params: { tagOrId: string } };
 
@@ -56,7 +56,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretSchema, ...commonErrors, ...conflictError },
       },
     },
-    async (request) => service.create(principalOf(request), request.body),
+    async (request) => service.create(actorOf(request), request.body),
   );
 
   app.get<ByTag>(
@@ -93,7 +93,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretSchema, ...commonErrors, ...notFoundError },
       },
     },
-    async (request) => service.update(principalOf(request), request.params.tagOrId, request.body ?? {}),
+    async (request) => service.update(actorOf(request), request.params.tagOrId, request.body ?? {}),
   );
 
   app.delete<ByTag>(
@@ -116,7 +116,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
       },
     },
     async (request, reply) => {
-      await service.delete(request.params.tagOrId);
+      await service.delete(actorOf(request), request.params.tagOrId);
       return reply.code(200).send();
     },
   );
@@ -137,13 +137,13 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: versionsSchema, ...commonErrors, ...notFoundError },
       },
     },
-    async (request) => service.versions(request.params.tagOrId, request.query),
+    async (request) => service.versions(actorOf(request), request.params.tagOrId, request.query),
   );
 
   app.get<ByTag & { Querystring: { version?: number } }>(
     '/api/v1/secrets/:tagOrId/value',
     {
-      config: { permission: 'READ_SECRET_VALUES' },
+      config: { permission: 'READ_SECRET_VALUES', objectType: 'SECRET' },
       schema: {
         ...origin('tessera'),
         tags,
@@ -157,6 +157,6 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: revealedSchema, ...commonErrors, ...notFoundError },
       },
     },
-    async (request) => service.reveal(request.params.tagOrId, request.query.version),
+    async (request) => service.reveal(actorOf(request), request.params.tagOrId, request.query.version),
   );
 }

@@ -4,9 +4,10 @@ import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope
 import { generateId, looksLikeId } from '../../crypto/ids.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import type { Principal } from '../../http/access.js';
+import type { Principal, RequestInfo } from '../../http/access.js';
 import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
 import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import { type AuditLog, keyActor, type Record } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import * as repo from './secrets.repository.js';
 import {
@@ -36,8 +37,12 @@ export interface SecretServiceDeps {
   keyring: Keyring;
   now: () => Date;
   versionsKept: number;
+  audit: AuditLog;
   revealEnabled: boolean;
 }
+
+/** A caller as services receive it: the key, and where the request came from when over HTTP. */
+type Caller = Principal & Partial<RequestInfo>;
 
 const toSecret = (row: SecretRow): Secret => ({ id: row.id, name: row.name, tag: row.tag });
 
@@ -68,7 +73,7 @@ function throwIfAny(violations: Violation[]) {
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { store, keyring, now } = deps;
+  const { store, keyring, now, audit } = deps;
   const { db } = store;
 
   /**
@@ -87,15 +92,15 @@ export function createSecretService(deps: SecretServiceDeps) {
     plaintext: string,
     secretId: string,
     version: () => Promise<number>,
-    write: (trx: Kysely<Database>, envelope: Envelope, version: number) => Promise<T>,
+    write: (trx: Kysely<Database>, envelope: Envelope, version: number, record: Record) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const v = await version();
       const envelope = encryptValue(keyring.active(), plaintext, secretId, v);
       try {
-        return await db.transaction().execute(async (trx) => {
+        return await audit.run(async (trx, record) => {
           await assertActiveKey(trx, envelope);
-          return write(trx, envelope, v);
+          return write(trx, envelope, v, record);
         });
       } catch (error) {
         if (!(error instanceof StaleMasterKey) || attempt >= WRITE_ATTEMPTS) throw error;
@@ -108,7 +113,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     secretId: string,
     version: number,
     envelope: Envelope,
-    caller: Principal,
+    caller: Caller,
     at: string,
   ): SecretVersionRow {
     return {
@@ -171,7 +176,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       return toSecret(await resolve(tagOrId));
     },
 
-    async create(caller: Principal, input: CreateSecretInput): Promise<Secret> {
+    async create(caller: Caller, input: CreateSecretInput): Promise<Secret> {
       const violations: Violation[] = [];
       const name = checkName(input.name, violations);
       checkValue(input.secret, violations);
@@ -187,9 +192,15 @@ export function createSecretService(deps: SecretServiceDeps) {
           input.secret,
           id,
           async () => 1,
-          async (trx, envelope, version) => {
+          async (trx, envelope, version, record) => {
             await repo.insertSecret(trx, row);
             await repo.insertSecretVersion(trx, versionRow(id, version, envelope, caller, at));
+            await record({
+              actor: keyActor(caller),
+              action: 'CREATE',
+              objectType: 'SECRET',
+              objectId: row.tag,
+            });
           },
         );
       } catch (error) {
@@ -201,7 +212,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       return toSecret(row);
     },
 
-    async update(caller: Principal, tagOrId: string, input: UpdateSecretInput): Promise<Secret> {
+    async update(caller: Caller, tagOrId: string, input: UpdateSecretInput): Promise<Secret> {
       const violations: Violation[] = [];
       if (input.name === undefined && input.secret === undefined) {
         violations.push(violation('/body', "Send 'name', 'secret' or both", 'Missing field'));
@@ -217,8 +228,17 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
       const at = now().toISOString();
       const secretValue = input.secret;
+      const updated = {
+        actor: keyActor(caller),
+        action: 'UPDATE',
+        objectType: 'SECRET',
+        objectId: current.tag,
+      } as const;
       if (secretValue === undefined) {
-        await repo.updateSecret(db, current.id, { name: name as string, updated_at: at });
+        await audit.run(async (trx, record) => {
+          await repo.updateSecret(trx, current.id, { name: name as string, updated_at: at });
+          await record({ ...updated, detail: 'name' });
+        });
         return toSecret({ ...current, name: name as string });
       }
       let written = current;
@@ -229,7 +249,7 @@ export function createSecretService(deps: SecretServiceDeps) {
             current.id,
             async () =>
               ((await repo.findSecretById(db, current.id))?.current_version ?? current.current_version) + 1,
-            async (trx, envelope, version) => {
+            async (trx, envelope, version, record) => {
               const fresh = await repo.findSecretById(trx, current.id);
               if (fresh === undefined)
                 throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
@@ -241,6 +261,7 @@ export function createSecretService(deps: SecretServiceDeps) {
               };
               await repo.updateSecret(trx, current.id, changes);
               await repo.pruneSecretVersions(trx, current.id, version, deps.versionsKept);
+              await record({ ...updated, detail: `value version ${version}` });
               return { ...fresh, ...changes };
             },
           );
@@ -252,14 +273,35 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
     },
 
-    async delete(tagOrId: string): Promise<void> {
+    async delete(caller: Caller, tagOrId: string): Promise<void> {
       const current = await resolve(tagOrId);
-      await db.transaction().execute((trx) => repo.deleteSecret(trx, current.id));
+      await audit.run(async (trx, record) => {
+        await repo.deleteSecret(trx, current.id);
+        await record({
+          actor: keyActor(caller),
+          action: 'DELETE',
+          objectType: 'SECRET',
+          objectId: current.tag,
+        });
+      });
     },
 
-    async versions(tagOrId: string, query: PageQuery): Promise<{ versions: SecretVersionInfo[] } & PageInfo> {
+    async versions(
+      caller: Caller,
+      tagOrId: string,
+      query: PageQuery,
+    ): Promise<{ versions: SecretVersionInfo[] } & PageInfo> {
       const secret = await resolve(tagOrId);
-      const rows = await repo.listSecretVersions(db, secret.id);
+      const rows = await audit.run(async (trx, record) => {
+        await record({
+          actor: keyActor(caller),
+          action: 'READ',
+          objectType: 'SECRET',
+          objectId: secret.tag,
+          detail: 'versions',
+        });
+        return repo.listSecretVersions(trx, secret.id);
+      });
       const page = rows.slice(offsetOf(query), offsetOf(query) + query.pageSize);
       return {
         versions: page.map((r) => ({
@@ -272,7 +314,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       };
     },
 
-    async reveal(tagOrId: string, version?: number) {
+    /** Decrypts a value. Recorded before it is returned: no audit record, no value. */
+    async reveal(caller: Caller, tagOrId: string, version?: number) {
       if (!deps.revealEnabled) {
         throw new AppError(
           'FORBIDDEN',
@@ -289,7 +332,17 @@ export function createSecretService(deps: SecretServiceDeps) {
           `Secret '${tagOrId}' has no version ${wanted} (the newest ${deps.versionsKept} are kept)`,
         );
       }
-      return { id: secret.id, tag: secret.tag, version: wanted, value: await decrypt(row) };
+      const value = await decrypt(row);
+      await audit.run((_trx, record) =>
+        record({
+          actor: keyActor(caller),
+          action: 'READ',
+          objectType: 'SECRET',
+          objectId: secret.tag,
+          detail: `value version ${wanted}`,
+        }),
+      );
+      return { id: secret.id, tag: secret.tag, version: wanted, value };
     },
   };
 }

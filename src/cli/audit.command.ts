@@ -1,0 +1,23 @@
+import type { Config } from '../config.js';
+import { connect } from '../db/connect.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { verifyAuditChain } from '../features/audit/audit.verify.js';
+
+/** `tessera audit verify`: 0 when the chain is intact, 1 naming the first broken event. */
+export async function runAuditVerify(config: Config): Promise<number> {
+  const store = await connect({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, poolSize: 2 });
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    const result = await verifyAuditChain(store);
+    if (result.ok) {
+      process.stdout.write(
+        `audit log intact: ${result.events} events verified from event #${result.fromSeq}\n`,
+      );
+      return 0;
+    }
+    process.stdout.write(`audit log BROKEN at event #${result.seq}: ${result.problem}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import type { AuditEventRow } from './audit.table.js';
+
+/** The hash before the first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The fields an event's hash covers, in a fixed order: everything but the hashes themselves. */
+export function hashEvent(prevHash: string, event: Omit<AuditEventRow, 'hash' | 'prev_hash'>): string {
+  const fields = [
+    Number(event.seq),
+    event.occurred_at,
+    event.actor_type,
+    event.actor_id,
+    event.action,
+    event.object_type,
+    event.object_id,
+    event.ip,
+    event.user_agent,
+    event.request_id,
+    event.outcome,
+    event.detail,
+  ];
+  return createHash('sha256')
+    .update(`${prevHash}\n${JSON.stringify(fields)}`)
+    .digest('hex');
+}

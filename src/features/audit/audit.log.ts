@@ -1,0 +1,126 @@
+import type { Kysely } from 'kysely';
+import type { Database, Store } from '../../db/database.js';
+import { lockWithinTransaction } from '../../db/locks.js';
+import type { RequestInfo } from '../../http/access.js';
+import { AppError } from '../../http/errors.js';
+import { GENESIS_HASH, hashEvent } from './audit.chain.js';
+import type { ActorType, AuditAction, AuditEventRow, AuditOutcome, ObjectType } from './audit.table.js';
+
+/** Who did it, and from where. Never a token, a value or a body. */
+export interface AuditActor {
+  type: ActorType;
+  id: string | null;
+  ip?: string | null | undefined;
+  userAgent?: string | null | undefined;
+  requestId?: string | null | undefined;
+}
+
+export interface AuditInput {
+  actor: AuditActor;
+  action: AuditAction;
+  objectType: ObjectType;
+  objectId: string | null;
+  outcome?: AuditOutcome;
+  /** A short, fixed phrase ("value version 3"): never input the caller chose freely. */
+  detail?: string | null;
+}
+
+export type Record = (event: AuditInput) => Promise<void>;
+
+/** The audit actor for an API key's call (request fields absent when called outside HTTP). */
+export function keyActor(caller: { cid: string } & Partial<RequestInfo>): AuditActor {
+  return {
+    type: 'API_KEY',
+    id: caller.cid,
+    ip: caller.ip ?? null,
+    userAgent: caller.userAgent ?? null,
+    requestId: caller.requestId ?? null,
+  };
+}
+
+/** Tessera itself: bootstrap at first start, the rekey command. */
+export function systemActor(id: string): AuditActor {
+  return { type: 'SYSTEM', id };
+}
+
+export interface AuditLogDeps {
+  store: Store;
+  now: () => Date;
+  /** Called with each event once its transaction has committed (the SIEM export). */
+  onCommitted?: (row: AuditEventRow) => void;
+}
+
+const clip = (value: string | null | undefined, max: number) =>
+  value === undefined || value === null ? null : value.slice(0, max);
+
+/**
+ * The audit log. Events are written inside the transaction of the change they describe, so
+ * either both are stored or neither is; an event that cannot be written fails the change with a
+ * 503 (fail closed). Appends are serialised (a lock on PostgreSQL, the single writer on SQLite)
+ * so each event can chain to the one before.
+ */
+export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
+  async function append(trx: Kysely<Database>, event: AuditInput): Promise<AuditEventRow> {
+    try {
+      await lockWithinTransaction(trx, store.dialect, 'audit');
+      const last =
+        (await trx
+          .selectFrom('audit_events')
+          .select(['seq', 'hash'])
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst()) ??
+        (await trx
+          .selectFrom('audit_checkpoints')
+          .select(['seq', 'hash'])
+          .orderBy('seq', 'desc')
+          .limit(1)
+          .executeTakeFirst());
+      const prevHash = last?.hash ?? GENESIS_HASH;
+      const unhashed = {
+        seq: Number(last?.seq ?? 0) + 1,
+        occurred_at: now().toISOString(),
+        actor_type: event.actor.type,
+        actor_id: clip(event.actor.id, 64),
+        action: event.action,
+        object_type: event.objectType,
+        object_id: clip(event.objectId, 256),
+        ip: clip(event.actor.ip, 64),
+        user_agent: clip(event.actor.userAgent, 512),
+        request_id: clip(event.actor.requestId, 64),
+        outcome: event.outcome ?? 'SUCCESS',
+        detail: clip(event.detail, 256),
+      } satisfies Omit<AuditEventRow, 'hash' | 'prev_hash'>;
+      const row: AuditEventRow = { ...unhashed, prev_hash: prevHash, hash: hashEvent(prevHash, unhashed) };
+      await trx.insertInto('audit_events').values(row).execute();
+      return row;
+    } catch (error) {
+      throw new AppError(
+        'SERVICE_UNAVAILABLE',
+        'Audit log unavailable',
+        'The change was not made because it could not be recorded in the audit log; retry shortly',
+        {},
+        error,
+      );
+    }
+  }
+
+  return {
+    /**
+     * Runs `work` in one transaction with a `record` function for its audit events; exports the
+     * events only after the commit.
+     */
+    async run<T>(work: (trx: Kysely<Database>, record: Record) => Promise<T>): Promise<T> {
+      const rows: AuditEventRow[] = [];
+      const result = await store.db.transaction().execute((trx) =>
+        work(trx, async (event) => {
+          rows.push(await append(trx, event));
+        }),
+      );
+      for (const row of rows) onCommitted?.(row);
+      return result;
+    },
+  };
+}
+
+export type AuditLog = ReturnType<typeof createAuditLog>;

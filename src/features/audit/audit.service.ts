@@ -1,0 +1,108 @@
+import type { Store } from '../../db/database.js';
+import { parseDateTime } from '../../http/date-time.js';
+import { badRequest, type Violation, violation } from '../../http/errors.js';
+import { offsetOf, pageInfo } from '../../http/pagination.js';
+import { type AuditFilter, countAuditEvents, listAuditEvents } from './audit.repository.js';
+import type { AuditQuery } from './audit.schemas.js';
+import {
+  ACTOR_TYPES,
+  AUDIT_ACTIONS,
+  type AuditEventRow,
+  CORTEX_ACTOR_TYPES,
+  OBJECT_TYPES,
+} from './audit.table.js';
+
+const CORTEX_REQUEST_TYPES = ['API_KEY_ENTITY', 'ATLASSIAN_WEBHOOK', 'SCORECARD_BADGES', 'SLACK_COMMAND'];
+const MAX_VALUES = 100;
+
+/** A log entry in Cortex's shape, with Tessera's extra fields. */
+export function toAuditLog(row: AuditEventRow) {
+  return {
+    id: Number(row.seq),
+    timestamp: row.occurred_at,
+    action: row.action,
+    actorIdentifier: row.actor_id ?? 'anonymous',
+    actorType: row.actor_type,
+    ipAddress: row.ip,
+    userAgent: row.user_agent,
+    requestId: row.request_id,
+    objectIdentifier: row.object_id,
+    objectType: row.object_type,
+    outcome: row.outcome,
+    detail: row.detail,
+  };
+}
+
+/** Splits a comma-joined filter; every value must be allowed (when a list is given). */
+function values(
+  query: AuditQuery,
+  name: keyof AuditQuery,
+  violations: Violation[],
+  allowed?: readonly string[],
+): string[] | undefined {
+  const raw = query[name];
+  if (typeof raw !== 'string') return undefined;
+  const parts = raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+  if (parts.length === 0) return undefined;
+  if (parts.length > MAX_VALUES) {
+    violations.push(violation(`/query/${name}`, `'${name}' takes at most ${MAX_VALUES} values`));
+    return undefined;
+  }
+  const unknown = allowed === undefined ? [] : parts.filter((p) => !allowed.includes(p));
+  if (unknown.length > 0) {
+    violations.push(
+      violation(
+        `/query/${name}`,
+        `'${name}' has unknown values ${unknown.join(', ')}; allowed: ${allowed?.join(', ')}`,
+      ),
+    );
+  }
+  return parts;
+}
+
+function instant(query: AuditQuery, name: 'startTime' | 'endTime', violations: Violation[]) {
+  const raw = query[name];
+  if (raw === undefined) return undefined;
+  const parsed = parseDateTime(raw);
+  if (parsed === undefined) {
+    violations.push(violation(`/query/${name}`, `'${name}' must be an ISO 8601 date-time (no zone: UTC)`));
+    return undefined;
+  }
+  return parsed.toISOString();
+}
+
+export function createAuditService({ store }: { store: Store }) {
+  return {
+    async list(query: AuditQuery) {
+      const violations: Violation[] = [];
+      const filter: AuditFilter = {
+        from: instant(query, 'startTime', violations),
+        to: instant(query, 'endTime', violations),
+        actions: values(query, 'actions', violations, AUDIT_ACTIONS),
+        objectIds: values(query, 'objectIdentifiers', violations),
+        objectTypes: values(query, 'objectTypes', violations, OBJECT_TYPES),
+        actorTypes: values(query, 'actorTypes', violations, [
+          ...new Set([...ACTOR_TYPES, ...CORTEX_ACTOR_TYPES]),
+        ]),
+        actorIds: values(query, 'actorApiKeyIdentifiers', violations),
+        ips: values(query, 'actorIpAddresses', violations),
+      };
+      // Cortex filters on user actors and request types: Tessera records neither, so they match nothing.
+      const emails = values(query, 'actorEmails', violations);
+      const requestTypes = values(query, 'actorRequestTypes', violations, CORTEX_REQUEST_TYPES);
+      if (violations.length > 0)
+        throw badRequest(violations.map((v) => v.description).join('; '), violations);
+      if (emails !== undefined || requestTypes !== undefined) return { logs: [], ...pageInfo(query, 0) };
+      const [rows, total] = await Promise.all([
+        listAuditEvents(store.db, filter, offsetOf(query), query.pageSize),
+        countAuditEvents(store.db, filter),
+      ]);
+      return { logs: rows.map(toAuditLog), ...pageInfo(query, total) };
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;
