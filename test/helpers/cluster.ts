@@ -168,6 +168,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** Extra environment for every node (e.g. TESSERA_RATE_LIMIT_PER_MINUTE). */
   env?: Record<string, string>;
+  /** Extra environment for one node (0 is A), applied last. */
+  nodeEnv?: (index: number) => Record<string, string>;
   /**
    * How the run's data is kept apart from everything else on the server. `schema` (default): a
    * fresh schema `tessera_mn_<random>` in TEST_DATABASE_URL's database, chosen through
@@ -319,6 +321,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       // Several clusters and test files share one server: a small pool per node is plenty.
       TESSERA_DB_POOL_SIZE: '5',
       ...options.env,
+      ...options.nodeEnv?.(i),
     }),
   );
   const pool = new pg.Pool({ connectionString: storage.url, max: 2 });
