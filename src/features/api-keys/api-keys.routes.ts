@@ -19,6 +19,9 @@ import type { ApiKeyService, KeyPrincipal } from './api-keys.service.js';
 const tags = ['API keys'];
 const access = { permission: 'EDIT_API_KEYS', objectType: 'API_KEY' } as const;
 const security = [{ bearerAuth: [] }];
+/** What every operation here shares in the OpenAPI document. */
+const cortexCall = { ...origin('cortex'), tags, security };
+const tesseraCall = { ...origin('tessera'), tags, security };
 
 /** SPEC §4: Cortex's five API-key calls, plus `GET /api/v1/me`. */
 export async function apiKeyRoutes(app: FastifyInstance, { service }: { service: ApiKeyService }) {
@@ -27,9 +30,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'List API keys',
         description: 'Oldest first. Needs EDIT_API_KEYS.',
         querystring: pageQuery,
@@ -44,9 +45,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Create an API key',
         description:
           'Answers 200 (as Cortex does) with the token in `apiKey`: it is shown this once. ' +
@@ -63,9 +62,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Get an API key',
         params: cidParams,
         response: { 200: apiKeySchema, ...commonErrors, ...notFoundError },
@@ -79,9 +76,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Update an API key',
         description: 'Only `name` and `description` can change. Needs EDIT_API_KEYS.',
         params: cidParams,
@@ -97,9 +92,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Delete an API key',
         description:
           'Answers 200 with an empty body. Deleting the last unexpired ADMIN key is 409. ' +
@@ -124,9 +117,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
     {
       config: { authenticated: true, objectType: 'API_KEY' },
       schema: {
-        ...origin('tessera'),
-        tags,
-        security,
+        ...tesseraCall,
         summary: 'The calling key',
         description: 'The key behind the bearer token, with its effective permissions. Any valid key.',
         response: { 200: meSchema, ...commonErrors },

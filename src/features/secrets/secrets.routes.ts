@@ -19,6 +19,9 @@ import type { SecretService } from './secrets.service.js';
 const tags = ['Secrets'];
 const access = { permission: 'CREATE_SECRETS', objectType: 'SECRET' } as const;
 const security = [{ bearerAuth: [] }];
+/** What every operation here shares in the OpenAPI document. */
+const cortexCall = { ...origin('cortex'), tags, security };
+const tesseraCall = { ...origin('tessera'), tags, security };
 type ByTag = { Params: { tagOrId: string } };
 
 /** SPEC §5: Cortex's five secrets calls, plus versions and value reveal (Tessera's own). */
@@ -28,9 +31,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'List secrets',
         description: 'Oldest first; values are never listed. Needs CREATE_SECRETS.',
         querystring: pageQuery,
@@ -45,9 +46,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Create a secret',
         description:
           'Answers 200 (as Cortex does). The value is encrypted at rest and never returned by ' +
@@ -64,9 +63,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Get a secret',
         description: 'Its id, name and tag; never its value. Needs CREATE_SECRETS.',
         params: tagOrIdParams,
@@ -81,9 +78,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Update a secret',
         description:
           'Changes the name, the value, or both (at least one). A new value becomes a new version; ' +
@@ -101,9 +96,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('cortex'),
-        tags,
-        security,
+        ...cortexCall,
         summary: 'Delete a secret',
         description:
           'Deletes the secret and every version of its value. 200 with an empty body. Needs CREATE_SECRETS.',
@@ -126,9 +119,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: access,
       schema: {
-        ...origin('tessera'),
-        tags,
-        security,
+        ...tesseraCall,
         summary: 'List value versions',
         description:
           'Version numbers, when and by which key each was written; never values. Needs CREATE_SECRETS.',
@@ -145,9 +136,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
     {
       config: { permission: 'READ_SECRET_VALUES', objectType: 'SECRET' },
       schema: {
-        ...origin('tessera'),
-        tags,
-        security,
+        ...tesseraCall,
         summary: 'Reveal a value',
         description:
           'Decrypts and returns the current value, or `?version=N`. Sent with `Cache-Control: no-store`. ' +
