@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { isWellFormedToken } from '../../src/crypto/tokens.js';
+import { testDialect } from '../helpers/database.js';
+
+// The `tessera` command as a user runs it: a real process, a real port, real signals.
+// Process-level behaviour is the same on both dialects, so this runs in the SQLite pass only.
+const skip = testDialect() === 'sqlite' ? false : 'process lifecycle runs in the SQLite pass only';
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+function cli(args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, [...CLI, ...args], {
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+async function waitForHealth(port: number, child: ChildProcess) {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('server did not become healthy');
+}
+
+describe('the tessera command', { skip }, () => {
+  let dataDir: string;
+  before(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-process-'));
+  });
+  after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  test('`token` prints one fresh well-formed token', () => {
+    const first = cli(['token'], {});
+    const second = cli(['token'], {});
+    assert.equal(first.status, 0);
+    assert.equal(isWellFormedToken(first.stdout.trim()), true);
+    assert.notEqual(first.stdout, second.stdout);
+  });
+
+  test('bad configuration stops start-up with one line naming the variable, not the value', () => {
+    const result = cli(['serve'], {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_BOOTSTRAP_TOKEN: 'tsk_not-a-real-token',
+    });
+    assert.equal(result.status, 1);
+    const lines = result.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, result.stderr);
+    assert.match(lines[0] ?? '', /TESSERA_BOOTSTRAP_TOKEN/);
+    assert.doesNotMatch(result.stderr, /not-a-real-token/);
+  });
+
+  test('an unknown command exits 2 with the usage', () => {
+    const result = cli(['frobnicate'], {});
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /Usage: tessera/);
+  });
+
+  test('serve bootstraps, and SIGTERM lets an in-flight request finish before exiting 0', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [...CLI, 'serve'], {
+      env: {
+        ...process.env,
+        TESSERA_DATA_DIR: dataDir,
+        TESSERA_PORT: String(port),
+        TESSERA_LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitForHealth(port, child);
+      const keyFile = join(dataDir, 'bootstrap-admin.key');
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+      const token = readFileSync(keyFile, 'utf8').trim();
+      assert.equal(isWellFormedToken(token), true);
+      assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
+
+      // Start a request, send half its body, then ask the server to stop.
+      const body = JSON.stringify({ name: 'in flight', tag: 'in-flight', secret: 'x'.repeat(4096) });
+      const half = Math.floor(body.length / 2);
+      const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/api/v1/secrets',
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => {
+              text += chunk.toString();
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.write(body.slice(0, half));
+        setTimeout(() => {
+          child.kill('SIGTERM');
+          setTimeout(() => req.end(body.slice(half)), 300);
+        }, 300);
+      });
+      const { status, text } = await reply;
+      assert.equal(status, 200, text);
+      assert.equal(JSON.parse(text).tag, 'in-flight');
+      assert.equal(await exited, 0);
+      assert.match(output, /shutting down/);
+      assert.match(output, /"msg":"stopped"/);
+      assert.doesNotMatch(output, new RegExp(token));
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
