@@ -51,7 +51,14 @@ export async function startServer(config: Config) {
   let warn = (message: string) => void warnings.push(message);
   const { store, keyring, masterKeySource } = await openStorage(config, (m) => warn(m));
   const cluster = clusterParts(config, store.dialect, { warn: (m) => warn(m), info: () => {} });
-  const exporter = config.auditExport === undefined ? undefined : createAuditExporter(config.auditExport);
+  const exporter =
+    config.auditExport === undefined
+      ? undefined
+      : createAuditExporter(config.auditExport, (error) =>
+          warn(
+            `audit export to ${config.auditExport} failed (${error.message}); events are still in the database`,
+          ),
+        );
   const { server, apiKeys } = await buildApp({
     store,
     keyring,

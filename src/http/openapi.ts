@@ -37,9 +37,14 @@ export async function registerOpenApi(app: FastifyInstance) {
         },
       },
       tags: [
+        { name: 'API keys', description: 'Cortex-compatible API-key management, and `GET /api/v1/me`.' },
         {
-          name: 'API keys',
-          description: 'Cortex-compatible API-key management.',
+          name: 'Secrets',
+          description: 'Cortex-compatible write-only secrets, plus value versions and reveal (Tessera).',
+        },
+        {
+          name: 'Audit logs',
+          description: 'Cortex-compatible audit log: every change and denial, tamper-evident.',
         },
         {
           name: 'Operations',

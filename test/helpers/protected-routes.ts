@@ -1,13 +1,15 @@
 /**
  * Every protected route, one entry each, by feature. Each feature's security test runs the
  * shared suite over its own table (test/security/api-keys-security.test.ts over API_KEY_ROUTES,
- * test/security/secrets-security.test.ts over SECRET_ROUTES), and
+ * test/security/secrets-security.test.ts over SECRET_ROUTES, test/security/audit-security.test.ts
+ * over AUDIT_ROUTES), and
  * test/security/api-keys-security.test.ts fails when the OpenAPI document lists an /api/v1
  * operation missing from PROTECTED_ROUTES, so a new route cannot be forgotten.
  *
  * A new feature: put its table with its helpers (as test/helpers/secrets.ts does), spread it into
  * PROTECTED_ROUTES, and run securitySuite over it in its own test/security/ file.
  */
+import { AUDIT_ROUTES } from './audit.js';
 import { createKey, role } from './keys.js';
 import { SECRET_ROUTES } from './secrets.js';
 import type { ProtectedRoute, RouteContext, Vars } from './security.js';
@@ -42,4 +44,8 @@ export const API_KEY_ROUTES: readonly ProtectedRoute[] = [
 ];
 
 /** Every protected route of the API. */
-export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [...API_KEY_ROUTES, ...SECRET_ROUTES];
+export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
+  ...API_KEY_ROUTES,
+  ...SECRET_ROUTES,
+  ...AUDIT_ROUTES,
+];

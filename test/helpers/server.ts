@@ -7,6 +7,7 @@ import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { type Keyring, openKeyring } from '../../src/features/keyring/keyring.js';
 import { createTestStore } from './database.js';
 
@@ -39,6 +40,8 @@ export interface TestServerOptions {
   adminToken?: string;
   secretVersionsKept?: number;
   secretReveal?: boolean;
+  /** Receives each committed audit event (buildApp's `auditExport`, the SIEM export). */
+  auditExport?: (row: AuditEventRow) => void;
 }
 
 /** A real server on a real port over a SQLite data folder, with captured logs. */
@@ -65,6 +68,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     now: () => new Date(Date.now() + offset),
     ...(options.secretVersionsKept === undefined ? {} : { secretVersionsKept: options.secretVersionsKept }),
     ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
+    ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
   });
   const adminToken = options.adminToken ?? generateToken();
   await apiKeys.bootstrap(adminToken);

@@ -71,6 +71,13 @@ describe('the document', () => {
     }
   });
 
+  test('GET /api/v1/audit-logs is documented and x-cortex-compatible', () => {
+    const operation = document.paths['/api/v1/audit-logs']?.get;
+    assert.ok(operation !== undefined, 'GET /api/v1/audit-logs is not documented');
+    assert.equal(operation['x-cortex-compatible'], true);
+    assert.equal(operation['x-tessera-extension'], undefined);
+  });
+
   test('/api/v1/me is x-tessera-extension', () => {
     assert.equal(document.paths['/api/v1/me'].get['x-tessera-extension'], true);
   });

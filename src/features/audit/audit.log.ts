@@ -50,8 +50,16 @@ export interface AuditLogDeps {
   onCommitted?: (row: AuditEventRow) => void;
 }
 
+/**
+ * At most `max` UTF-16 units, as text both databases store unchanged (so the hash still matches
+ * what is read back): NUL, which PostgreSQL rejects in text (a denied call to a path with %00 would
+ * otherwise go unrecorded), and a surrogate half left by the cut become U+FFFD.
+ */
 const clip = (value: string | null | undefined, max: number) =>
-  value === undefined || value === null ? null : value.slice(0, max);
+  value === undefined || value === null
+    ? null
+    : value.slice(0, max).replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * The audit log. Events are written inside the transaction of the change they describe, so

@@ -71,6 +71,13 @@ function instant(query: AuditQuery, name: 'startTime' | 'endTime', violations: V
     violations.push(violation(`/query/${name}`, `'${name}' must be an ISO 8601 date-time (no zone: UTC)`));
     return undefined;
   }
+  // An end given to the day, hour, minute or second covers all of it: `-e 2026-11-30T23:59` includes 23:59:59.999.
+  if (name === 'endTime' && !raw.includes('.')) {
+    const time = raw.trim().split(/[T ]/)[1];
+    const precision = time === undefined ? 0 : time.replace(/(Z|[+-]\d{2}:?\d{2})$/i, '').split(':').length;
+    const extra = [86_399_999, 3_599_999, 59_999, 999][precision] ?? 0;
+    return new Date(parsed.getTime() + extra).toISOString();
+  }
   return parsed.toISOString();
 }
 

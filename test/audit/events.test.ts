@@ -1,0 +1,564 @@
+/**
+ * Issue 5: every change and every denial leaves exactly one correct audit event, written in the
+ * change's transaction; failed validations, 404s and conflicts leave none; and no event (read
+ * over the API or straight from the audit_events table) carries a token or a secret value.
+ *
+ * Each case runs an action and reads the rows it added (test/helpers/audit.ts: eventsOf), then
+ * checks the newest entry of GET /api/v1/audit-logs is the same event.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { masterKeyFrom } from '../../src/crypto/master-key.js';
+import { generateToken } from '../../src/crypto/tokens.js';
+import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
+import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
+import { rekey } from '../../src/features/keyring/rekey.js';
+import { auditCount, auditLogs, auditRows, eventsOf } from '../helpers/audit.js';
+import type { CallOptions, Reply } from '../helpers/http.js';
+import { api, createKey, expiringKey } from '../helpers/keys.js';
+import { assertProblem } from '../helpers/problem.js';
+import { marker, uniqueTag } from '../helpers/secrets.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ISO_UTC } from '../helpers/spec.js';
+
+/** A User-Agent no other test sends, so finding it in an event proves where it came from. */
+const USER_AGENT = `tessera-audit-test/${randomBytes(4).toString('hex')}`;
+
+let server: TestServer;
+let adminCid: string;
+/** Every token and secret value this file sends: none may appear in any event. */
+const tokens = new Set<string>();
+const values = new Set<string>();
+
+before(async () => {
+  server = await startTestServer();
+  tokens.add(server.adminToken);
+  const me = await call('GET', '/api/v1/me', { token: server.adminToken });
+  assert.equal(me.status, 200, me.text);
+  adminCid = me.body.cid;
+});
+after(async () => server?.close());
+
+/** A request with this file's User-Agent. */
+function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
+  return api(server)(method, path, { ...options, headers: { 'user-agent': USER_AGENT, ...options.headers } });
+}
+
+/** Runs the request and returns its reply and the one event it left (asserting there is one). */
+async function oneEvent(
+  method: string,
+  path: string,
+  options: CallOptions,
+  status: number,
+): Promise<{ reply: Reply; event: AuditEventRow }> {
+  const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
+  assert.equal(reply.status, status, reply.text);
+  assert.equal(events.length, 1, `expected one event, got ${JSON.stringify(events)}`);
+  return { reply, event: events[0] as AuditEventRow };
+}
+
+/** Runs the request and asserts its status and that it left no event. */
+async function noEvent(method: string, path: string, options: CallOptions, status: number): Promise<Reply> {
+  const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
+  assert.equal(reply.status, status, reply.text);
+  assert.deepEqual(events, [], `expected no event after ${method} ${path} (${status})`);
+  return reply;
+}
+
+interface Expected {
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  outcome?: string;
+  detail?: string | null | RegExp;
+}
+
+/**
+ * Asserts the event's fields, that it came from `reply`'s request (client IP, User-Agent,
+ * request id), and that the newest entry of GET /api/v1/audit-logs is this event.
+ */
+async function assertEvent(event: AuditEventRow, expected: Expected, reply?: Reply): Promise<void> {
+  const { detail, ...fields } = { outcome: 'SUCCESS', ...expected };
+  for (const [name, value] of Object.entries(fields)) {
+    assert.equal(event[name as keyof AuditEventRow], value, `${name} of ${JSON.stringify(event)}`);
+  }
+  if (detail instanceof RegExp) assert.match(event.detail ?? '', detail);
+  else if (detail !== undefined) assert.equal(event.detail, detail);
+  assert.match(event.occurred_at, ISO_UTC);
+  if (reply !== undefined) {
+    assert.equal(event.ip, '127.0.0.1');
+    assert.equal(event.user_agent, USER_AGENT);
+    assert.equal(event.request_id, reply.headers.get('x-request-id'));
+  }
+  const newest = await auditLogs(server, { pageSize: 1 });
+  assert.deepEqual(newest.logs[0], {
+    id: Number(event.seq),
+    timestamp: event.occurred_at,
+    action: event.action,
+    actorIdentifier: event.actor_id ?? 'anonymous',
+    actorType: event.actor_type,
+    ipAddress: event.ip,
+    userAgent: event.user_agent,
+    requestId: event.request_id,
+    objectIdentifier: event.object_id,
+    objectType: event.object_type,
+    outcome: event.outcome,
+    detail: event.detail,
+  });
+}
+
+describe('API keys', () => {
+  test('the bootstrap key: one CREATE by SYSTEM "bootstrap", first in the chain', async () => {
+    const rows = (await auditRows(server)).filter((r) => r.actor_type === 'SYSTEM');
+    assert.equal(rows.length, 1, JSON.stringify(rows));
+    const event = rows[0] as AuditEventRow;
+    assert.equal(Number(event.seq), 1);
+    assert.equal(event.actor_id, 'bootstrap');
+    assert.equal(event.action, 'CREATE');
+    assert.equal(event.object_type, 'API_KEY');
+    assert.equal(event.object_id, adminCid);
+    assert.equal(event.outcome, 'SUCCESS');
+    assert.equal(event.ip, null);
+    assert.equal(event.request_id, null);
+  });
+
+  let cid: string;
+
+  test('create: one CREATE API_KEY event naming the new cid and the caller', async () => {
+    const { reply, event } = await oneEvent(
+      'POST',
+      '/api/v1/auth/key',
+      { token: server.adminToken, body: { name: 'audited', roles: [{ type: 'DEFAULT', role: 'USER' }] } },
+      200,
+    );
+    cid = reply.body.cid;
+    tokens.add(reply.body.apiKey);
+    await assertEvent(
+      event,
+      { actor_type: 'API_KEY', actor_id: adminCid, action: 'CREATE', object_type: 'API_KEY', object_id: cid },
+      reply,
+    );
+  });
+
+  test('update: one UPDATE API_KEY event', async () => {
+    const { reply, event } = await oneEvent(
+      'PUT',
+      `/api/v1/auth/key/${cid}`,
+      { token: server.adminToken, body: { name: 'audited, renamed', description: 'new words' } },
+      200,
+    );
+    await assertEvent(
+      event,
+      { actor_type: 'API_KEY', actor_id: adminCid, action: 'UPDATE', object_type: 'API_KEY', object_id: cid },
+      reply,
+    );
+  });
+
+  test('delete: one DELETE API_KEY event', async () => {
+    const { reply, event } = await oneEvent(
+      'DELETE',
+      `/api/v1/auth/key/${cid}`,
+      { token: server.adminToken },
+      200,
+    );
+    await assertEvent(
+      event,
+      { actor_type: 'API_KEY', actor_id: adminCid, action: 'DELETE', object_type: 'API_KEY', object_id: cid },
+      reply,
+    );
+  });
+
+  test('reading keys (list, one, /me) is not recorded', async () => {
+    const key = await createKey(server);
+    await noEvent('GET', '/api/v1/auth/key', { token: server.adminToken }, 200);
+    await noEvent('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken }, 200);
+    await noEvent('GET', '/api/v1/me', { token: server.adminToken }, 200);
+  });
+});
+
+describe('secrets', () => {
+  const tag = uniqueTag('audited');
+  const first = marker();
+  const second = marker();
+  let userKey: { cid: string; apiKey: string };
+
+  before(async () => {
+    userKey = await createKey(server, { roles: ['USER'] });
+    tokens.add(userKey.apiKey);
+    values.add(first).add(second);
+  });
+
+  const secretEvent = (action: string, detail?: string | null, actor = adminCid): Expected => ({
+    actor_type: 'API_KEY',
+    actor_id: actor,
+    action,
+    object_type: 'SECRET',
+    object_id: tag,
+    ...(detail === undefined ? {} : { detail }),
+  });
+
+  test('create: one CREATE SECRET event naming the tag', async () => {
+    const { reply, event } = await oneEvent(
+      'POST',
+      '/api/v1/secrets',
+      { token: server.adminToken, body: { name: 'audited secret', tag, secret: first } },
+      200,
+    );
+    await assertEvent(event, secretEvent('CREATE'), reply);
+  });
+
+  test('update of the name only: one UPDATE event, detail "name"', async () => {
+    const { reply, event } = await oneEvent(
+      'PUT',
+      `/api/v1/secrets/${tag}`,
+      { token: server.adminToken, body: { name: 'audited secret, renamed' } },
+      200,
+    );
+    await assertEvent(event, secretEvent('UPDATE', 'name'), reply);
+  });
+
+  test('update of the value (by another key): one UPDATE event naming the new version and that key', async () => {
+    const { reply, event } = await oneEvent(
+      'PUT',
+      `/api/v1/secrets/${tag}`,
+      { token: userKey.apiKey, body: { secret: second } },
+      200,
+    );
+    await assertEvent(event, secretEvent('UPDATE', 'value version 2', userKey.cid), reply);
+  });
+
+  test('update of name and value together: still one event', async () => {
+    const third = marker();
+    values.add(third);
+    const { reply, event } = await oneEvent(
+      'PUT',
+      `/api/v1/secrets/${tag}`,
+      { token: server.adminToken, body: { name: 'both at once', secret: third } },
+      200,
+    );
+    await assertEvent(event, secretEvent('UPDATE', 'value version 3'), reply);
+  });
+
+  test('listing the versions: one READ event, detail "versions"', async () => {
+    const { reply, event } = await oneEvent(
+      'GET',
+      `/api/v1/secrets/${tag}/versions`,
+      { token: server.adminToken },
+      200,
+    );
+    assert.equal(reply.body.versions.length, 3);
+    await assertEvent(event, secretEvent('READ', 'versions'), reply);
+  });
+
+  test('revealing the value: one READ event naming the version (current, and ?version=1)', async () => {
+    const current = await oneEvent('GET', `/api/v1/secrets/${tag}/value`, { token: server.adminToken }, 200);
+    assert.equal(current.reply.body.version, 3);
+    await assertEvent(current.event, secretEvent('READ', 'value version 3'), current.reply);
+    const old = await oneEvent(
+      'GET',
+      `/api/v1/secrets/${tag}/value?version=1`,
+      { token: server.adminToken },
+      200,
+    );
+    assert.equal(old.reply.body.value, first);
+    await assertEvent(old.event, secretEvent('READ', 'value version 1'), old.reply);
+  });
+
+  test('reading by id records the tag, not the id', async () => {
+    const secret = await call('GET', `/api/v1/secrets/${tag}`, { token: server.adminToken });
+    const { reply, event } = await oneEvent(
+      'GET',
+      `/api/v1/secrets/${secret.body.id}/versions`,
+      { token: server.adminToken },
+      200,
+    );
+    await assertEvent(event, secretEvent('READ', 'versions'), reply);
+  });
+
+  test('listing and reading secrets (metadata) is not recorded', async () => {
+    await noEvent('GET', '/api/v1/secrets', { token: server.adminToken }, 200);
+    await noEvent('GET', `/api/v1/secrets/${tag}`, { token: server.adminToken }, 200);
+  });
+
+  test('delete: one DELETE SECRET event', async () => {
+    const { reply, event } = await oneEvent(
+      'DELETE',
+      `/api/v1/secrets/${tag}`,
+      { token: server.adminToken },
+      200,
+    );
+    await assertEvent(event, secretEvent('DELETE'), reply);
+  });
+});
+
+describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
+  const anonymous = (action: string, objectType: string, objectId: string | null = null): Expected => ({
+    actor_type: 'ANONYMOUS',
+    actor_id: null,
+    action,
+    object_type: objectType,
+    object_id: objectId,
+    outcome: 'DENIED',
+    detail: /^UNAUTHORIZED: /,
+  });
+
+  test('no token', async () => {
+    const { reply, event } = await oneEvent('GET', '/api/v1/secrets', {}, 401);
+    assertProblem(reply, 401, 'UNAUTHORIZED');
+    await assertEvent(event, anonymous('READ', 'SECRET'), reply);
+    assert.equal((await auditLogs(server, { pageSize: 1 })).logs[0]?.actorIdentifier, 'anonymous');
+  });
+
+  test('no token on a write: the body (with a value) is not read, nor recorded', async () => {
+    const value = marker();
+    values.add(value);
+    const tag = uniqueTag('denied');
+    const { reply, event } = await oneEvent(
+      'POST',
+      '/api/v1/secrets',
+      { body: { name: 'x', tag, secret: value } },
+      401,
+    );
+    await assertEvent(event, anonymous('CREATE', 'SECRET'), reply);
+  });
+
+  test('malformed tokens', async () => {
+    const valid = generateToken();
+    tokens.add(valid);
+    for (const authorization of [`Bearer gsk_${valid.slice(4)}`, `Bearer ${valid}A`, 'Basic xyz', valid]) {
+      const { reply, event } = await oneEvent(
+        'DELETE',
+        `/api/v1/auth/key/ak0123456789abcdef`,
+        {
+          headers: { authorization },
+        },
+        401,
+      );
+      await assertEvent(event, anonymous('DELETE', 'API_KEY', 'ak0123456789abcdef'), reply);
+      assert.match(event.detail ?? '', /Malformed|Authorization header/);
+    }
+  });
+
+  test('a well-formed but unknown token', async () => {
+    const unknown = generateToken();
+    tokens.add(unknown);
+    const { reply, event } = await oneEvent('GET', '/api/v1/audit-logs', { token: unknown }, 401);
+    await assertEvent(event, anonymous('READ', 'AUDIT_LOG'), reply);
+    assert.equal(event.detail, 'UNAUTHORIZED: Invalid API key');
+  });
+
+  test('a NUL in the path (which PostgreSQL cannot store as text) is still recorded, and verifies', async () => {
+    const { reply, event } = await oneEvent('GET', '/api/v1/auth/key/%00ak%00', {}, 401);
+    await assertEvent(event, anonymous('READ', 'API_KEY', '\uFFFDak\uFFFD'), reply);
+    assert.deepEqual(await verifyAuditChain(server.store), {
+      ok: true,
+      events: await auditCount(server),
+      fromSeq: 1,
+    });
+  });
+
+  test('an expired token', async () => {
+    const key = await expiringKey(server, 60_000, ['USER']);
+    tokens.add(key.apiKey);
+    server.advance(61_000);
+    const { reply, event } = await oneEvent(
+      'PUT',
+      '/api/v1/secrets/some-tag',
+      {
+        token: key.apiKey,
+        body: { name: 'n' },
+      },
+      401,
+    );
+    await assertEvent(event, anonymous('UPDATE', 'SECRET', 'some-tag'), reply);
+    assert.equal(event.detail, 'UNAUTHORIZED: API key has expired');
+  });
+});
+
+describe("403s: one DENIED event each, naming the key's cid", () => {
+  test('a READ_ONLY key on the secrets', async () => {
+    const key = await createKey(server, { roles: ['READ_ONLY'] });
+    tokens.add(key.apiKey);
+    const list = await oneEvent('GET', '/api/v1/secrets', { token: key.apiKey }, 403);
+    assertProblem(list.reply, 403, 'FORBIDDEN');
+    const denied = { actor_type: 'API_KEY', actor_id: key.cid, object_type: 'SECRET', outcome: 'DENIED' };
+    await assertEvent(
+      list.event,
+      { ...denied, action: 'READ', object_id: null, detail: /^FORBIDDEN: / },
+      list.reply,
+    );
+
+    const value = marker();
+    values.add(value);
+    const create = await oneEvent(
+      'POST',
+      '/api/v1/secrets',
+      {
+        token: key.apiKey,
+        body: { name: 'n', tag: uniqueTag('denied'), secret: value },
+      },
+      403,
+    );
+    await assertEvent(create.event, { ...denied, action: 'CREATE', object_id: null }, create.reply);
+  });
+
+  test('a USER key revealing a value', async () => {
+    const key = await createKey(server, { roles: ['USER'] });
+    tokens.add(key.apiKey);
+    const tag = uniqueTag('hidden');
+    const value = marker();
+    values.add(value);
+    const created = await call('POST', '/api/v1/secrets', {
+      token: key.apiKey,
+      body: { name: 'n', tag, secret: value },
+    });
+    assert.equal(created.status, 200, created.text);
+    const { reply, event } = await oneEvent(
+      'GET',
+      `/api/v1/secrets/${tag}/value`,
+      { token: key.apiKey },
+      403,
+    );
+    assert.ok(!reply.text.includes(value));
+    await assertEvent(
+      event,
+      {
+        actor_type: 'API_KEY',
+        actor_id: key.cid,
+        action: 'READ',
+        object_type: 'SECRET',
+        object_id: tag,
+        outcome: 'DENIED',
+        detail: /^FORBIDDEN: .*READ_SECRET_VALUES/,
+      },
+      reply,
+    );
+  });
+
+  test('a USER key reading the audit log', async () => {
+    const key = await createKey(server, { roles: ['USER'] });
+    tokens.add(key.apiKey);
+    const { reply, event } = await oneEvent('GET', '/api/v1/audit-logs', { token: key.apiKey }, 403);
+    await assertEvent(
+      event,
+      {
+        actor_type: 'API_KEY',
+        actor_id: key.cid,
+        action: 'READ',
+        object_type: 'AUDIT_LOG',
+        object_id: null,
+        outcome: 'DENIED',
+      },
+      reply,
+    );
+  });
+});
+
+describe('calls that change nothing leave no event', () => {
+  test('failed validations (400)', async () => {
+    const value = marker();
+    values.add(value);
+    const admin = { token: server.adminToken };
+    await noEvent('POST', '/api/v1/secrets', { ...admin, body: { tag: uniqueTag(), secret: value } }, 400);
+    await noEvent(
+      'POST',
+      '/api/v1/secrets',
+      { ...admin, body: { name: '  ', tag: uniqueTag(), secret: value } },
+      400,
+    );
+    await noEvent('POST', '/api/v1/auth/key', { ...admin, body: { name: 'x', roles: [] } }, 400);
+    await noEvent(
+      'POST',
+      '/api/v1/auth/key',
+      { ...admin, body: { name: '', roles: [{ type: 'DEFAULT', role: 'USER' }] } },
+      400,
+    );
+    const key = await createKey(server);
+    await noEvent('PUT', `/api/v1/auth/key/${key.cid}`, { ...admin, body: { name: '   ' } }, 400);
+    const tag = uniqueTag('valid');
+    const created = await call('POST', '/api/v1/secrets', {
+      ...admin,
+      body: { name: 'n', tag, secret: value },
+    });
+    assert.equal(created.status, 200);
+    await noEvent('PUT', `/api/v1/secrets/${tag}`, { ...admin, body: {} }, 400);
+    await noEvent('PUT', `/api/v1/secrets/${tag}`, { ...admin, body: { tag: 'other-tag' } }, 400);
+    await noEvent('GET', `/api/v1/secrets/${tag}/value?version=zero`, admin, 400);
+    await noEvent('GET', '/api/v1/audit-logs?actions=NOPE', admin, 400);
+  });
+
+  test('404s', async () => {
+    const admin = { token: server.adminToken };
+    await noEvent('GET', '/api/v1/auth/key/ak0000000000000000', admin, 404);
+    await noEvent('PUT', '/api/v1/auth/key/ak0000000000000000', { ...admin, body: { name: 'x' } }, 404);
+    await noEvent('DELETE', '/api/v1/auth/key/ak0000000000000000', admin, 404);
+    await noEvent('PUT', '/api/v1/secrets/no-such-tag', { ...admin, body: { secret: 'v' } }, 404);
+    await noEvent('DELETE', '/api/v1/secrets/no-such-tag', admin, 404);
+    await noEvent('GET', '/api/v1/secrets/no-such-tag/value', admin, 404);
+    await noEvent('GET', '/api/v1/secrets/no-such-tag/versions', admin, 404);
+    const tag = uniqueTag('one-version');
+    const created = await call('POST', '/api/v1/secrets', {
+      ...admin,
+      body: { name: 'n', tag, secret: 'v' },
+    });
+    assert.equal(created.status, 200);
+    await noEvent('GET', `/api/v1/secrets/${tag}/value?version=7`, admin, 404);
+    await noEvent('GET', '/api/v1/no-such-route', admin, 404);
+  });
+
+  test('a duplicate tag (409)', async () => {
+    const tag = uniqueTag('twice');
+    const body = { name: 'n', tag, secret: marker() };
+    values.add(body.secret);
+    assert.equal((await call('POST', '/api/v1/secrets', { token: server.adminToken, body })).status, 200);
+    await noEvent('POST', '/api/v1/secrets', { token: server.adminToken, body }, 409);
+  });
+});
+
+// With no grace period the server's own (old) master key is retired under it: writes of secrets
+// fail from here on, so this comes last but for the scan, which only reads.
+test('rekey: MASTER_KEY UPDATE (the new key active) and DELETE (the old one retired), by SYSTEM "rekey"', async () => {
+  const current = masterKeyFrom(server.masterKey);
+  const next = masterKeyFrom(randomBytes(32));
+  const { events } = await eventsOf(server, () => rekey({ store: server.store, current, next, graceMs: 0 }));
+  assert.equal(events.length, 2, JSON.stringify(events));
+  const [activated, retired] = events as [AuditEventRow, AuditEventRow];
+  const rotation = { actor_type: 'SYSTEM', actor_id: 'rekey', object_type: 'MASTER_KEY' };
+  assertEventFields(activated, { ...rotation, action: 'UPDATE', object_id: next.id });
+  assertEventFields(retired, {
+    ...rotation,
+    action: 'DELETE',
+    object_id: current.id,
+    detail: 'retired',
+  });
+  assert.match(activated.detail ?? '', new RegExp(`rotating out ${current.id}`));
+  assert.equal((await auditLogs(server, { pageSize: 1 })).logs[0]?.id, Number(retired.seq));
+
+  function assertEventFields(event: AuditEventRow, expected: Record<string, string>) {
+    for (const [name, value] of Object.entries(expected)) {
+      assert.equal(event[name as keyof AuditEventRow], value, `${name} of ${JSON.stringify(event)}`);
+    }
+    assert.equal(event.outcome, 'SUCCESS');
+    assert.equal(event.ip, null);
+  }
+});
+
+test('no event holds a token or a secret value: the API listing and the raw rows, scanned', async () => {
+  assert.ok(tokens.size >= 8 && values.size >= 6, 'the scan needs the tokens and values used above');
+  const listing = await auditLogs(server, { pageSize: 1000 });
+  assert.equal(listing.total, await auditCount(server));
+  assert.equal(listing.logs.length, listing.total);
+  const rows = await auditRows(server);
+  const haystacks = { 'GET /api/v1/audit-logs': JSON.stringify(listing), audit_events: JSON.stringify(rows) };
+  for (const [where, text] of Object.entries(haystacks)) {
+    for (const token of tokens) {
+      assert.ok(!text.includes(token), `a token in ${where}`);
+      // Nor its random part without the prefix.
+      assert.ok(!text.includes(token.slice(4, 40)), `part of a token in ${where}`);
+    }
+    for (const value of values) assert.ok(!text.includes(value), `a secret value in ${where}`);
+  }
+});
