@@ -7,6 +7,9 @@ import type { Database, Dialect } from './database.js';
  * nothing is needed: one connection runs one transaction at a time.
  */
 export async function lockWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
-  if (dialect === 'postgres')
-    await sql`select pg_advisory_xact_lock(hashtext(${`tessera:${name}`}))`.execute(trx);
+  // Advisory locks are database-wide: key them by schema too, so deployments (or test runs) in
+  // other schemas of the same database never wait on each other.
+  if (dialect === 'postgres') {
+    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`:tessera:${name}`}))`.execute(trx);
+  }
 }
