@@ -1,0 +1,90 @@
+/** Everything the bench reads from the environment, parsed once. */
+export interface BenchOptions {
+  /** Measured seconds per scenario. */
+  seconds: number;
+  /** Unmeasured seconds of load before each scenario (JIT, caches, connections). */
+  warmupSeconds: number;
+  connections: number;
+  /** The large-data phase: N keys and N secrets seeded straight into SQLite. */
+  large: boolean;
+  n: number;
+  /** The PostgreSQL phase. */
+  pg: boolean;
+  pgUrl: string;
+  /** Also give the PostgreSQL node Redis (token cache + shared rate limits), as a fleet would run. */
+  pgRedis: boolean;
+  redisUrl: string;
+  /** `dist`: build, then run bin/tessera.js (what `npm start` runs). `tsx`: run src through tsx. */
+  runner: 'dist' | 'tsx';
+  /** Run `npm run build` first (runner `dist` only). */
+  build: boolean;
+  /** TESSERA_LOG_LEVEL of the server under test (the issue's runs: warn, so no line per request). */
+  logLevel: string;
+  /** Run Tessera under `--cpu-prof` and summarise the profile (slows it down: figures are then marked). */
+  cpuProf: boolean;
+  /** Only scenarios whose "<phase> <scenario>" matches (the baseline always runs). */
+  only: RegExp | undefined;
+  /** Measured runs repeated when other processes used more than 0.3 cores during them. */
+  retries: number;
+  /** Keep the temporary data folders (printed) instead of deleting them, e.g. to query the seeded database. */
+  keepData: boolean;
+  /** At most this long, before each measured run, waiting for the server to drain and the machine to quieten. */
+  settleSeconds: number;
+  /** Hard limit for the whole run; everything is killed past it. */
+  timeoutSeconds: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  return raw !== undefined && ['1', 'true', 'yes', 'on'].includes(raw);
+}
+
+function number(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw.replaceAll('_', ''));
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw new Error(`${name} must be a number from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
+}
+
+export function readOptions(env: Env = process.env): BenchOptions {
+  const seconds = number(env, 'BENCH_SECONDS', 10, 1, 600);
+  const large = flag(env, 'BENCH_LARGE');
+  const n = Math.floor(number(env, 'BENCH_N', 1_000_000, 1_000, 50_000_000));
+  const runner = (env.BENCH_RUNNER ?? 'dist').trim();
+  if (runner !== 'dist' && runner !== 'tsx') throw new Error(`BENCH_RUNNER must be dist or tsx`);
+  const options = {
+    seconds,
+    warmupSeconds: number(env, 'BENCH_WARMUP_SECONDS', Math.min(3, Math.max(1, seconds / 5)), 0, 60),
+    connections: Math.floor(number(env, 'BENCH_CONNECTIONS', 32, 1, 1024)),
+    large,
+    n,
+    pg: flag(env, 'BENCH_PG'),
+    pgUrl: env.BENCH_PG_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/test',
+    pgRedis: flag(env, 'BENCH_PG_REDIS'),
+    redisUrl: env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
+    runner,
+    build: env.BENCH_BUILD === undefined ? true : flag(env, 'BENCH_BUILD'),
+    cpuProf: flag(env, 'BENCH_CPU_PROF'),
+    logLevel: env.BENCH_LOG_LEVEL?.trim() || 'warn',
+    keepData: flag(env, 'BENCH_KEEP_DATA'),
+    retries: Math.floor(number(env, 'BENCH_RETRIES', 2, 0, 10)),
+    settleSeconds: number(env, 'BENCH_SETTLE_SECONDS', 30, 0, 600),
+    only: env.BENCH_ONLY?.trim() ? new RegExp(env.BENCH_ONLY.trim(), 'i') : undefined,
+    timeoutSeconds: 0,
+  } satisfies BenchOptions;
+  // Generous but finite: every scenario waiting and retrying to the limit, plus seeding (< 2 ms a row).
+  const perScenario =
+    (options.retries + 1) * (seconds + 2 * options.settleSeconds) + options.warmupSeconds + 30;
+  const fallbackTimeout =
+    300 +
+    perScenario * 12 +
+    (large ? 600 + perScenario * 16 + n / 500 : 0) +
+    (options.pg ? perScenario * 8 : 0);
+  options.timeoutSeconds = Math.ceil(number(env, 'BENCH_TIMEOUT_SECONDS', fallbackTimeout, 10, 86_400));
+  return options;
+}
