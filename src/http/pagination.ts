@@ -41,6 +41,19 @@ export const pageResponseProperties = {
   },
 } as const;
 
+/** A list response (SPEC §2): the items under one array key, then page, total and totalPages. */
+export function pageOf<K extends string, I extends object>(key: K, items: I) {
+  return {
+    type: 'object',
+    required: [key, 'page', 'total', 'totalPages'],
+    properties: { [key]: { type: 'array', items }, ...pageResponseProperties } as Record<
+      K,
+      { type: 'array'; items: I }
+    > &
+      typeof pageResponseProperties,
+  } as const;
+}
+
 export interface PageInfo {
   page: number;
   total: number;

@@ -1,4 +1,4 @@
-import { pageResponseProperties } from '../../http/pagination.js';
+import { pageOf } from '../../http/pagination.js';
 import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
 
 export const NAME_MAX = 256;
@@ -43,14 +43,7 @@ export const createdApiKeySchema = {
   properties: { apiKey: { type: 'string' }, ...apiKeySchema.properties },
 } as const;
 
-export const apiKeyListSchema = {
-  type: 'object',
-  required: ['apiKeys', 'page', 'total', 'totalPages'],
-  properties: {
-    apiKeys: { type: 'array', items: apiKeySchema },
-    ...pageResponseProperties,
-  },
-} as const;
+export const apiKeyListSchema = pageOf('apiKeys', apiKeySchema);
 
 export const meSchema = {
   type: 'object',

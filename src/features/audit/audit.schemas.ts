@@ -1,4 +1,4 @@
-import { pageQueryProperties, pageResponseProperties } from '../../http/pagination.js';
+import { pageOf, pageQueryProperties } from '../../http/pagination.js';
 
 const list = (description: string) => ({ type: 'string', maxLength: 8192, description }) as const;
 
@@ -55,11 +55,7 @@ export const auditLogSchema = {
   },
 } as const;
 
-export const auditLogListSchema = {
-  type: 'object',
-  required: ['logs', 'page', 'total', 'totalPages'],
-  properties: { logs: { type: 'array', items: auditLogSchema }, ...pageResponseProperties },
-} as const;
+export const auditLogListSchema = pageOf('logs', auditLogSchema);
 
 export interface AuditQuery {
   page: number;

@@ -1,4 +1,4 @@
-import { pageResponseProperties } from '../../http/pagination.js';
+import { pageOf } from '../../http/pagination.js';
 
 export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
 export const SECRET_MAX_BYTES = 64 * 1024;
@@ -15,11 +15,7 @@ export const secretSchema = {
   },
 } as const;
 
-export const secretListSchema = {
-  type: 'object',
-  required: ['secrets', 'page', 'total', 'totalPages'],
-  properties: { secrets: { type: 'array', items: secretSchema }, ...pageResponseProperties },
-} as const;
+export const secretListSchema = pageOf('secrets', secretSchema);
 
 const nameField = {
   type: 'string',
@@ -76,26 +72,16 @@ export const tagOrIdParams = {
   },
 } as const;
 
-export const versionsSchema = {
+export const versionsSchema = pageOf('versions', {
   type: 'object',
-  required: ['versions', 'page', 'total', 'totalPages'],
+  required: ['version', 'createdDate', 'createdBy'],
   properties: {
-    versions: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['version', 'createdDate', 'createdBy'],
-        properties: {
-          version: { type: 'integer' },
-          createdDate: { type: 'string', format: 'date-time' },
-          createdBy: { type: ['string', 'null'], description: 'The cid of the key that wrote it.' },
-          current: { type: 'boolean' },
-        },
-      },
-    },
-    ...pageResponseProperties,
+    version: { type: 'integer' },
+    createdDate: { type: 'string', format: 'date-time' },
+    createdBy: { type: ['string', 'null'], description: 'The cid of the key that wrote it.' },
+    current: { type: 'boolean' },
   },
-} as const;
+});
 
 export const revealQuery = {
   type: 'object',
