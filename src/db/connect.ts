@@ -1,17 +1,11 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import {
-  Kysely,
-  PostgresDialect,
-  type PostgresPool,
-  type PostgresPoolClient,
-  SqliteDialect,
-  sql,
-} from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient, sql } from 'kysely';
 import pg from 'pg';
 import type { Database, Dialect, Store } from './database.js';
 import { isStorageUnavailable } from './errors.js';
+import { SqliteQueueDialect } from './sqlite-driver.js';
 
 export const SQLITE_FILE_NAME = 'tessera.db';
 
@@ -115,7 +109,7 @@ export function connectSqlite(dataDir: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteQueueDialect(database) });
   return {
     db,
     dialect: 'sqlite',
