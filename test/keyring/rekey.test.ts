@@ -95,6 +95,18 @@ function gatedStore(store: Store, gate: () => Promise<void>): Store {
           };
         };
       }
+      if (property === 'startTransaction') {
+        // Audited steps run through group commit, which opens its transactions this way.
+        return () => {
+          const builder = target.startTransaction();
+          return {
+            async execute() {
+              await gate();
+              return builder.execute();
+            },
+          };
+        };
+      }
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },

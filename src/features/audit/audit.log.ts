@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, Store } from '../../db/database.js';
+import { createGroupCommit } from '../../db/group-commit.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import type { RequestInfo } from '../../http/access.js';
 import { AppError } from '../../http/errors.js';
@@ -68,25 +69,45 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * so each event can chain to the one before.
  */
 export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
+  /**
+   * The last event written in the batch being committed. Only the batch holding the audit lock
+   * writes events, so after its first append the head is known without reading it back.
+   */
+  let head: { seq: number; hash: string } | undefined;
+
+  const commits = createGroupCommit({
+    db: store.db,
+    // Every batch appends to the chain: take its lock first, so that locks a unit takes later
+    // (the last admin key, bootstrap) are always taken in the same order, on every node.
+    begin: async (trx) => {
+      head = undefined;
+      await lockWithinTransaction(trx, store.dialect, 'audit');
+    },
+  });
+
+  async function chainHead(trx: Kysely<Database>): Promise<{ seq: number; hash: string }> {
+    if (head !== undefined) return head;
+    const last =
+      (await trx
+        .selectFrom('audit_events')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst()) ??
+      (await trx
+        .selectFrom('audit_checkpoints')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst());
+    return { seq: Number(last?.seq ?? 0), hash: last?.hash ?? GENESIS_HASH };
+  }
+
   async function append(trx: Kysely<Database>, event: AuditInput): Promise<AuditEventRow> {
     try {
-      await lockWithinTransaction(trx, store.dialect, 'audit');
-      const last =
-        (await trx
-          .selectFrom('audit_events')
-          .select(['seq', 'hash'])
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .executeTakeFirst()) ??
-        (await trx
-          .selectFrom('audit_checkpoints')
-          .select(['seq', 'hash'])
-          .orderBy('seq', 'desc')
-          .limit(1)
-          .executeTakeFirst());
-      const prevHash = last?.hash ?? GENESIS_HASH;
+      const previous = await chainHead(trx);
       const unhashed = {
-        seq: Number(last?.seq ?? 0) + 1,
+        seq: previous.seq + 1,
         occurred_at: now().toISOString(),
         actor_type: event.actor.type,
         actor_id: clip(event.actor.id, 64),
@@ -99,8 +120,13 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
         outcome: event.outcome ?? 'SUCCESS',
         detail: clip(event.detail, 256),
       } satisfies Omit<AuditEventRow, 'hash' | 'prev_hash'>;
-      const row: AuditEventRow = { ...unhashed, prev_hash: prevHash, hash: hashEvent(prevHash, unhashed) };
+      const row: AuditEventRow = {
+        ...unhashed,
+        prev_hash: previous.hash,
+        hash: hashEvent(previous.hash, unhashed),
+      };
       await trx.insertInto('audit_events').values(row).execute();
+      head = { seq: unhashed.seq, hash: row.hash };
       return row;
     } catch (error) {
       throw new AppError(
@@ -115,16 +141,26 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
 
   return {
     /**
-     * Runs `work` in one transaction with a `record` function for its audit events; exports the
-     * events only after the commit.
+     * Runs `work` with a `record` function for its audit events, in a transaction it may share
+     * with concurrent calls (group commit: see createGroupCommit). Either the change and its
+     * events are both committed or neither is. Resolves after the commit; the events are exported
+     * only then.
      */
     async run<T>(work: (trx: Kysely<Database>, record: Record) => Promise<T>): Promise<T> {
       const rows: AuditEventRow[] = [];
-      const result = await store.db.transaction().execute((trx) =>
-        work(trx, async (event) => {
-          rows.push(await append(trx, event));
-        }),
-      );
+      const result = await commits.run(async (trx) => {
+        const headBefore = head;
+        try {
+          return await work(trx, async (event) => {
+            rows.push(await append(trx, event));
+          });
+        } catch (error) {
+          // The unit's savepoint is rolled back, its events with it.
+          head = headBefore;
+          rows.length = 0;
+          throw error;
+        }
+      });
       for (const row of rows) onCommitted?.(row);
       return result;
     },

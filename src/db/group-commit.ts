@@ -1,0 +1,107 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './database.js';
+
+/** Units of work committed together at most; bounds how long one batch holds the database. */
+const MAX_BATCH = 128;
+
+export interface GroupCommitOptions {
+  db: Kysely<Database>;
+  /**
+   * Runs first in every batch's transaction. Take here the locks that every unit needs, so that
+   * every batch takes its locks in the same order (units may take more locks after these).
+   */
+  begin?: (trx: Kysely<Database>) => Promise<void>;
+  maxBatch?: number;
+}
+
+/** Runs units of work in shared transactions; each unit's promise settles after its commit. */
+export interface GroupCommit {
+  run<T>(unit: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+}
+
+interface Pending {
+  unit: (trx: Kysely<Database>) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Outcome {
+  pending: Pending;
+  ok: boolean;
+  value: unknown;
+}
+
+/**
+ * Group commit: units of work that arrive while a transaction is being committed wait for it and
+ * then share the next one, so N concurrent writes cost one durable commit (one fsync on SQLite,
+ * one round trip and one flush of the write-ahead log on PostgreSQL) instead of N.
+ *
+ * Each unit runs in a savepoint of its own: a unit that throws (a conflict, a 404 found inside
+ * the transaction) is rolled back alone and its caller gets its error, while the other units of
+ * the batch go on. No unit's promise settles before the batch's commit has returned, so every
+ * acknowledged write is durable. If the commit itself fails, every unit of the batch gets that
+ * error and none of their writes is stored.
+ *
+ * A unit must do all its storage work through the transaction it is given.
+ */
+export function createGroupCommit({ db, begin, maxBatch = MAX_BATCH }: GroupCommitOptions): GroupCommit {
+  let queue: Pending[] = [];
+  let flushing = false;
+
+  async function runBatch(batch: Pending[]): Promise<Outcome[]> {
+    const trx = await db.startTransaction().execute();
+    const outcomes: Outcome[] = [];
+    try {
+      await begin?.(trx);
+      for (const [index, pending] of batch.entries()) {
+        const savepoint = await trx.savepoint(`unit_${index}`).execute();
+        try {
+          const value = await pending.unit(savepoint);
+          await savepoint.releaseSavepoint(`unit_${index}`).execute();
+          outcomes.push({ pending, ok: true, value });
+        } catch (error) {
+          await savepoint.rollbackToSavepoint(`unit_${index}`).execute();
+          outcomes.push({ pending, ok: false, value: error });
+        }
+      }
+      await trx.commit().execute();
+      return outcomes;
+    } catch (error) {
+      await trx
+        .rollback()
+        .execute()
+        .catch(() => {});
+      throw error;
+    }
+  }
+
+  async function flush(): Promise<void> {
+    flushing = true;
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        for (const { pending, ok, value } of await runBatch(batch)) {
+          if (ok) pending.resolve(value);
+          else pending.reject(value);
+        }
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    flushing = false;
+  }
+
+  return {
+    run<T>(unit: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ unit, resolve: resolve as (value: unknown) => void, reject });
+        // Let the requests already in this turn of the event loop join the first batch.
+        if (!flushing) {
+          flushing = true;
+          setImmediate(() => void flush());
+        }
+      });
+    },
+  };
+}

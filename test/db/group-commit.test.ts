@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Store } from '../../src/db/database.js';
+import { createGroupCommit } from '../../src/db/group-commit.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { createTestStore, type TestStore, testDialect } from '../helpers/database.js';
+
+// Group commit on the dialect of this pass: shared transactions, isolated failures, durable acks.
+describe(`group commit (${testDialect()})`, () => {
+  let dataDir: string;
+  let testStore: TestStore;
+  let store: Store;
+  let row = 0;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-group-commit-'));
+    testStore = await createTestStore(dataDir);
+    store = testStore.store;
+    await migrateToLatest(store.db, store.dialect);
+  });
+  after(async () => {
+    await testStore.dispose({ drop: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A unit that stores one distinguishable row. */
+  const insertKey = (name: string) => async (trx: Store['db']) => {
+    row += 1;
+    await trx
+      .insertInto('api_keys')
+      .values({
+        cid: `akgroup${String(row).padStart(12, '0')}`,
+        name,
+        description: null,
+        token_hash: `${name}-${row}`.padEnd(64, '0'),
+        last4: 'abcd',
+        roles: '[]',
+        is_admin: 0,
+        created_at: new Date().toISOString(),
+        expires_at: null,
+      })
+      .execute();
+    return name;
+  };
+
+  const stored = async (prefix: string) =>
+    (await store.db.selectFrom('api_keys').select('name').where('name', 'like', `${prefix}%`).execute())
+      .map((r) => r.name)
+      .sort();
+
+  test('concurrent units share one transaction, and each gets its own result', async () => {
+    let batches = 0;
+    const commits = createGroupCommit({
+      db: store.db,
+      begin: async () => {
+        batches += 1;
+      },
+    });
+    const names = Array.from({ length: 20 }, (_, i) => `shared-${String(i).padStart(2, '0')}`);
+    const results = await Promise.all(names.map((name) => commits.run(insertKey(name))));
+    assert.deepEqual(results, names);
+    assert.equal(batches, 1, 'twenty units queued in one turn should commit together');
+    assert.deepEqual(await stored('shared-'), names);
+  });
+
+  test('a unit that throws is rolled back alone; the others commit', async () => {
+    const commits = createGroupCommit({ db: store.db });
+    const outcomes = await Promise.allSettled([
+      commits.run(insertKey('isolated-a')),
+      commits.run(async (trx) => {
+        await insertKey('isolated-failed')(trx);
+        throw new Error('this unit fails after writing');
+      }),
+      commits.run(insertKey('isolated-c')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /fails after writing/);
+    assert.deepEqual(await stored('isolated-'), ['isolated-a', 'isolated-c']);
+  });
+
+  test('a unit failing on a constraint does not spoil the transaction for the rest', async () => {
+    const commits = createGroupCommit({ db: store.db });
+    const clash = async (trx: Store['db']) => {
+      await trx
+        .insertInto('api_keys')
+        .values({
+          cid: 'akgroupclash0000000',
+          name: 'constraint-clash',
+          description: null,
+          token_hash: 'clash'.padEnd(64, '0'),
+          last4: 'abcd',
+          roles: '[]',
+          is_admin: 0,
+          created_at: new Date().toISOString(),
+          expires_at: null,
+        })
+        .execute();
+    };
+    const outcomes = await Promise.allSettled([
+      commits.run(clash),
+      commits.run(clash),
+      commits.run(insertKey('constraint-after')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(await stored('constraint-'), ['constraint-after', 'constraint-clash']);
+  });
+
+  test('when the batch cannot commit, every unit fails and nothing is stored', async () => {
+    const commits = createGroupCommit({
+      db: store.db,
+      begin: async () => {
+        throw new Error('storage unavailable');
+      },
+    });
+    const outcomes = await Promise.allSettled([
+      commits.run(insertKey('failed-batch-a')),
+      commits.run(insertKey('failed-batch-b')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected'],
+    );
+    assert.deepEqual(await stored('failed-batch-'), []);
+  });
+
+  test('units arriving while a batch commits form the next batch, in order', async () => {
+    let batches = 0;
+    const commits = createGroupCommit({
+      db: store.db,
+      begin: async () => {
+        batches += 1;
+      },
+      maxBatch: 4,
+    });
+    const names = Array.from({ length: 10 }, (_, i) => `ordered-${String(i).padStart(2, '0')}`);
+    const order: string[] = [];
+    await Promise.all(names.map((name) => commits.run(insertKey(name)).then((n) => order.push(n))));
+    assert.deepEqual(order, names);
+    assert.equal(batches, 3, 'ten units with at most four per batch: three batches');
+    assert.deepEqual(await stored('ordered-'), names);
+  });
+});
