@@ -569,7 +569,7 @@ async function largePhase() {
   let server = await startTessera(config);
   await stopServer(server, 'sqlite-large-setup');
   log(`seeding ${n} keys and ${n} secrets …`);
-  const seeded = seedLarge({
+  const seeded = await seedLarge({
     dbFile: join(dataDir, SQLITE_FILE),
     n,
     masterKey,

@@ -1,9 +1,12 @@
 import { statSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
 import { encryptValue } from '../../src/crypto/envelope.js';
 import { generateId } from '../../src/crypto/ids.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
+import type { Database } from '../../src/db/database.js';
+import { rebuildPageBlocks } from '../../src/db/page-blocks.js';
 
 /**
  * The large-data seeder: N API keys and N secrets (each with one encrypted value version) written
@@ -81,7 +84,7 @@ function checkColumns(db: SQLite.Database, table: string, known: string[]) {
 const seededValue = (i: number) => `seeded-value-${i}-${'x'.repeat(16)}`;
 const seededTag = (i: number) => `seed-${i}`;
 
-export function seedLarge(request: SeedRequest): Seeded {
+export async function seedLarge(request: SeedRequest): Promise<Seeded> {
   const { n } = request;
   const log = request.log ?? (() => {});
   const master = masterKeyFrom(request.masterKey);
@@ -158,6 +161,10 @@ export function seedLarge(request: SeedRequest): Seeded {
         }
       }
     })();
+    // The rows bypassed the repositories: build the list blocks the service keeps (page-blocks.ts).
+    const lists = new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
+    await rebuildPageBlocks(lists, 'api_keys');
+    await rebuildPageBlocks(lists, 'secrets');
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();

@@ -12,6 +12,15 @@ export interface Database {
   secret_versions: SecretVersionTable;
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
+  page_blocks: PageBlockTable;
+}
+
+/** See src/db/page-blocks.ts. */
+export interface PageBlockTable {
+  list: string;
+  first_created_at: string;
+  first_id: string;
+  row_count: number;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

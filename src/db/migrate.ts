@@ -3,12 +3,14 @@ import type { Database, Dialect } from './database.js';
 import { migration0001Initial } from './migrations/0001-initial.js';
 import { migration0002Secrets } from './migrations/0002-secrets.js';
 import { migration0003Audit } from './migrations/0003-audit.js';
+import { migration0004PageBlocks } from './migrations/0004-page-blocks.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0001-initial': migration0001Initial,
   '0002-secrets': migration0002Secrets,
   '0003-audit': migration0003Audit,
+  '0004-page-blocks': migration0004PageBlocks,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -36,11 +38,22 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
     migrationTableName: 'tessera_migrations',
     migrationLockTableName: 'tessera_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely looks for its bookkeeping tables through a catalogue query over every schema of the
+  // database; another deployment dropping its schema at that moment fails the query with
+  // invalid_schema_name. Nothing was applied then: look again.
+  for (let attempt = 1; attempt <= 3 && isOtherSchemaGone(error); attempt++) {
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     const reason = error instanceof Error ? `: ${error.message}` : '';
     throw new Error(`database migration ${failed} failed${reason}`, { cause: error });
   }
   return (results ?? []).map((r) => r.migrationName);
+}
+
+/** PostgreSQL's invalid_schema_name, raised while listing the tables of a schema being dropped. */
+function isOtherSchemaGone(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
 }

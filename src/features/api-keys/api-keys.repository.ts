@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { countDelete, countInsert, readPage } from '../../db/page-blocks.js';
 import type { ApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
 
 /** Queries only: no rules, no mapping. `db` may be a transaction. */
@@ -7,6 +8,7 @@ type Db = Kysely<Database>;
 
 export async function insertApiKey(db: Db, row: NewApiKeyRow): Promise<void> {
   await db.insertInto('api_keys').values(row).execute();
+  await countInsert(db, 'api_keys', { createdAt: row.created_at, id: row.cid });
 }
 
 export async function findApiKeyByCid(db: Db, cid: string): Promise<ApiKeyRow | undefined> {
@@ -17,24 +19,27 @@ export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<
   return db.selectFrom('api_keys').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
 
-/** Oldest first, then by cid: a stable order, so paging never skips or repeats. */
-export async function listApiKeys(db: Db, offset: number, limit: number): Promise<ApiKeyRow[]> {
-  return db
-    .selectFrom('api_keys')
-    .selectAll()
-    .orderBy('created_at')
-    .orderBy('cid')
-    .offset(offset)
-    .limit(limit)
-    .execute();
+/** A page in list order (oldest first, then by cid: stable, so paging never skips or repeats). */
+export async function listApiKeys(
+  db: Db,
+  offset: number,
+  limit: number,
+): Promise<{ rows: ApiKeyRow[]; total: number }> {
+  return readPage(db, 'api_keys', offset, (from, skip) =>
+    db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(from.createdAt, from.id)))
+      .orderBy('created_at')
+      .orderBy('cid')
+      .offset(skip)
+      .limit(limit)
+      .execute(),
+  );
 }
 
-export async function countApiKeys(db: Db): Promise<number> {
-  const { count } = await db
-    .selectFrom('api_keys')
-    .select((eb) => eb.fn.countAll<number | string>().as('count'))
-    .executeTakeFirstOrThrow();
-  return Number(count);
+export async function hasAnyApiKey(db: Db): Promise<boolean> {
+  return (await db.selectFrom('api_keys').select('cid').limit(1).executeTakeFirst()) !== undefined;
 }
 
 /** Keys holding ADMIN that are still valid at `now`, other than `exceptCid`. */
@@ -58,5 +63,10 @@ export async function updateApiKey(
 }
 
 export async function deleteApiKey(db: Db, cid: string): Promise<void> {
-  await db.deleteFrom('api_keys').where('cid', '=', cid).execute();
+  const deleted = await db
+    .deleteFrom('api_keys')
+    .where('cid', '=', cid)
+    .returning('created_at')
+    .executeTakeFirst();
+  if (deleted !== undefined) await countDelete(db, 'api_keys', { createdAt: deleted.created_at, id: cid });
 }

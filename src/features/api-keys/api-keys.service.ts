@@ -44,7 +44,7 @@ export interface ApiKeyServiceDeps {
   store: Store;
   now: () => Date;
   /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
-  cache?: TokenCache | undefined;
+  cache?: TokenCache<AuthenticatedKey> | undefined;
   audit: AuditLog;
 }
 
@@ -60,8 +60,32 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
   };
 }
 
-function principalFrom(key: ApiKey): KeyPrincipal {
-  return { cid: key.cid, key, permissions: permissionsOf(key.roles) };
+/**
+ * What authenticating a token yields, worked out once per storage read: the token cache keeps
+ * these, so a cached request parses no JSON and builds no permission set.
+ */
+export interface AuthenticatedKey {
+  cid: string;
+  tokenHash: string;
+  /** Milliseconds since the epoch; null: never expires. */
+  expiresAtMs: number | null;
+  principal: KeyPrincipal;
+}
+
+function authenticatedKey(row: ApiKeyRow): AuthenticatedKey {
+  const key = toApiKey(row);
+  // Shared by every request the cache serves: frozen so none can alter another's view.
+  const principal: KeyPrincipal = Object.freeze({
+    cid: key.cid,
+    key: Object.freeze(key),
+    permissions: permissionsOf(key.roles),
+  });
+  return {
+    cid: row.cid,
+    tokenHash: row.token_hash,
+    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
+    principal,
+  };
 }
 
 function isExpired(row: Pick<ApiKeyRow, 'expires_at'>, now: Date): boolean {
@@ -150,22 +174,21 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
   return {
     async authenticate(token: string): Promise<KeyPrincipal | 'expired' | undefined> {
       const tokenHash = hashToken(token);
-      let row = cache?.get(tokenHash);
-      if (row === undefined) {
+      let found = cache?.get(tokenHash);
+      if (found === undefined) {
         const ticket = cache?.ticket();
-        row = await repo.findApiKeyByTokenHash(db, tokenHash);
-        if (row !== undefined && ticket !== undefined) cache?.set(tokenHash, row, ticket);
+        const row = await repo.findApiKeyByTokenHash(db, tokenHash);
+        if (row === undefined) return undefined;
+        found = authenticatedKey(row);
+        if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
       }
-      if (row === undefined || !digestsEqual(row.token_hash, tokenHash)) return undefined;
-      if (isExpired(row, now())) return 'expired';
-      return principalFrom(toApiKey(row));
+      if (!digestsEqual(found.tokenHash, tokenHash)) return undefined;
+      if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
+      return found.principal;
     },
 
     async list(query: PageQuery): Promise<{ apiKeys: ApiKey[] } & PageInfo> {
-      const [rows, total] = await Promise.all([
-        repo.listApiKeys(db, offsetOf(query), query.pageSize),
-        repo.countApiKeys(db),
-      ]);
+      const { rows, total } = await repo.listApiKeys(db, offsetOf(query), query.pageSize);
       return { apiKeys: rows.map(toApiKey), ...pageInfo(query, total) };
     },
 
@@ -256,7 +279,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     async bootstrap(token: string): Promise<ApiKey | undefined> {
       return audit.run(async (trx, record) => {
         await lockWithinTransaction(trx, store.dialect, 'bootstrap');
-        if ((await repo.countApiKeys(trx)) > 0) return undefined;
+        if (await repo.hasAnyApiKey(trx)) return undefined;
         const row = newRow({
           name: 'bootstrap',
           description: 'Created at first start: replace it with named keys, then delete it',

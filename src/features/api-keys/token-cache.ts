@@ -1,5 +1,4 @@
 import type { InvalidationBus } from '../../cluster/invalidation-bus.js';
-import type { ApiKeyRow } from './api-keys.table.js';
 
 const MAX_ENTRIES = 10_000;
 /** A belt on top of invalidation: no entry outlives this, whatever happens to messages. */
@@ -11,8 +10,8 @@ const TTL_MS = 60_000;
  * bus and drops its entry on every node; while the bus is unhealthy the cache is bypassed (and
  * emptied when the bus returns), so a node never serves a grant it could not hear revoked.
  */
-export class TokenCache {
-  private readonly entries = new Map<string, { row: ApiKeyRow; at: number }>();
+export class TokenCache<V extends { cid: string } = { cid: string }> {
+  private readonly entries = new Map<string, { value: V; at: number }>();
   /** Bumped by every invalidation: a look-up that raced one must not be cached. */
   private generation = 0;
 
@@ -24,7 +23,7 @@ export class TokenCache {
     bus.onReconnect(() => this.clear());
   }
 
-  get(tokenHash: string): ApiKeyRow | undefined {
+  get(tokenHash: string): V | undefined {
     if (!this.bus.healthy()) return undefined;
     const entry = this.entries.get(tokenHash);
     if (entry === undefined) return undefined;
@@ -35,7 +34,7 @@ export class TokenCache {
     // Most recently used last, so eviction takes the least recently used first.
     this.entries.delete(tokenHash);
     this.entries.set(tokenHash, entry);
-    return entry.row;
+    return entry.value;
   }
 
   /** A ticket taken before reading storage; `set` only stores if nothing was invalidated since. */
@@ -43,13 +42,13 @@ export class TokenCache {
     return this.generation;
   }
 
-  set(tokenHash: string, row: ApiKeyRow, ticket: number) {
+  set(tokenHash: string, value: V, ticket: number) {
     if (ticket !== this.generation || !this.bus.healthy()) return;
     if (this.entries.size >= MAX_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(tokenHash, { row, at: this.clock() });
+    this.entries.set(tokenHash, { value, at: this.clock() });
   }
 
   /**
@@ -72,7 +71,7 @@ export class TokenCache {
 
   private dropCid(cid: string) {
     this.generation++;
-    for (const [hash, entry] of this.entries) if (entry.row.cid === cid) this.entries.delete(hash);
+    for (const [hash, entry] of this.entries) if (entry.value.cid === cid) this.entries.delete(hash);
   }
 
   clear() {

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
+import { countDelete, countInsert, readPage } from '../../db/page-blocks.js';
 import type { SecretRow, SecretVersionRow } from './secrets.table.js';
 
 type Db = Kysely<Database>;
 
 export async function insertSecret(db: Db, row: SecretRow): Promise<void> {
   await db.insertInto('secrets').values(row).execute();
+  await countInsert(db, 'secrets', { createdAt: row.created_at, id: row.id });
 }
 
 export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promise<void> {
@@ -20,24 +22,23 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
   return db.selectFrom('secrets').selectAll().where('tag', '=', tag).executeTakeFirst();
 }
 
-/** Oldest first, then by id: stable paging. */
-export async function listSecrets(db: Db, offset: number, limit: number): Promise<SecretRow[]> {
-  return db
-    .selectFrom('secrets')
-    .selectAll()
-    .orderBy('created_at')
-    .orderBy('id')
-    .offset(offset)
-    .limit(limit)
-    .execute();
-}
-
-export async function countSecrets(db: Db): Promise<number> {
-  const { count } = await db
-    .selectFrom('secrets')
-    .select((eb) => eb.fn.countAll<number | string>().as('count'))
-    .executeTakeFirstOrThrow();
-  return Number(count);
+/** A page in list order (oldest first, then by id: stable paging). */
+export async function listSecrets(
+  db: Db,
+  offset: number,
+  limit: number,
+): Promise<{ rows: SecretRow[]; total: number }> {
+  return readPage(db, 'secrets', offset, (from, skip) =>
+    db
+      .selectFrom('secrets')
+      .selectAll()
+      .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+      .orderBy('created_at')
+      .orderBy('id')
+      .offset(skip)
+      .limit(limit)
+      .execute(),
+  );
 }
 
 export async function updateSecret(
@@ -51,7 +52,12 @@ export async function updateSecret(
 export async function deleteSecret(db: Db, id: string): Promise<void> {
   // Versions go with it (ON DELETE CASCADE); deleting them first keeps that true without FKs too.
   await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
-  await db.deleteFrom('secrets').where('id', '=', id).execute();
+  const deleted = await db
+    .deleteFrom('secrets')
+    .where('id', '=', id)
+    .returning('created_at')
+    .executeTakeFirst();
+  if (deleted !== undefined) await countDelete(db, 'secrets', { createdAt: deleted.created_at, id });
 }
 
 export async function findSecretVersion(

@@ -165,10 +165,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     resolve,
 
     async list(query: PageQuery): Promise<{ secrets: Secret[] } & PageInfo> {
-      const [rows, total] = await Promise.all([
-        repo.listSecrets(db, offsetOf(query), query.pageSize),
-        repo.countSecrets(db),
-      ]);
+      const { rows, total } = await repo.listSecrets(db, offsetOf(query), query.pageSize);
       return { secrets: rows.map(toSecret), ...pageInfo(query, total) };
     },
 

@@ -1,0 +1,191 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.js';
+
+/**
+ * Page blocks make `total` and deep pages cheap on large lists (see docs/performance.md).
+ *
+ * A listed table's rows, in list order (oldest first, then id), are cut into consecutive blocks;
+ * `page_blocks` keeps each block's first sort key and its row count. A block covers the rows from
+ * its first key up to the next block's. Then:
+ * - `total` is the sum of the counts: about N/BLOCK_ROWS rows read instead of a count over N;
+ * - page p starts in the block holding row p × pageSize, so the page query seeks to that block's
+ *   first key and skips fewer than a block's rows, instead of skipping p × pageSize from the start.
+ *
+ * Every insert and delete of a listed row updates its block in the same transaction. Writes to
+ * a listed table are audited, and audited writes are serialised (the audit lock on PostgreSQL,
+ * the single writer on SQLite), so two writers never update blocks at once.
+ */
+export const BLOCK_ROWS = 1000;
+
+export type ListName = 'api_keys' | 'secrets';
+
+export interface SortKey {
+  createdAt: string;
+  id: string;
+}
+
+/** Where a page starts: the first key of its block, and how many rows to skip from there. */
+export interface PageStart {
+  total: number;
+  start: { from: SortKey; skip: number } | undefined;
+}
+
+type Db = Kysely<Database>;
+
+const ID_COLUMN = { api_keys: 'cid', secrets: 'id' } as const;
+
+function blocksOf(db: Db, list: ListName) {
+  return db
+    .selectFrom('page_blocks')
+    .select(['first_created_at', 'first_id', 'row_count'])
+    .where('list', '=', list);
+}
+
+/** The block whose range holds `key`, if any block starts at or before it. */
+async function blockHolding(db: Db, list: ListName, key: SortKey) {
+  return blocksOf(db, list)
+    .where((eb) => eb(eb.refTuple('first_created_at', 'first_id'), '<=', eb.tuple(key.createdAt, key.id)))
+    .orderBy('first_created_at', 'desc')
+    .orderBy('first_id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+function addToBlock(
+  db: Db,
+  list: ListName,
+  block: { first_created_at: string; first_id: string },
+  delta: number,
+) {
+  return db
+    .updateTable('page_blocks')
+    .set((eb) => ({ row_count: eb('row_count', '+', delta) }))
+    .where('list', '=', list)
+    .where('first_created_at', '=', block.first_created_at)
+    .where('first_id', '=', block.first_id)
+    .execute();
+}
+
+async function isLastKey(db: Db, list: ListName, key: SortKey): Promise<boolean> {
+  const id = ID_COLUMN[list];
+  const later = await db
+    .selectFrom(list)
+    .select('created_at')
+    .where((eb) => eb(eb.refTuple('created_at', id), '>', eb.tuple(key.createdAt, key.id)))
+    .limit(1)
+    .executeTakeFirst();
+  return later === undefined;
+}
+
+/** Counts a row just inserted into `list` (call in the inserting transaction). */
+export async function countInsert(
+  db: Db,
+  list: ListName,
+  key: SortKey,
+  blockRows = BLOCK_ROWS,
+): Promise<void> {
+  const block = await blockHolding(db, list, key);
+  if (block === undefined) {
+    // Before every block, or no block yet: the first block now starts at this row.
+    const first = await blocksOf(db, list)
+      .orderBy('first_created_at')
+      .orderBy('first_id')
+      .limit(1)
+      .executeTakeFirst();
+    if (first === undefined) {
+      await db
+        .insertInto('page_blocks')
+        .values({ list, first_created_at: key.createdAt, first_id: key.id, row_count: 1 })
+        .execute();
+      return;
+    }
+    await db
+      .updateTable('page_blocks')
+      .set((eb) => ({
+        first_created_at: key.createdAt,
+        first_id: key.id,
+        row_count: eb('row_count', '+', 1),
+      }))
+      .where('list', '=', list)
+      .where('first_created_at', '=', first.first_created_at)
+      .where('first_id', '=', first.first_id)
+      .execute();
+    return;
+  }
+  // A full block is only closed behind the newest row: a block starting at a row with later rows
+  // after it would take those rows into its range while another block counts them.
+  if (block.row_count >= blockRows && (await isLastKey(db, list, key))) {
+    await db
+      .insertInto('page_blocks')
+      .values({ list, first_created_at: key.createdAt, first_id: key.id, row_count: 1 })
+      .execute();
+    return;
+  }
+  await addToBlock(db, list, block, 1);
+}
+
+/** Uncounts a row just deleted from `list` (call in the deleting transaction). */
+export async function countDelete(db: Db, list: ListName, key: SortKey): Promise<void> {
+  const block = await blockHolding(db, list, key);
+  if (block === undefined) return;
+  if (block.row_count <= 1) {
+    await db
+      .deleteFrom('page_blocks')
+      .where('list', '=', list)
+      .where('first_created_at', '=', block.first_created_at)
+      .where('first_id', '=', block.first_id)
+      .execute();
+    return;
+  }
+  await addToBlock(db, list, block, -1);
+}
+
+/** The list's total, and where the page at `offset` starts. */
+export async function pageStart(db: Db, list: ListName, offset: number): Promise<PageStart> {
+  const blocks = await blocksOf(db, list).orderBy('first_created_at').orderBy('first_id').execute();
+  let total = 0;
+  let start: PageStart['start'];
+  for (const block of blocks) {
+    const rows = Number(block.row_count);
+    if (start === undefined && offset < total + rows) {
+      start = { from: { createdAt: block.first_created_at, id: block.first_id }, skip: offset - total };
+    }
+    total += rows;
+  }
+  return { total, start };
+}
+
+/**
+ * One page of a list and the list's total. `rowsFrom` reads up to `limit` rows in list order from
+ * the first row at or after `from`, skipping `skip` of them.
+ */
+export async function readPage<R>(
+  db: Db,
+  list: ListName,
+  offset: number,
+  rowsFrom: (from: SortKey, skip: number) => Promise<R[]>,
+): Promise<{ rows: R[]; total: number }> {
+  const { total, start } = await pageStart(db, list, offset);
+  return { rows: start === undefined ? [] : await rowsFrom(start.from, start.skip), total };
+}
+
+/**
+ * Builds a list's blocks afresh from its rows: every BLOCK_ROWS-th row in list order starts a
+ * block. For the migration that introduces blocks and for bulk loads that bypass the repositories.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: also run by migrations, whose Kysely is untyped
+export async function rebuildPageBlocks(db: Kysely<any>, list: ListName): Promise<void> {
+  const id = ID_COLUMN[list];
+  await db.deleteFrom('page_blocks').where('list', '=', list).execute();
+  await sql`
+    insert into page_blocks (list, first_created_at, first_id, row_count)
+    select ${list}, created_at, ${sql.ref(id)},
+           case when total - position + 1 < ${BLOCK_ROWS} then total - position + 1 else ${BLOCK_ROWS} end
+    from (
+      select created_at, ${sql.ref(id)},
+             row_number() over (order by created_at, ${sql.ref(id)}) as position,
+             count(*) over () as total
+      from ${sql.table(list)}
+    ) numbered
+    where (position - 1) % ${BLOCK_ROWS} = 0`.execute(db);
+}

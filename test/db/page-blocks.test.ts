@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Store } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { migration0004PageBlocks } from '../../src/db/migrations/0004-page-blocks.js';
+import { countDelete, countInsert, readPage, type SortKey } from '../../src/db/page-blocks.js';
+import { createTestStore, type TestStore, testDialect } from '../helpers/database.js';
+
+// Page blocks against the obvious answer (COUNT and OFFSET over the table), on this pass's dialect,
+// with blocks of 4 rows so that splits, shrinking and emptied blocks all happen.
+const BLOCK = 4;
+
+/** A small deterministic random source: the same sequence on every run. */
+function random(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe(`page blocks (${testDialect()})`, () => {
+  let dataDir: string;
+  let testStore: TestStore;
+  let store: Store;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-page-blocks-'));
+    testStore = await createTestStore(dataDir);
+    store = testStore.store;
+    await migrateToLatest(store.db, store.dialect);
+  });
+  after(async () => {
+    await testStore.dispose({ drop: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function insertRow(key: SortKey, counted: boolean) {
+    await store.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('secrets')
+        .values({
+          id: key.id,
+          tag: `tag-${key.id}`,
+          name: 'page block test',
+          current_version: 1,
+          created_at: key.createdAt,
+          updated_at: key.createdAt,
+        })
+        .execute();
+      if (counted) await countInsert(trx, 'secrets', key, BLOCK);
+    });
+  }
+
+  async function deleteRow(key: SortKey) {
+    await store.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
+      await countDelete(trx, 'secrets', key);
+    });
+  }
+
+  /** Every page of every size, read through the blocks and through OFFSET, must agree. */
+  async function assertPagesMatch(label: string) {
+    const all = await store.db
+      .selectFrom('secrets')
+      .select('id')
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    const ids = all.map((r) => r.id);
+    for (const pageSize of [1, 3, 4, 7, 50]) {
+      for (let offset = 0; offset <= ids.length + pageSize; offset += pageSize) {
+        const { rows, total } = await readPage(store.db, 'secrets', offset, (from, skip) =>
+          store.db
+            .selectFrom('secrets')
+            .select('id')
+            .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+            .orderBy('created_at')
+            .orderBy('id')
+            .offset(skip)
+            .limit(pageSize)
+            .execute(),
+        );
+        assert.equal(total, ids.length, `${label}: total`);
+        assert.deepEqual(
+          rows.map((r) => r.id),
+          ids.slice(offset, offset + pageSize),
+          `${label}: offset ${offset}, size ${pageSize}`,
+        );
+      }
+    }
+  }
+
+  const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+
+  test('appends, deletes anywhere, rows older than every block, equal times: pages and totals stay exact', async () => {
+    const next = random(7);
+    const live: SortKey[] = [];
+    let clock = 1_000_000;
+    for (let step = 0; step < 160; step++) {
+      const roll = next();
+      if (roll < 0.55 || live.length === 0) {
+        // Mostly later than everything, sometimes the same millisecond, sometimes earlier (a
+        // node whose clock is behind).
+        clock += roll < 0.4 ? 1 + Math.floor(next() * 5) : 0;
+        const skew = next() < 0.15 ? Math.floor(next() * 2_000_000) : 0;
+        const key = { createdAt: at(clock - skew), id: `s${String(step).padStart(5, '0')}` };
+        await insertRow(key, true);
+        live.push(key);
+      } else {
+        const [key] = live.splice(Math.floor(next() * live.length), 1);
+        await deleteRow(key as SortKey);
+      }
+      if (step % 40 === 39) await assertPagesMatch(`after step ${step}`);
+    }
+    // Empty the list entirely, then start again.
+    for (const key of live.splice(0)) await deleteRow(key);
+    await assertPagesMatch('emptied');
+    const blocks = await store.db
+      .selectFrom('page_blocks')
+      .selectAll()
+      .where('list', '=', 'secrets')
+      .execute();
+    assert.deepEqual(blocks, [], 'an empty list keeps no blocks');
+    for (let i = 0; i < 9; i++) await insertRow({ createdAt: at(5_000_000 + i), id: `t${i}` }, true);
+    await assertPagesMatch('refilled');
+    const refilled = await store.db
+      .selectFrom('page_blocks')
+      .selectAll()
+      .where('list', '=', 'secrets')
+      .execute();
+    assert.equal(refilled.length, 3, 'nine appended rows in blocks of four: three blocks');
+  });
+
+  test('the migration builds the blocks of rows that existed before it', async () => {
+    for (let i = 0; i < 2503; i++) {
+      await insertRow(
+        { createdAt: at(9_000_000 + Math.floor(i / 3)), id: `m${String(i).padStart(5, '0')}` },
+        false,
+      );
+    }
+    await store.db.deleteFrom('page_blocks').execute();
+    await store.db.schema.dropTable('page_blocks').execute();
+    await migration0004PageBlocks(store.dialect).up(store.db);
+    const blocks = await store.db
+      .selectFrom('page_blocks')
+      .select('row_count')
+      .where('list', '=', 'secrets')
+      .orderBy('first_created_at')
+      .orderBy('first_id')
+      .execute();
+    const rows = Number(
+      (
+        await store.db
+          .selectFrom('secrets')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+    assert.deepEqual(
+      blocks.map((b) => Number(b.row_count)),
+      [1000, 1000, rows - 2000],
+    );
+    const { rows: page, total } = await readPage(store.db, 'secrets', 2400, (from, skip) =>
+      store.db
+        .selectFrom('secrets')
+        .select('id')
+        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+        .orderBy('created_at')
+        .orderBy('id')
+        .offset(skip)
+        .limit(5)
+        .execute(),
+    );
+    const expected = await store.db
+      .selectFrom('secrets')
+      .select('id')
+      .orderBy('created_at')
+      .orderBy('id')
+      .offset(2400)
+      .limit(5)
+      .execute();
+    assert.equal(total, rows);
+    assert.deepEqual(page, expected);
+  });
+});
