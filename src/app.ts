@@ -3,7 +3,11 @@ import { createLocalBus, type InvalidationBus } from './cluster/invalidation-bus
 import type { LogLevel } from './config.js';
 import type { Store } from './db/database.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
-import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
+import {
+  type ApiKeyService,
+  type AuthenticatedKey,
+  createApiKeyService,
+} from './features/api-keys/api-keys.service.js';
 import { TokenCache } from './features/api-keys/token-cache.js';
 import { recordDenial } from './features/audit/audit.denials.js';
 import { createAuditLog } from './features/audit/audit.log.js';
@@ -15,14 +19,24 @@ import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
 import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
 import { registerAccessControl } from './http/access.js';
+import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
 import { registerErrorHandler } from './http/error-handler.js';
+import {
+  HTTP_LIMITS,
+  type HttpLimits,
+  MAX_HEADER_BYTES,
+  MAX_HEADERS_COUNT,
+  MAX_PARAM_LENGTH,
+} from './http/limits.js';
 import { registerOpenApi } from './http/openapi.js';
+import { sendProblem } from './http/problem.js';
 import { registerQueryBooleans } from './http/query-booleans.js';
 import { createMemoryRateLimiter, type RateLimiter } from './http/rate-limiter.js';
 import { generateRequestId } from './http/request-id.js';
+import { API_HEADERS, registerResponseHeaders } from './http/response-headers.js';
 import { registerValidators } from './http/validation.js';
-import { type LogDestination, loggerOptions } from './log.js';
+import { type LogDestination, loggerOptions, registerRequestLog } from './log.js';
 
 export interface AppOptions {
   store: Store;
@@ -41,6 +55,16 @@ export interface AppOptions {
   now?: () => Date;
   rateLimiter?: RateLimiter;
   /**
+   * Failed authentications per client per minute before its attempts are refused (see
+   * auth-failures.ts). Unset, with no `authFailureLimiter` either: no such budget, only the
+   * general one. The server always sets it (TESSERA_AUTH_FAILURES_PER_MINUTE, default 20).
+   */
+  authFailuresPerMinute?: number;
+  /** Where failed authentications are counted (Redis for a fleet); in memory when unset. */
+  authFailureLimiter?: RateLimiter;
+  /** Slow-client limits; the defaults are HTTP_LIMITS (tests shorten them). */
+  httpLimits?: Partial<HttpLimits>;
+  /**
    * How key changes reach every node's token cache. Unset: this process alone (right for the
    * embedded default). `null`: no token cache at all (several nodes with no shared channel).
    */
@@ -58,44 +82,69 @@ export interface App {
 /** Builds the HTTP application without listening: `main` adds the port, tests may use inject. */
 export async function buildApp(options: AppOptions): Promise<App> {
   const now = options.now ?? (() => new Date());
+  const limits = { ...HTTP_LIMITS, ...options.httpLimits };
   const server = Fastify({
     logger: loggerOptions(options.logLevel ?? 'info', options.logStream),
     genReqId: () => generateRequestId(),
-    logController: new LogController({
-      requestIdLogLabel: 'requestId',
-      // Probes arrive every few seconds; logging each would drown the useful lines.
-      disableRequestLogging: (request) => request.url === '/healthz' || request.url === '/readyz',
-    }),
+    // One line per request, from registerRequestLog, instead of Fastify's two.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy: options.trustProxy ?? false,
-    // Slow clients may not hold a connection or a request open indefinitely.
-    connectionTimeout: 60_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 72_000,
+    // Slow clients may not hold a connection or a request open indefinitely (see HttpLimits).
+    connectionTimeout: limits.idleTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
+      maxHeaderSize: MAX_HEADER_BYTES,
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // A path parameter longer than any identifier (a tag is at most 100 characters) is refused by
+    // the router before any schema sees it.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a malformed URL, an over-long parameter) bypass hooks and the
+    // error handler, and the framework's answer echoes the whole URL: answer problem+json here.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id).headers(API_HEADERS);
+      return sendProblem(request, reply, {
+        type: 'BAD_REQUEST',
+        status: 400,
+        message: 'Invalid request',
+        detail:
+          error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? `A path segment is longer than ${MAX_PARAM_LENGTH} characters`
+            : 'The URL is malformed',
+      });
+    },
   });
+  server.server.maxHeadersCount = MAX_HEADERS_COUNT;
   const limiter = options.rateLimiter ?? createMemoryRateLimiter(options.rateLimitPerMinute);
-  server.addHook('onClose', async () => limiter.close());
+  const failureLimiter =
+    options.authFailureLimiter ??
+    (options.authFailuresPerMinute === undefined
+      ? undefined
+      : createMemoryRateLimiter(options.authFailuresPerMinute, () => now().getTime()));
+  server.addHook('onClose', async () => {
+    await Promise.all([limiter.close(), failureLimiter?.close()]);
+  });
 
   registerValidators(server);
   const audit = createAuditLog({ store: options.store, now, onCommitted: options.auditExport });
   registerErrorHandler(server, { onDenied: (request, error) => recordDenial(audit, request, error) });
   registerBodyParsers(server);
   registerQueryBooleans(server);
-  server.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    // Nothing under /api may be cached: keys, secrets and who-may-do-what are all sensitive.
-    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
-  });
+  registerResponseHeaders(server);
+  registerRequestLog(server);
 
   const bus = options.bus === undefined ? createLocalBus() : options.bus;
-  const cache = bus === null ? undefined : new TokenCache(bus);
+  const cache = bus === null ? undefined : new TokenCache<AuthenticatedKey>(bus);
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
   registerAccessControl(server, {
     limiter,
+    failures: failureLimiter === undefined ? NO_AUTH_FAILURE_BUDGET : createAuthFailureBudget(failureLimiter),
     authenticate: apiKeys.authenticate,
   });
   await registerOpenApi(server);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { decodeMasterKey } from './crypto/master-key.js';
 import { isWellFormedToken } from './crypto/tokens.js';
+import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/auth-failures.js';
 
 /**
  * All configuration comes from the environment, is parsed once at start and frozen.
@@ -18,6 +19,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly bootstrapToken: string | undefined;
   readonly rateLimitPerMinute: number;
+  /** Failed authentications per client (IPv4 address, IPv6 /64) per minute before 429s. */
+  readonly authFailuresPerMinute: number;
   readonly logLevel: LogLevel;
   readonly trustProxy: boolean;
   /** The master key from TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE; unset: the data folder's. */
@@ -136,6 +139,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     bootstrapToken,
     rateLimitPerMinute: integer(env, 'TESSERA_RATE_LIMIT_PER_MINUTE', 1000, 1, 1_000_000),
+    authFailuresPerMinute: integer(
+      env,
+      'TESSERA_AUTH_FAILURES_PER_MINUTE',
+      DEFAULT_AUTH_FAILURES_PER_MINUTE,
+      1,
+      1_000_000,
+    ),
     logLevel: oneOf(env, 'TESSERA_LOG_LEVEL', LOG_LEVELS, 'info'),
     trustProxy: boolean(env, 'TESSERA_TRUST_PROXY', false),
     masterKey: masterKeyFromEnv(env),

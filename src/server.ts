@@ -65,6 +65,7 @@ export async function startServer(config: Config) {
     ...(exporter === undefined ? {} : { auditExport: exporter.write }),
     ...cluster.parts,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    authFailuresPerMinute: config.authFailuresPerMinute,
     logLevel: config.logLevel,
     trustProxy: config.trustProxy,
     secretVersionsKept: config.secretVersionsKept,
@@ -142,8 +143,17 @@ function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
     createMemoryRateLimiter(config.rateLimitPerMinute),
     proxyLog,
   );
+  // The failed-authentication budget, fleet-wide: a guesser gains nothing by spreading attempts
+  // over nodes. Same Redis, own keys (`authfail:`), own limit; the limiter above already reports
+  // Redis going and coming, so this one stays quiet.
+  const authFailureLimiter = createRedisRateLimiter(
+    redis,
+    config.authFailuresPerMinute,
+    createMemoryRateLimiter(config.authFailuresPerMinute),
+    { warn: () => {}, info: () => {} },
+  );
   return {
-    parts: { bus, rateLimiter },
+    parts: { bus, rateLimiter, authFailureLimiter },
     attachLog: (l: FastifyBaseLogger) => {
       log = { warn: (m) => l.warn(m), info: (m) => l.info(m) };
     },

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { RateDecision, RateLimiter } from '../http/rate-limiter.js';
+import { freshDecision, type RateDecision, type RateLimiter, WINDOW_MS } from '../http/rate-limiter.js';
 import type { InvalidationBus } from './invalidation-bus.js';
 
 export interface Warn {
@@ -23,7 +23,6 @@ export function connectRedis(url: string): Redis {
   });
 }
 
-const WINDOW_MS = 60_000;
 // INCR and set the expiry on the first hit of a window, atomically; returns [count, ms left].
 const CONSUME = `
 local count = redis.call('INCR', KEYS[1])
@@ -31,6 +30,11 @@ if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}
+`;
+// The same pair without counting: [0, -2] when the window does not exist.
+const PEEK = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+return {count, redis.call('PTTL', KEYS[1])}
 `;
 
 /**
@@ -44,31 +48,50 @@ export function createRedisRateLimiter(
   log: Warn,
 ): RateLimiter {
   let degraded = false;
-  return {
-    async consume(key): Promise<RateDecision> {
-      try {
-        const [count, ttl] = (await redis.eval(CONSUME, 1, `tessera:rl:${key}`, WINDOW_MS)) as [
-          number,
-          number,
-        ];
-        if (degraded) {
-          degraded = false;
-          log.info('Redis is back: rate limits are shared across nodes again');
-        }
-        return {
-          allowed: count <= limit,
-          limit,
-          remaining: Math.max(0, limit - count),
-          resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
-        };
-      } catch {
-        if (!degraded) {
-          degraded = true;
-          log.warn('Redis is unreachable: rate limiting per node until it returns');
-        }
-        return fallback.consume(key);
+  /** Runs `script` on the key's counter: a decision from [count, ms left], or the fallback's. */
+  async function shared(
+    script: string,
+    key: string,
+    decide: (count: number, ttl: number) => RateDecision,
+    otherwise: () => Promise<RateDecision>,
+  ): Promise<RateDecision> {
+    let result: [number, number];
+    try {
+      result = (await redis.eval(script, 1, `tessera:rl:${key}`, WINDOW_MS)) as [number, number];
+    } catch {
+      if (!degraded) {
+        degraded = true;
+        log.warn('Redis is unreachable: rate limiting per node until it returns');
       }
-    },
+      return otherwise();
+    }
+    if (degraded) {
+      degraded = false;
+      log.info('Redis is back: rate limits are shared across nodes again');
+    }
+    return decide(...result);
+  }
+  const decision = (count: number, ttl: number, allowed: boolean): RateDecision => ({
+    allowed,
+    limit,
+    remaining: Math.max(0, limit - count),
+    resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
+  });
+  return {
+    consume: (key) =>
+      shared(
+        CONSUME,
+        key,
+        (count, ttl) => decision(count, ttl, count <= limit),
+        () => fallback.consume(key),
+      ),
+    peek: (key) =>
+      shared(
+        PEEK,
+        key,
+        (count, ttl) => (ttl < 0 ? freshDecision(limit) : decision(count, ttl, count < limit)),
+        () => fallback.peek(key),
+      ),
     async close() {
       await fallback.close();
     },

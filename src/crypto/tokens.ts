@@ -36,9 +36,23 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-/** Constant-time comparison of two hex digests of equal length. */
+/**
+ * Whether two strings are equal, without an early exit that would time where they first differ, or
+ * whether their lengths do: both are hashed to 32 bytes and the hashes compared with
+ * timingSafeEqual. Hashed as UTF-16 code units, which keeps every string distinct (UTF-8 would
+ * turn any lone surrogate into the same replacement character). For anything secret or derived
+ * from a secret.
+ */
+export function safeEqual(a: string, b: string): boolean {
+  const left = createHash('sha256').update(a, 'utf16le').digest();
+  const right = createHash('sha256').update(b, 'utf16le').digest();
+  return timingSafeEqual(left, right);
+}
+
+/**
+ * Constant-time comparison of two hex digests, as text: decoding first would let two different
+ * strings that are not hex (both decoding to nothing) compare equal.
+ */
 export function digestsEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'hex');
-  const right = Buffer.from(b, 'hex');
-  return left.length === right.length && timingSafeEqual(left, right);
+  return safeEqual(a, b);
 }

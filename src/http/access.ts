@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isWellFormedToken } from '../crypto/tokens.js';
 import type { ObjectType } from '../features/audit/audit.table.js';
 import type { Permission } from '../features/roles/permissions.js';
+import type { AuthFailureBudget } from './auth-failures.js';
 import { AppError } from './errors.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
@@ -64,13 +65,15 @@ async function meter(limiter: RateLimiter, key: string, reply: FastifyReply) {
 /**
  * Authentication, rate limiting and the route's permission check, before the body is read or
  * validated: a caller without access learns nothing about the schema. Invalid tokens draw on the
- * client IP's budget, so guessing tokens is rate limited too.
+ * client IP's budget, so guessing tokens is rate limited too; and every presented credential that
+ * fails also spends the client's much smaller failed-authentication budget, which once spent
+ * refuses all its authentication attempts (see auth-failures.ts).
  */
 export function registerAccessControl<P extends Principal>(
   app: FastifyInstance,
-  options: { limiter: RateLimiter; authenticate: Authenticator<P> },
+  options: { limiter: RateLimiter; failures: AuthFailureBudget; authenticate: Authenticator<P> },
 ) {
-  const { limiter, authenticate } = options;
+  const { limiter, failures, authenticate } = options;
   app.decorateRequest('principal', undefined);
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -79,8 +82,15 @@ export function registerAccessControl<P extends Principal>(
     const protectedRoute = access.permission !== undefined || access.authenticated === true;
     if (!protectedRoute) return meter(limiter, `ip:${request.ip}`, reply);
 
-    const principal = await identify(request.headers.authorization, authenticate);
+    const header = request.headers.authorization;
+    // No header is no attempt: it guesses nothing, so only the general IP budget applies.
+    const attempt = header !== undefined && header !== '';
+    // Checked before the token is even looked at, so a refused attempt's answer and timing say
+    // nothing about the token.
+    if (attempt) await failures.assertAllowed(request.ip);
+    const principal = await identify(header, authenticate);
     if (typeof principal === 'string') {
+      if (attempt) await failures.recordFailure(request.ip);
       await meter(limiter, `ip:${request.ip}`, reply);
       throw unauthorized(principal);
     }

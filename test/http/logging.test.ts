@@ -100,3 +100,25 @@ test('request lines name the path without its query string', () => {
   assert.ok(paths.includes('/api/v1/auth/key'));
   for (const path of paths) assert.ok(!path.includes('?'), path);
 });
+
+test('one line per request, with the method, path, status and time taken', () => {
+  const lines = new Map<
+    string,
+    { req: { method: string; path: string }; res: { statusCode: number }; responseTime: number }[]
+  >();
+  for (const line of server.logs) {
+    const entry = JSON.parse(line);
+    if (entry.req === undefined) continue;
+    const seen = lines.get(entry.requestId) ?? [];
+    seen.push(entry);
+    lines.set(entry.requestId, seen);
+  }
+  for (const id of requestIds) {
+    const entries = lines.get(id) ?? [];
+    assert.equal(entries.length, 1, `request ${id} logged ${entries.length} request lines`);
+    const [entry] = entries;
+    assert.match(entry?.req.method ?? '', /^(GET|POST|PUT|DELETE)$/);
+    assert.equal(typeof entry?.res.statusCode, 'number');
+    assert.equal(typeof entry?.responseTime, 'number');
+  }
+});

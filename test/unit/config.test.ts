@@ -25,6 +25,7 @@ test('defaults (SPEC §8)', () => {
   assert.equal(config.redisUrl, undefined);
   assert.equal(config.bootstrapToken, undefined);
   assert.equal(config.rateLimitPerMinute, 1000);
+  assert.equal(config.authFailuresPerMinute, 20);
   assert.equal(config.logLevel, 'info');
   assert.ok(Object.isFrozen(config));
 });
@@ -40,6 +41,7 @@ test('valid settings are read', () => {
       REDIS_URL: 'rediss://cache:6380',
       TESSERA_BOOTSTRAP_TOKEN: token,
       TESSERA_RATE_LIMIT_PER_MINUTE: '50',
+      TESSERA_AUTH_FAILURES_PER_MINUTE: '5',
       TESSERA_LOG_LEVEL: 'DEBUG',
     },
     '/srv/tessera',
@@ -51,6 +53,7 @@ test('valid settings are read', () => {
   assert.equal(config.redisUrl, 'rediss://cache:6380');
   assert.equal(config.bootstrapToken, token);
   assert.equal(config.rateLimitPerMinute, 50);
+  assert.equal(config.authFailuresPerMinute, 5);
   assert.equal(config.logLevel, 'debug');
   assert.equal(loadConfig({ DATABASE_URL: 'postgresql://h/db' }).databaseUrl, 'postgresql://h/db');
   assert.equal(loadConfig({ TESSERA_DATA_DIR: '/var/lib/tessera' }).dataDir, '/var/lib/tessera');
@@ -66,6 +69,13 @@ describe('bad settings stop start-up with a message naming the variable', () => 
   test('TESSERA_RATE_LIMIT_PER_MINUTE=0', () => {
     assert.match(failure({ TESSERA_RATE_LIMIT_PER_MINUTE: '0' }).message, /TESSERA_RATE_LIMIT_PER_MINUTE/);
   });
+
+  for (const value of ['0', '-3', 'many', '2.5']) {
+    test(`TESSERA_AUTH_FAILURES_PER_MINUTE=${value}`, () => {
+      const error = failure({ TESSERA_AUTH_FAILURES_PER_MINUTE: value });
+      assert.match(error.message, /TESSERA_AUTH_FAILURES_PER_MINUTE/);
+    });
+  }
 
   test('TESSERA_LOG_LEVEL=loud', () => {
     assert.match(failure({ TESSERA_LOG_LEVEL: 'loud' }).message, /TESSERA_LOG_LEVEL/);

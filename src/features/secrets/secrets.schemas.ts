@@ -1,6 +1,8 @@
 import { pageOf } from '../../http/pagination.js';
 
 export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
+/** The longest tag TAG_PATTERN allows, stated as a bound of its own (see test/openapi/limits.test.ts). */
+export const TAG_MAX = 100;
 export const SECRET_MAX_BYTES = 64 * 1024;
 export const SECRET_NAME_MAX = 256;
 
@@ -40,6 +42,7 @@ export const createSecretBody = {
     secret: secretField,
     tag: {
       type: 'string',
+      maxLength: TAG_MAX,
       pattern: TAG_PATTERN,
       description: 'Unique, unchangeable, and not shaped like an id (`se` + 16 hex digits).',
     },
@@ -54,7 +57,7 @@ export const updateSecretBody = {
     secret: secretField,
     tag: {
       type: 'string',
-      maxLength: 100,
+      maxLength: TAG_MAX,
       description: 'Tags cannot change: if sent, it must be the current tag.',
     },
   },
