@@ -61,6 +61,10 @@ export async function registerOpenApi(app: FastifyInstance) {
       tryItOutEnabled: false,
     },
     staticCSP: true,
+    // The plugin's policy ends with upgrade-insecure-requests, which makes browsers fetch the
+    // page's own scripts over HTTPS: over plain HTTP (a private network, a first look) the page
+    // would load blank. TLS is the deployer's choice (docs/deploy.md), not the page's.
+    transformStaticCSP: (policy: string) => policy.replace(/\s*upgrade-insecure-requests;?/, ''),
     theme: { title: 'Tessera API reference' },
   });
 

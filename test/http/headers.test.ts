@@ -91,6 +91,8 @@ describe('headers', () => {
     const csp = page.headers.get('content-security-policy') ?? '';
     assert.match(csp, /script-src 'self'/, csp);
     assert.match(csp, /style-src 'self'/, csp);
+    // Served over plain HTTP, the page must not send the browser to HTTPS for its own scripts.
+    assert.doesNotMatch(csp, /upgrade-insecure-requests/, csp);
     assertNoBanner(page, '/docs');
     const base = new URL('/docs', server.url);
     const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map(
