@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import { connectRedis, createRedisBus, createRedisRateLimiter, type Warn } from './cluster/redis.js';
+import type { Warn } from './cluster/redis.js';
 import type { Config } from './config.js';
 import { connect } from './db/connect.js';
 import type { Dialect, Store } from './db/database.js';
@@ -50,7 +50,7 @@ export async function startServer(config: Config) {
   const warnings: string[] = [];
   let warn = (message: string) => void warnings.push(message);
   const { store, keyring, masterKeySource } = await openStorage(config, (m) => warn(m));
-  const cluster = clusterParts(config, store.dialect, { warn: (m) => warn(m), info: () => {} });
+  const cluster = await clusterParts(config, store.dialect, { warn: (m) => warn(m), info: () => {} });
   const exporter =
     config.auditExport === undefined
       ? undefined
@@ -124,7 +124,7 @@ function scheduleAuditRetention(store: Store, days: number, log: FastifyBaseLogg
  * SQLite: one process, local notices. On PostgreSQL without Redis other nodes could not hear key
  * changes, so there is no token cache at all (every request reads storage).
  */
-function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
+async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
   let log: Warn = startupLog;
   const proxyLog: Warn = { warn: (m) => log.warn(m), info: (m) => log.info(m) };
   if (config.redisUrl === undefined) {
@@ -134,6 +134,8 @@ function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
       close: async () => {},
     };
   }
+  // Loaded only when configured: the embedded default starts without the Redis client's modules.
+  const { connectRedis, createRedisBus, createRedisRateLimiter } = await import('./cluster/redis.js');
   const redis = connectRedis(config.redisUrl);
   redis.on('error', () => {});
   const bus = createRedisBus(config.redisUrl, proxyLog);

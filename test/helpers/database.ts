@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import pg from 'pg';
-import { connectPostgres, connectSqlite, storeFromPool } from '../../src/db/connect.js';
+import { connectSqlite } from '../../src/db/connect.js';
+import { connectPostgres, storeFromPool } from '../../src/db/connect-postgres.js';
 import type { Dialect, Store } from '../../src/db/database.js';
 
 /**

@@ -2,7 +2,7 @@
 // this before the PostgreSQL pass). Each test store then starts from a copy, which is several
 // times faster than initialising and migrating a fresh PGlite database every time.
 import { PGlite } from '@electric-sql/pglite';
-import { storeFromPool } from '../../src/db/connect.js';
+import { storeFromPool } from '../../src/db/connect-postgres.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { PglitePool } from './database.js';
 
