@@ -7,24 +7,15 @@
  * Needs a PostgreSQL server (TEST_DATABASE_URL) and a Redis server (TEST_REDIS_URL);
  * `clusterSkipReason()` says, in one line, why a test file cannot run here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import pg from 'pg';
 import { generateToken } from '../../src/crypto/tokens.js';
-import type { CallOptions, Reply } from './http.js';
+import { type ChildServer, freePort, sleep, spawnServer } from './child-server.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-const HEALTHY_WITHIN_MS = 15_000;
-const STOP_WITHIN_MS = 5_000;
-/** No single call in these tests may take longer: a hang is a failure, not a stuck run. */
-const CALL_TIMEOUT_MS = 5_000;
+export { freePort, REPO_ROOT, request } from './child-server.js';
 
 /**
  * Why the cluster tests cannot run here, or undefined when they can. They start real processes
@@ -44,50 +35,6 @@ export function requiredEnv(name: 'TEST_DATABASE_URL' | 'TEST_REDIS_URL'): strin
   const value = process.env[name];
   if (value === undefined || value === '') throw new Error(`${name} is not set`);
   return value;
-}
-
-/** A free loopback port (free when asked: the caller binds it soon after). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => done());
-  });
-  const address = server.address();
-  await new Promise<void>((done) => server.close(() => done()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
-}
-
-/** One HTTP call with a bound: JSON in, parsed JSON (or text) out, as test/helpers/http.ts. */
-export async function request(
-  baseUrl: string,
-  method: string,
-  path: string,
-  options: CallOptions & { timeoutMs?: number } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: string | Buffer | undefined;
-  if (options.rawBody !== undefined) body = options.rawBody;
-  else if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(baseUrl + path, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -144,24 +91,8 @@ function viaLoopback(url: string, port: number | undefined): string {
   return parsed.toString();
 }
 
-export interface ClusterNode {
-  /** 'A', 'B', 'C', ... */
-  readonly name: string;
-  readonly url: string;
-  readonly port: number;
-  readonly dataDir: string;
-  /** Every line the process wrote, as it wrote it (pino JSON on stdout). */
-  readonly stdout: string[];
-  readonly stderr: string[];
-  /** The exit code once the process has exited (null after a signal), undefined while running. */
-  exitCode(): number | null | undefined;
-  /** An HTTP call to this node, bounded (5 s unless `timeoutMs`). */
-  call(method: string, path: string, options?: CallOptions & { timeoutMs?: number }): Promise<Reply>;
-  /** stdout lines matching `pattern`, from line index `from` on. */
-  linesMatching(pattern: RegExp, from?: number): string[];
-  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
-  stop(): Promise<void>;
-}
+/** One node of a cluster: a `tessera serve` child process, named 'A', 'B', 'C', ... */
+export type ClusterNode = ChildServer;
 
 export interface ClusterOptions {
   /** How many nodes (default 3). */
@@ -202,95 +133,6 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** The environment of a node: ours, without anything Tessera or the test runner set. */
-function nodeEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith('TESSERA_') || key.startsWith('NODE_TEST') || key === 'DATABASE_URL') continue;
-    if (key === 'REDIS_URL') continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function capture(stream: NodeJS.ReadableStream, into: string[]) {
-  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-    into.push(line);
-  });
-}
-
-async function sleep(ms: number) {
-  await new Promise((done) => setTimeout(done, ms));
-}
-
-function spawnNode(name: string, env: Record<string, string>): ClusterNode & { healthy: Promise<void> } {
-  const port = Number(env.TESSERA_PORT);
-  const url = `http://127.0.0.1:${port}`;
-  const dataDir = env.TESSERA_DATA_DIR as string;
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-    cwd: REPO_ROOT,
-    env: nodeEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (child.stdout !== null) capture(child.stdout, stdout);
-  if (child.stderr !== null) capture(child.stderr, stderr);
-  let code: number | null | undefined;
-  const exited = new Promise<void>((done) => {
-    // 'close', not 'exit': by then every line the process wrote has been captured.
-    child.once('close', (exitCode, signal) => {
-      code = signal === null ? exitCode : null;
-      done();
-    });
-    child.once('error', (error) => {
-      stderr.push(`spawn failed: ${error.message}`);
-      code = code ?? -1;
-      done();
-    });
-  });
-
-  const describe = () =>
-    `node ${name} (port ${port}); stderr:\n${stderr.join('\n') || '(empty)'}\nlast stdout:\n${stdout.slice(-10).join('\n') || '(empty)'}`;
-
-  const healthy = (async () => {
-    const deadline = performance.now() + HEALTHY_WITHIN_MS;
-    while (performance.now() < deadline) {
-      if (code !== undefined) throw new Error(`${describe()}\nexited with ${code} before answering /healthz`);
-      try {
-        const reply = await request(url, 'GET', '/healthz', { timeoutMs: 1_000 });
-        if (reply.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`${describe()}\ndid not answer /healthz within ${HEALTHY_WITHIN_MS} ms`);
-  })();
-
-  return {
-    name,
-    url,
-    port,
-    dataDir,
-    stdout,
-    stderr,
-    healthy,
-    exitCode: () => code,
-    call: (method, path, options) => request(url, method, path, options),
-    linesMatching: (pattern, from = 0) => stdout.slice(from).filter((line) => pattern.test(line)),
-    async stop() {
-      if (code !== undefined) return;
-      child.kill('SIGTERM');
-      const inTime = await Promise.race([exited.then(() => true), sleep(STOP_WITHIN_MS).then(() => false)]);
-      if (!inTime) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
-}
-
 /** Starts `nodes` Tessera processes at once over fresh storage; resolves when all answer /healthz. */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
   const count = options.nodes ?? 3;
@@ -309,7 +151,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   const dataDirs = ports.map(() => mkdtempSync(join(tmpdir(), 'tessera-mn-')));
   const nodes = ports.map((port, i) =>
-    spawnNode(String.fromCharCode(65 + i), {
+    spawnServer(String.fromCharCode(65 + i), {
       DATABASE_URL: databaseUrl,
       ...(options.noRedis === true ? {} : { REDIS_URL: redisUrl }),
       TESSERA_MASTER_KEY: masterKey,

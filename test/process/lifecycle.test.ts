@@ -2,28 +2,17 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWellFormedToken } from '../../src/crypto/tokens.js';
+import { freePort, waitForHealthy } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 // The `tessera` command as a user runs it: a real process, a real port, real signals.
 // Process-level behaviour is the same on both dialects, so this runs in the SQLite pass only.
 const skip = testDialect() === 'sqlite' ? false : 'process lifecycle runs in the SQLite pass only';
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 function cli(args: string[], env: Record<string, string>) {
   return spawnSync(process.execPath, [...CLI, ...args], {
@@ -33,20 +22,14 @@ function cli(args: string[], env: Record<string, string>) {
   });
 }
 
-async function waitForHealth(port: number, child: ChildProcess) {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('server did not become healthy');
-}
+/** Until the server answers /healthz; fails at once if it exits first. */
+const waitForHealth = (port: number, child: ChildProcess) =>
+  waitForHealthy(
+    `http://127.0.0.1:${port}`,
+    () => child.exitCode ?? undefined,
+    () => 'the server',
+    20_000,
+  );
 
 describe('the tessera command', { skip }, () => {
   let dataDir: string;

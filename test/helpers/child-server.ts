@@ -1,0 +1,243 @@
+/**
+ * The real `tessera` command as a child process (`node --import tsx src/cli/main.ts ...`): a
+ * server on a loopback port that a test can call, stop gently (SIGTERM) or kill outright
+ * (SIGKILL), and one-shot commands such as `audit verify`. Shared by the process, cluster and
+ * crash-consistency tests.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { CallOptions, Reply } from './http.js';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** How `tessera` is started: TypeScript through tsx, in the node process itself (signals reach it). */
+export const TESSERA_CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+
+/**
+ * Start-up through tsx compiles the sources first: about a second on an idle machine, but
+ * several nodes starting at once on two busy cores have taken over 15 s.
+ */
+const HEALTHY_WITHIN_MS = 45_000;
+const STOP_WITHIN_MS = 5_000;
+/** No single call in these tests may take longer: a hang is a failure, not a stuck run. */
+const CALL_TIMEOUT_MS = 5_000;
+
+/** A free loopback port (free when asked: the caller binds it soon after). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => done());
+  });
+  const address = server.address();
+  await new Promise<void>((done) => server.close(() => done()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+/** One HTTP call with a bound: JSON in, parsed JSON (or text) out, as test/helpers/http.ts. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions & { timeoutMs?: number } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+  let body: string | Buffer | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(baseUrl + path, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+export async function sleep(ms: number) {
+  await new Promise((done) => setTimeout(done, ms));
+}
+
+/**
+ * Polls `${url}/healthz` until it answers 200. Fails at once when `exitCode()` says the process
+ * has exited, and after `withinMs` otherwise; `describe()` adds what the process printed.
+ */
+export async function waitForHealthy(
+  url: string,
+  exitCode: () => number | null | undefined,
+  describe: () => string = () => `the server at ${url}`,
+  withinMs = HEALTHY_WITHIN_MS,
+): Promise<void> {
+  const deadline = performance.now() + withinMs;
+  while (performance.now() < deadline) {
+    const code = exitCode();
+    if (code !== undefined) throw new Error(`${describe()}\nexited with ${code} before answering /healthz`);
+    try {
+      const reply = await request(url, 'GET', '/healthz', { timeoutMs: 1_000 });
+      if (reply.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${describe()}\ndid not answer /healthz within ${withinMs} ms`);
+}
+
+/**
+ * The environment of a child: ours, without anything Tessera or the test runner set (so only
+ * `extra` configures it), plus `extra`.
+ */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith('TESSERA_') || key.startsWith('NODE_TEST') || key === 'DATABASE_URL') continue;
+    if (key === 'REDIS_URL') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function capture(stream: NodeJS.ReadableStream, into: string[]) {
+  createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
+    into.push(line);
+  });
+}
+
+export interface ChildServer {
+  /** A label for messages ('A', 'B', ... in a cluster). */
+  readonly name: string;
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Every line the process wrote, as it wrote it (pino JSON on stdout). */
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** The exit code once the process has exited (null after a signal), undefined while running. */
+  exitCode(): number | null | undefined;
+  /** An HTTP call to this server, bounded (5 s unless `timeoutMs`). */
+  call(method: string, path: string, options?: CallOptions & { timeoutMs?: number }): Promise<Reply>;
+  /** stdout lines matching `pattern`, from line index `from` on. */
+  linesMatching(pattern: RegExp, from?: number): string[];
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
+  stop(): Promise<void>;
+  /** SIGKILL at once (no shutdown of any kind, as a crash or the OOM killer); resolves once it is gone. */
+  kill(): Promise<void>;
+}
+
+/**
+ * Starts `tessera serve` with exactly `env` (over a clean environment, see `childEnv`); it must
+ * hold TESSERA_PORT and TESSERA_DATA_DIR. `healthy` settles once /healthz answers, or rejects with
+ * what the process printed.
+ */
+export function spawnServer(
+  name: string,
+  env: Record<string, string>,
+): ChildServer & { healthy: Promise<void> } {
+  const port = Number(env.TESSERA_PORT);
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = env.TESSERA_DATA_DIR as string;
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [...TESSERA_CLI, 'serve'], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.stdout !== null) capture(child.stdout, stdout);
+  if (child.stderr !== null) capture(child.stderr, stderr);
+  let code: number | null | undefined;
+  const exited = new Promise<void>((done) => {
+    // 'close', not 'exit': by then every line the process wrote has been captured.
+    child.once('close', (exitCode, signal) => {
+      code = signal === null ? exitCode : null;
+      done();
+    });
+    child.once('error', (error) => {
+      stderr.push(`spawn failed: ${error.message}`);
+      code = code ?? -1;
+      done();
+    });
+  });
+
+  const describe = () =>
+    `node ${name} (port ${port}); stderr:\n${stderr.join('\n') || '(empty)'}\nlast stdout:\n${stdout.slice(-10).join('\n') || '(empty)'}`;
+
+  return {
+    name,
+    url,
+    port,
+    dataDir,
+    stdout,
+    stderr,
+    healthy: waitForHealthy(url, () => code, describe),
+    exitCode: () => code,
+    call: (method, path, options) => request(url, method, path, options),
+    linesMatching: (pattern, from = 0) => stdout.slice(from).filter((line) => pattern.test(line)),
+    async stop() {
+      if (code !== undefined) return;
+      child.kill('SIGTERM');
+      const inTime = await Promise.race([exited.then(() => true), sleep(STOP_WITHIN_MS).then(() => false)]);
+      if (!inTime) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+    async kill() {
+      if (code !== undefined) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface CommandResult {
+  /** The exit code (null when killed by a signal). */
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a one-shot `tessera` command (`audit verify`, `migrate`, ...) with exactly `env` over a
+ * clean environment, without blocking the event loop; killed after `timeoutMs`.
+ */
+export async function runTessera(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<CommandResult> {
+  const child = spawn(process.execPath, [...TESSERA_CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: timeoutMs,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const status = await new Promise<number | null>((done, fail) => {
+    child.once('error', fail);
+    child.once('close', (exitCode) => done(exitCode));
+  });
+  return { status, stdout, stderr };
+}
