@@ -10,6 +10,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { type Keyring, openKeyring } from '../../src/features/keyring/keyring.js';
 import { createTestStore } from './database.js';
+import { registerSensitive, scanTestServer } from './sensitive.js';
 
 export interface TestServer {
   /** Base URL on a real loopback port, e.g. http://127.0.0.1:43127 */
@@ -25,7 +26,11 @@ export interface TestServer {
   logs: string[];
   /** Moves the server's clock forward. */
   advance(ms: number): void;
-  /** Stops the server; the data folder is removed unless `keepData` was set. */
+  /**
+   * Stops the server, then runs the leak scan over what it left (test/helpers/sensitive.ts) and
+   * throws a LeakError if a token, secret value or master key turns up; the data folder is removed
+   * (unless `keepData` was set) either way.
+   */
   close(): Promise<void>;
 }
 
@@ -48,6 +53,7 @@ export interface TestServerOptions {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const masterKey = options.masterKey ?? randomBytes(32);
+  registerSensitive(masterKey, 'master key');
   const { store, dispose } = await createTestStore(dataDir);
   let keyring: Keyring;
   try {
@@ -71,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
   });
   const adminToken = options.adminToken ?? generateToken();
+  registerSensitive(adminToken, 'token');
   await apiKeys.bootstrap(adminToken);
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -87,8 +94,13 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     async close() {
       keyring.close();
       await server.close();
-      await dispose({ drop: options.keepData !== true });
-      if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
+      try {
+        // While the store is open: the scan reads its rows, then the files under it.
+        await scanTestServer({ url: address, logs, store, dataDir, adminToken, masterKey });
+      } finally {
+        await dispose({ drop: options.keepData !== true });
+        if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
+      }
     },
   };
 }
