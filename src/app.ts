@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { createLocalBus, type InvalidationBus } from './cluster/invalidation-bus.js';
 import type { LogLevel } from './config.js';
+import { type IdPrefix, looksLikeId } from './crypto/ids.js';
 import type { Store } from './db/database.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import {
@@ -13,7 +14,7 @@ import { recordDenial } from './features/audit/audit.denials.js';
 import { createAuditLog } from './features/audit/audit.log.js';
 import { auditRoutes } from './features/audit/audit.routes.js';
 import { createAuditService } from './features/audit/audit.service.js';
-import type { AuditEventRow } from './features/audit/audit.table.js';
+import type { AuditEventRow, ObjectType } from './features/audit/audit.table.js';
 import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
@@ -21,6 +22,7 @@ import { createSecretService, type SecretService } from './features/secrets/secr
 import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
+import { answerClientError } from './http/client-errors.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import {
   HTTP_LIMITS,
@@ -100,6 +102,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
       connectionsCheckingInterval: limits.timeoutCheckIntervalMs,
       maxHeaderSize: MAX_HEADER_BYTES,
     },
+    // Requests the HTTP parser refuses get problem+json too (see client-errors.ts).
+    clientErrorHandler: answerClientError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // A path parameter longer than any identifier (a tag is at most 100 characters) is refused by
@@ -133,7 +137,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   registerValidators(server);
   const audit = createAuditLog({ store: options.store, now, onCommitted: options.auditExport });
-  registerErrorHandler(server, { onDenied: (request, error) => recordDenial(audit, request, error) });
+  registerErrorHandler(server, {
+    onDenied: (request, error) => recordDenial(audit, request, error, storedObjectId),
+  });
   registerBodyParsers(server);
   registerQueryBooleans(server);
   registerResponseHeaders(server);
@@ -157,6 +163,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
     revealEnabled: options.secretReveal ?? true,
     audit,
   });
+  /**
+   * What a denied call's path identifier is recorded as: a stored secret by its tag, else an
+   * identifier only when it has the shape of one (an id cannot be a pasted token or value).
+   */
+  async function storedObjectId(type: ObjectType, identifier: string): Promise<string | undefined> {
+    const idShaped = (prefix: IdPrefix) => (looksLikeId(prefix, identifier) ? identifier : undefined);
+    if (type === 'SECRET') {
+      const found = await secrets.get(identifier).catch(() => undefined);
+      return found?.tag ?? idShaped('se');
+    }
+    if (type === 'API_KEY') return idShaped('ak');
+    return undefined;
+  }
   await server.register(apiKeyRoutes, { service: apiKeys });
   await server.register(secretRoutes, { service: secrets });
   await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });

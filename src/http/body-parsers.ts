@@ -8,6 +8,9 @@ export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
  * `Content-Type: application/yaml` on requests without a body, and `{}` (or nothing) as the body
  * of a DELETE. So: an empty body of any declared type is "no body"; a non-empty body that is not
  * JSON is 415; malformed JSON is 400 with a message that never echoes the input.
+ *
+ * A request that matched no route is not parsed at all: whatever its body, the answer is the 404
+ * (Fastify parses before it runs the not-found handler, which would turn it into a 400 or 415).
  */
 export function registerBodyParsers(app: FastifyInstance) {
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -17,6 +20,7 @@ export function registerBodyParsers(app: FastifyInstance) {
     'application/json',
     { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
     (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      if (request.is404) return done(null, undefined);
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
       parseJson(request, text, (error, parsed) => {
@@ -27,18 +31,14 @@ export function registerBodyParsers(app: FastifyInstance) {
     },
   );
 
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
-    (_request, body, done) => {
-      if ((body as Buffer).length === 0) return done(null, undefined);
-      done(
-        new AppError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          'Unsupported content type',
-          'Send request bodies as application/json',
-        ),
-      );
-    },
-  );
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (request, body, done) => {
+    if (request.is404 || (body as Buffer).length === 0) return done(null, undefined);
+    done(
+      new AppError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Unsupported content type',
+        'Send request bodies as application/json',
+      ),
+    );
+  });
 }

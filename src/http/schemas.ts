@@ -68,3 +68,10 @@ export const conflictError = {
 export function origin(kind: 'cortex' | 'tessera') {
   return kind === 'cortex' ? { 'x-cortex-compatible': true } : { 'x-tessera-extension': true };
 }
+
+/**
+ * Text stored as text (names, descriptions): no NUL, which PostgreSQL refuses in text, and no
+ * lone surrogate half, which the databases store as U+FFFD (so the stored name would differ from
+ * the one acknowledged). Ajv matches patterns per code point, so a proper pair (an emoji) passes.
+ */
+export const STORABLE_TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';

@@ -6,7 +6,9 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
  * Two validators: bodies are JSON and must carry the right types (no coercion: `"name": 5` is a
  * 400, not "5"); query strings and path parameters are text and are coerced to the schema's types.
  * Both strip unknown fields (where a schema says `additionalProperties: false`), apply defaults
- * and report every problem at once, so a client can fix them all in one go.
+ * and report every problem at once, so a client can fix them all in one go. Text parameters may
+ * not contain NUL (`%00`): no identifier or filter value holds one, and PostgreSQL refuses it in
+ * a query parameter outright, which would be a 500.
  */
 function makeAjv(options: Options) {
   const ajv = new Ajv.default({
@@ -26,7 +28,7 @@ export function registerValidators(app: FastifyInstance) {
   app.setValidatorCompiler<FastifySchema>(({ schema, httpPart }) =>
     httpPart === 'body'
       ? forBodies.compile(schema as object)
-      : strictIntegers(forText.compile(schema as object), schema as TextSchema),
+      : withoutNul(strictIntegers(forText.compile(schema as object), schema as TextSchema)),
   );
 }
 
@@ -35,6 +37,32 @@ interface TextSchema {
 }
 
 type Issue = NonNullable<ValidateFunction['errors']>[number];
+
+type Validate = ((data: unknown) => boolean) & { errors?: Issue[] | null | undefined };
+
+/**
+ * NUL in a text parameter (or in any value of a repeated one): a violation of its own. Checked
+ * after validation, so unknown parameters it strips stay ignored whatever they hold.
+ */
+function withoutNul(validate: Validate): Validate {
+  const checked = (data: unknown): boolean => {
+    const valid = validate(data);
+    const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+    const withNul: Issue[] = Object.entries(fields)
+      .filter(([, value]) => [value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
+      .map(([name]) => ({
+        instancePath: `/${name}`,
+        schemaPath: '#/nul',
+        keyword: 'nul',
+        params: {},
+        message: 'must not contain NUL characters',
+      }));
+    checked.errors = withNul.length > 0 || !valid ? [...withNul, ...(validate.errors ?? [])] : null;
+    return checked.errors === null;
+  };
+  checked.errors = null as Issue[] | null;
+  return checked;
+}
 
 /** Decimal digits only: what "an integer" means in a query string or a path. */
 const DECIMAL_INTEGER = /^-?[0-9]+$/;

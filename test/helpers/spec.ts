@@ -33,7 +33,10 @@ export function roleHolds(role: DefaultRole, permission: Permission | null): boo
   return permission === null || ROLE_PERMISSIONS[role].includes(permission);
 }
 
-/** SPEC §3: the error tokens and their statuses. */
+/**
+ * SPEC §3: the error tokens and their statuses, plus the three Tessera adds for what SPEC leaves
+ * open (a body of another content type, a request too slow, headers too large).
+ */
 export const ERROR_TYPES = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
@@ -41,8 +44,10 @@ export const ERROR_TYPES = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  REQUEST_TIMEOUT: 408,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_MANY_REQUESTS: 429,
+  REQUEST_HEADER_FIELDS_TOO_LARGE: 431,
   UNHANDLED_EXCEPTION: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;
@@ -72,3 +77,28 @@ export const TOKEN = /^tsk_[0-9A-Za-z]{49}$/;
 export const REQUEST_ID = /^req_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** What `Date.prototype.toISOString()` produces. */
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** SPEC §6: a key's permissions are the union over its roles. */
+export function permissionsOfRoles(roles: readonly DefaultRole[]): Set<Permission> {
+  return new Set(roles.flatMap((r) => ROLE_PERMISSIONS[r]));
+}
+
+/**
+ * What a route asks of its caller: nothing (`'public'`: SPEC §9's health probes and API
+ * reference), any valid key (`null`, e.g. `GET /api/v1/me`), or one permission of SPEC §6.
+ */
+export type Requirement = 'public' | Permission | null;
+
+/** A caller as SPEC §3 sees it: no valid key (missing, malformed, unknown, expired or deleted), or a key's roles. */
+export type Identity = { valid: false } | { valid: true; roles: readonly DefaultRole[] };
+
+/**
+ * SPEC §3's status use for a request that is otherwise valid: a public route answers everyone;
+ * no valid key is 401; a key without the permission is 403; otherwise 200.
+ */
+export function accessStatus(requirement: Requirement, identity: Identity): 200 | 401 | 403 {
+  if (requirement === 'public') return 200;
+  if (!identity.valid) return 401;
+  if (requirement === null) return 200;
+  return permissionsOfRoles(identity.roles).has(requirement) ? 200 : 403;
+}

@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { client } from '../helpers/http.js';
 import { type AppServer, startAppServer } from '../helpers/app-server.js';
+import { client } from '../helpers/http.js';
 
 const HEADERS_TIMEOUT_MS = 300;
 /** Well apart from the headers timeout, so each test can tell which of the two fired. */

@@ -1,4 +1,5 @@
 import { pageOf } from '../../http/pagination.js';
+import { STORABLE_TEXT_PATTERN } from '../../http/schemas.js';
 import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
 
 export const NAME_MAX = 256;
@@ -63,10 +64,12 @@ const nameField = {
   type: 'string',
   minLength: 1,
   maxLength: NAME_MAX * 4,
+  pattern: STORABLE_TEXT_PATTERN,
 } as const;
 const descriptionField = {
   type: ['string', 'null'],
   maxLength: DESCRIPTION_MAX,
+  pattern: STORABLE_TEXT_PATTERN,
 } as const;
 
 export const createApiKeyBody = {

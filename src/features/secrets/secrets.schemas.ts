@@ -1,4 +1,5 @@
 import { pageOf } from '../../http/pagination.js';
+import { STORABLE_TEXT_PATTERN } from '../../http/schemas.js';
 
 export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
 /** The longest tag TAG_PATTERN allows, stated as a bound of its own (see test/openapi/limits.test.ts). */
@@ -23,6 +24,7 @@ const nameField = {
   type: 'string',
   minLength: 1,
   maxLength: SECRET_NAME_MAX * 4,
+  pattern: STORABLE_TEXT_PATTERN,
   description: 'Human-readable name, 1 to 256 characters.',
 } as const;
 // Characters bound the input here; the service checks the 64 KiB limit in UTF-8 bytes.
