@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import type { LogLevel } from './config.js';
+import { redactTokens } from './crypto/tokens.js';
 
 /**
  * Paths pino blanks before a line is written. Request bodies and headers are never logged by
@@ -31,12 +32,21 @@ export function loggerOptions(level: LogLevel, stream?: LogDestination): Fastify
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: {
-      // The path without its query string, the method and the client: nothing more of a request.
-      req: (request: { method: string; url: string; ip?: string; id?: string }) => ({
-        method: request.method,
-        path: request.url.split('?')[0],
-        ip: request.ip,
-      }),
+      // The method, the route and the client: nothing more of a request. The route's pattern
+      // (`/api/v1/secrets/:tagOrId`), not its path: whatever a client puts in a path (a secret
+      // value in place of a tag, by mistake) is not written to the log. A path that matched no
+      // route is logged without its query string and with anything token-like redacted.
+      req: (request: {
+        method: string;
+        url: string;
+        ip?: string;
+        routeOptions?: { url?: string | undefined };
+      }) => {
+        const route = request.routeOptions?.url;
+        return route === undefined
+          ? { method: request.method, path: redactTokens(request.url.split('?')[0] ?? ''), ip: request.ip }
+          : { method: request.method, route, ip: request.ip };
+      },
     },
     ...(stream === undefined ? {} : { stream }),
   };

@@ -14,6 +14,18 @@ const CHECKSUM_CHARS = 6; // 62^6 > 2^32
 export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;
 const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX}[0-9A-Za-z]{${RANDOM_CHARS + CHECKSUM_CHARS}}$`);
 
+/** Anything that looks like a token, valid or not: long enough to be one, or most of one. */
+const TOKEN_LIKE = new RegExp(`${TOKEN_PREFIX}[0-9A-Za-z]{16,}`, 'g');
+
+/**
+ * Text with every token-like run replaced by `tsk_[redacted]`: for anything a client put in a
+ * URL that goes back out in an error, a log line or an audit record. A token pasted into a path
+ * by mistake must not be written anywhere.
+ */
+export function redactTokens(text: string): string {
+  return text.includes(TOKEN_PREFIX) ? text.replace(TOKEN_LIKE, `${TOKEN_PREFIX}[redacted]`) : text;
+}
+
 function checksum(body: string): string {
   return base62FromBigInt(BigInt(crc32(body)), CHECKSUM_CHARS);
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { redactTokens } from '../crypto/tokens.js';
 import { ERROR_TITLES, type ErrorType, type Violation } from './errors.js';
 
 /** The problem+json body of SPEC §3: RFC 9457 fields and Cortex's own, side by side. */
@@ -25,22 +26,27 @@ export interface ProblemInput {
   retryAfter?: number | undefined;
 }
 
-/** The path without its query string: the query may hold anything and is not ours to echo. */
+/**
+ * The path without its query string (the query may hold anything and is not ours to echo), and
+ * without anything token-like a client may have pasted into it.
+ */
 function instanceOf(request: FastifyRequest): string {
   const url = request.url;
   const cut = url.indexOf('?');
-  return (cut === -1 ? url : url.slice(0, cut)).slice(0, 512);
+  return redactTokens((cut === -1 ? url : url.slice(0, cut)).slice(0, 512));
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, input: ProblemInput) {
+  // Details may quote an identifier from the path ("No API key with cid '…'").
+  const detail = redactTokens(input.detail);
   const body: Problem = {
     type: input.type,
     title: ERROR_TITLES[input.type],
     status: input.status,
-    detail: input.detail,
+    detail,
     instance: instanceOf(request),
     message: input.message,
-    details: input.detail,
+    details: detail,
     httpStatus: input.status,
     requestId: request.id,
   };

@@ -18,7 +18,7 @@ import { auditCount, auditLogs, auditRows, eventsOf } from '../helpers/audit.js'
 import type { CallOptions, Reply } from '../helpers/http.js';
 import { api, createKey, expiringKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
-import { marker, uniqueTag } from '../helpers/secrets.js';
+import { createSecret, marker, uniqueTag } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { ISO_UTC } from '../helpers/spec.js';
 
@@ -350,9 +350,15 @@ describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
     assert.equal(event.detail, 'UNAUTHORIZED: Invalid API key');
   });
 
-  test('a NUL in the path (which PostgreSQL cannot store as text) is still recorded, and verifies', async () => {
-    const { reply, event } = await oneEvent('GET', '/api/v1/auth/key/%00ak%00', {}, 401);
-    await assertEvent(event, anonymous('READ', 'API_KEY', '\uFFFDak\uFFFD'), reply);
+  test('a path identifier that names nothing and is not id-shaped (a NUL in it, a pasted value) is not recorded', async () => {
+    for (const path of ['/api/v1/auth/key/%00ak%00', '/api/v1/secrets/not-a-stored-tag']) {
+      const { reply, event } = await oneEvent('GET', path, {}, 401);
+      await assertEvent(
+        event,
+        anonymous('READ', path.includes('secrets') ? 'SECRET' : 'API_KEY', null),
+        reply,
+      );
+    }
     assert.deepEqual(await verifyAuditChain(server.store), {
       ok: true,
       events: await auditCount(server),
@@ -360,20 +366,22 @@ describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
     });
   });
 
-  test('an expired token', async () => {
+  test('an expired token, on a stored secret named by its id: recorded under its tag', async () => {
+    const secret = await createSecret(server, { tag: uniqueTag('expired-target') });
+    values.add(secret.value);
     const key = await expiringKey(server, 60_000, ['USER']);
     tokens.add(key.apiKey);
     server.advance(61_000);
     const { reply, event } = await oneEvent(
       'PUT',
-      '/api/v1/secrets/some-tag',
+      `/api/v1/secrets/${secret.id}`,
       {
         token: key.apiKey,
         body: { name: 'n' },
       },
       401,
     );
-    await assertEvent(event, anonymous('UPDATE', 'SECRET', 'some-tag'), reply);
+    await assertEvent(event, anonymous('UPDATE', 'SECRET', secret.tag), reply);
     assert.equal(event.detail, 'UNAUTHORIZED: API key has expired');
   });
 });

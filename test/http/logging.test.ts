@@ -95,10 +95,15 @@ test('every line is JSON; request lines carry the requestId the client saw', () 
   for (const id of requestIds) assert.ok(logged.has(id), `no log line for request ${id}`);
 });
 
-test('request lines name the path without its query string', () => {
-  const paths = server.logs.map((line) => JSON.parse(line).req?.path).filter((p) => p !== undefined);
-  assert.ok(paths.includes('/api/v1/auth/key'));
-  for (const path of paths) assert.ok(!path.includes('?'), path);
+test('request lines name the route pattern, never what the client put in the path or query', () => {
+  const requests = server.logs.map((line) => JSON.parse(line).req).filter((r) => r !== undefined);
+  const routes = requests.map((r) => r.route);
+  assert.ok(routes.includes('/api/v1/auth/key'));
+  assert.ok(routes.includes('/api/v1/auth/key/:cid'), 'a route with a parameter is logged as its pattern');
+  for (const request of requests) {
+    assert.equal(request.path, undefined, 'a matched route logs no path');
+    assert.ok(!request.route.includes('?'), request.route);
+  }
 });
 
 test('one line per request, with the method, path, status and time taken', () => {

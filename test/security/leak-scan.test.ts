@@ -358,23 +358,48 @@ describe('the risky paths leave nothing behind', () => {
   });
 });
 
-// A token pasted where a cid goes, or a value where a tag goes, comes back in the 404's detail
-// and `instance`, is written to the request log line's `path`, and a denied call puts it in the
-// audit record's object_id. Tokens are recognisable (prefix and checksum), so Tessera could redact
-// them there. Kept as a todo: the run stays green, the case keeps running, and it passes once fixed.
-test('a token or a value put into a URL path', {
-  todo: 'src/ echoes, logs and audits path identifiers verbatim',
-}, async () => {
+// A token pasted where a cid goes is recognisable (prefix and shape): it is redacted from the
+// 404's detail and `instance`, never logged (log lines name the route pattern), and a denied call
+// does not record it as the object.
+test('a token put into a URL path appears nowhere', async () => {
+  const findings = await scanAfter(async (server) => {
+    const key = await createKey(server, { roles: ['READ_ONLY'] });
+    const call = api(server);
+    assert.equal(
+      (await call('GET', `/api/v1/auth/key/${key.apiKey}`, { token: server.adminToken })).status,
+      404,
+    );
+    assert.equal((await call('DELETE', `/api/v1/auth/key/${key.apiKey}`, { token: key.apiKey })).status, 403);
+    assert.equal(
+      (await call('GET', `/api/v1/no-such-route/${key.apiKey}`, { token: key.apiKey })).status,
+      404,
+    );
+  });
+  assert.deepEqual(
+    findings.map((f) => `${f.kind} in ${f.where}`),
+    [],
+  );
+});
+
+// A value pasted where a tag goes cannot be recognised. It is never logged or audited; only the
+// reply to the caller who sent it quotes it back (the 404's `instance` is the request's own path).
+test('a value put into a URL path is neither logged nor audited, only quoted back to its sender', async () => {
   const findings = await scanAfter(async (server) => {
     const key = await createKey(server, { roles: ['READ_ONLY'] });
     const secret = await createSecret(server);
     const call = api(server);
-    await call('GET', `/api/v1/auth/key/${key.apiKey}`, { token: server.adminToken });
-    await call('GET', `/api/v1/secrets/${secret.value}`, { token: server.adminToken });
-    await call('GET', `/api/v1/secrets/${secret.value}/value`, { token: key.apiKey });
+    assert.equal(
+      (await call('GET', `/api/v1/secrets/${secret.value}`, { token: server.adminToken })).status,
+      404,
+    );
+    assert.equal(
+      (await call('GET', `/api/v1/secrets/${secret.value}/value`, { token: key.apiKey })).status,
+      403,
+    );
   });
+  const elsewhere = findings.filter((f) => !f.where.startsWith('error reply'));
   assert.deepEqual(
-    findings.map((f) => `${f.kind} in ${f.where}`),
+    elsewhere.map((f) => `${f.kind} in ${f.where}`),
     [],
   );
 });
