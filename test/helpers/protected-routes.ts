@@ -1,18 +1,17 @@
 /**
- * Every protected route, one entry each, by feature. Each feature's security test runs the
- * shared suite over its own table (test/security/api-keys-security.test.ts over API_KEY_ROUTES,
- * test/security/secrets-security.test.ts over SECRET_ROUTES, test/security/audit-security.test.ts
- * over AUDIT_ROUTES), and
- * test/security/api-keys-security.test.ts fails when the OpenAPI document lists an /api/v1
- * operation missing from PROTECTED_ROUTES, so a new route cannot be forgotten.
+ * Every route of the API, one entry each: the rows of the authorization matrix
+ * (test/helpers/security.ts, run by test/security/authorization-matrix.test.ts). That test fails
+ * when the OpenAPI document lists an operation missing from MATRIX_ROWS, so a new route cannot be
+ * forgotten.
  *
- * A new feature: put its table with its helpers (as test/helpers/secrets.ts does), spread it into
- * PROTECTED_ROUTES, and run securitySuite over it in its own test/security/ file.
+ * A new feature: put its table with its helpers (as test/helpers/secrets.ts does) and spread it
+ * into PROTECTED_ROUTES; the matrix then runs every caller against it. Custom roles (SPEC §6, not
+ * implemented yet) will need a caller column in CALLERS, not only rows here.
  */
 import { AUDIT_ROUTES } from './audit.js';
 import { createKey, role } from './keys.js';
 import { SECRET_ROUTES } from './secrets.js';
-import type { ProtectedRoute, RouteContext, Vars } from './security.js';
+import type { MatrixRow, ProtectedRoute, PublicRoute, RouteContext, Vars } from './security.js';
 
 let created = 0;
 
@@ -48,4 +47,18 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
   ...API_KEY_ROUTES,
   ...SECRET_ROUTES,
   ...AUDIT_ROUTES,
+];
+
+/** SPEC §9's routes that need no token: health probes (unmetered) and the API reference. */
+export const PUBLIC_ROUTES: readonly PublicRoute[] = [
+  { method: 'GET', path: '/healthz', documented: true },
+  { method: 'GET', path: '/readyz', documented: true },
+  { method: 'GET', path: '/api/v1/openapi.json', documented: true },
+  { method: 'GET', path: '/docs', documented: false },
+];
+
+/** The matrix's rows: every protected route, then every public one. */
+export const MATRIX_ROWS: readonly MatrixRow[] = [
+  ...PROTECTED_ROUTES.map(({ permission, ...route }) => ({ ...route, requirement: permission })),
+  ...PUBLIC_ROUTES.map(({ method, path }) => ({ method, path, requirement: 'public' as const })),
 ];

@@ -1,23 +1,28 @@
 /**
- * The shared security suite (SPEC §3's 401/403 rules) for any protected route. Each route is
- * one `ProtectedRoute` entry; `securitySuite` registers the same node:test cases for it:
+ * The authorization matrix: every route of the API (the rows, test/helpers/protected-routes.ts:
+ * MATRIX_ROWS) × every kind of caller (the columns, CALLERS below). Each cell's expected status
+ * comes from SPEC §3 and §6 as restated in test/helpers/spec.ts (`accessStatus`), never from src/.
+ * test/security/authorization-matrix.test.ts runs every cell once, on one server whose caller
+ * keys are made once (`createCallerKeys`), and prints the table.
  *
- * - no Authorization header, a malformed one, a well-formed unknown token, an expired token
- *   and a deleted token: 401 UNAUTHORIZED with `WWW-Authenticate: Bearer`;
- * - a body is not looked at before the caller is known (malformed JSON without a token: 401);
- * - every default role lacking the route's permission: 403 FORBIDDEN;
- * - every default role holding it: 200 (so a wrong table entry cannot pass unnoticed).
- *
- * It creates keys on the server it is given and moves that server's clock a minute forward per
- * route (the expired-token case); nothing else it leaves behind matters to other tests.
+ * Cells are requests that would succeed but for the caller: a valid body, an existing target.
+ * So a 401 can only come from the credentials, a 403 only from the permission, and a 200 proves
+ * that a table entry is not too strict.
  */
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
+import type { Reply } from './http.js';
 import { api, type Call, createKey, deleteKey, expiringKey, flipChar } from './keys.js';
 import { assertProblem } from './problem.js';
 import type { TestServer } from './server.js';
-import { DEFAULT_ROLES, type DefaultRole, type Permission, ROLES_BY_PRIVILEGE, roleHolds } from './spec.js';
+import {
+  accessStatus,
+  DEFAULT_ROLES,
+  type DefaultRole,
+  type Identity,
+  type Permission,
+  type Requirement,
+} from './spec.js';
 
 export type Vars = Record<string, string>;
 
@@ -38,10 +43,21 @@ export interface ProtectedRoute {
   body?: unknown | ((vars: Vars) => unknown);
   /**
    * Creates what the placeholders name (as the admin) and returns their values, e.g. `{ cid }`.
-   * Called afresh for every request that may get through, so a DELETE always has a target.
+   * Called afresh for every request expected to get through, so a DELETE always has a target.
    */
   setup?: (context: RouteContext) => Promise<Vars>;
 }
+
+/** A route that needs no token at all (SPEC §9: health probes, the API reference). */
+export interface PublicRoute {
+  method: 'GET';
+  path: string;
+  /** Whether the OpenAPI document lists it (the reference page `/docs` is not an API operation). */
+  documented: boolean;
+}
+
+/** One row of the matrix: a route and what it asks of its caller. */
+export type MatrixRow = Omit<ProtectedRoute, 'permission'> & { requirement: Requirement };
 
 export function routeName(route: Pick<ProtectedRoute, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;
@@ -56,46 +72,42 @@ export function fillPath(path: string, vars: Vars): string {
   });
 }
 
-/** Runs the route's setup and fills its path. */
-async function prepare(server: TestServer, route: ProtectedRoute): Promise<{ path: string; vars: Vars }> {
-  const vars = route.setup === undefined ? {} : await route.setup(contextOf(server));
-  return { path: fillPath(route.path, vars), vars };
+// ---------------------------------------------------------------------------------------------
+// The callers (columns)
+
+/** The keys the callers use, made once per server by `createCallerKeys`. */
+export interface CallerKeys {
+  role: Record<DefaultRole, string>;
+  /** READ_ONLY and MANAGER together: SPEC §6's union. */
+  multiRole: string;
+  /** ADMIN keys that expired: one used (so in the token cache) before it expired, one never used. */
+  expiredCached: string;
+  expiredUncached: string;
+  /** ADMIN keys that were deleted: one used (cached) before, one never used. */
+  deletedCached: string;
+  deletedUncached: string;
 }
 
-/** Sends the route's request (with its valid body) and the given Authorization header, or none. */
-async function send(server: TestServer, route: ProtectedRoute, authorization: string | undefined) {
-  const { path, vars } = await prepare(server, route);
-  const body = typeof route.body === 'function' ? (route.body as (v: Vars) => unknown)(vars) : route.body;
-  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
-  return api(server)(route.method, path, { headers, body });
+export interface MatrixCaller {
+  /** Its column of the printed table; several callers may share one. */
+  group: string;
+  label: string;
+  identity: Identity;
+  /** The Authorization header to send; undefined: none. */
+  authorization: (keys: CallerKeys) => string | undefined;
+  /**
+   * Sends malformed JSON instead of the route's valid body (routes with a body only): access is
+   * decided before the body is read, so the caller learns nothing about the schema.
+   */
+  malformedBody?: boolean;
 }
 
-/** One token per default role, created once per server. */
-const roleTokens = new WeakMap<TestServer, Map<DefaultRole, Promise<string>>>();
-function tokenFor(server: TestServer, roleName: DefaultRole): Promise<string> {
-  let tokens = roleTokens.get(server);
-  if (tokens === undefined) {
-    tokens = new Map();
-    roleTokens.set(server, tokens);
-  }
-  let token = tokens.get(roleName);
-  if (token === undefined) {
-    token = createKey(server, { name: `security-${roleName}`, roles: [roleName] }).then((k) => k.apiKey);
-    tokens.set(roleName, token);
-  }
-  return token;
-}
-
-/** The weakest default role that may make the call. */
-function holderOf(route: ProtectedRoute): DefaultRole {
-  const found = ROLES_BY_PRIVILEGE.find((r) => roleHolds(r, route.permission));
-  if (found === undefined) throw new Error(`no default role holds ${route.permission}`);
-  return found;
-}
+const NO_KEY: Identity = { valid: false };
+const holding = (...roles: DefaultRole[]): Identity => ({ valid: true, roles });
 
 /**
- * Malformed Authorization headers, each built from a valid, permitted token so that only the
- * malformation can be the reason for the 401.
+ * Malformed Authorization headers, each built from a valid ADMIN token (permitted everywhere), so
+ * that only the malformation can be the reason for the 401.
  */
 export const MALFORMED_AUTHORIZATION: readonly [string, (valid: string) => string][] = [
   ['wrong prefix', (t) => `Bearer gsk_${t.slice(4)}`],
@@ -112,82 +124,203 @@ export const MALFORMED_AUTHORIZATION: readonly [string, (valid: string) => strin
   ['two tokens', (t) => `Bearer ${t} ${t}`],
 ];
 
+const DEFAULT_ROLE_CALLERS = DEFAULT_ROLES.map(
+  (name): MatrixCaller => ({
+    group: name,
+    label: `a key with the ${name} role`,
+    identity: holding(name),
+    authorization: (keys) => `Bearer ${keys.role[name]}`,
+  }),
+);
+
+/** Every caller, in the printed table's column order. */
+export const CALLERS: readonly MatrixCaller[] = [
+  { group: 'none', label: 'no Authorization header', identity: NO_KEY, authorization: () => undefined },
+  { group: 'empty', label: 'an empty Authorization header', identity: NO_KEY, authorization: () => '' },
+  ...MALFORMED_AUTHORIZATION.map(
+    ([label, header]): MatrixCaller => ({
+      group: 'malformed',
+      label: `malformed: ${label}`,
+      identity: NO_KEY,
+      authorization: (keys) => header(keys.role.ADMIN),
+    }),
+  ),
+  {
+    group: 'unknown',
+    label: 'a well-formed but unknown token',
+    identity: NO_KEY,
+    // Made here, not once: no two cells share a token that could end up cached.
+    authorization: () => `Bearer ${generateToken()}`,
+  },
+  {
+    group: 'expired',
+    label: 'an ADMIN key that expired while in the token cache',
+    identity: NO_KEY,
+    authorization: (keys) => `Bearer ${keys.expiredCached}`,
+  },
+  {
+    group: 'expired',
+    label: 'an ADMIN key that expired before its first use',
+    identity: NO_KEY,
+    authorization: (keys) => `Bearer ${keys.expiredUncached}`,
+  },
+  {
+    group: 'deleted',
+    label: 'an ADMIN key deleted while in the token cache',
+    identity: NO_KEY,
+    authorization: (keys) => `Bearer ${keys.deletedCached}`,
+  },
+  {
+    group: 'deleted',
+    label: 'an ADMIN key deleted before its first use',
+    identity: NO_KEY,
+    authorization: (keys) => `Bearer ${keys.deletedUncached}`,
+  },
+  {
+    group: 'bad JSON',
+    label: 'no token, malformed JSON body',
+    identity: NO_KEY,
+    authorization: () => undefined,
+    malformedBody: true,
+  },
+  {
+    group: 'bad JSON',
+    label: 'a READ_ONLY key, malformed JSON body',
+    identity: holding('READ_ONLY'),
+    authorization: (keys) => `Bearer ${keys.role.READ_ONLY}`,
+    malformedBody: true,
+  },
+  ...DEFAULT_ROLE_CALLERS,
+  {
+    group: 'READ_ONLY+MANAGER',
+    label: 'a key holding READ_ONLY and MANAGER (the union of their permissions)',
+    identity: holding('READ_ONLY', 'MANAGER'),
+    authorization: (keys) => `Bearer ${keys.multiRole}`,
+  },
+  // RFC 7235 §2.1 (which SPEC §3's "Bearer" scheme follows): the scheme name is case-insensitive.
+  {
+    group: 'bearer/BEARER',
+    label: 'a USER key with the scheme written "bearer"',
+    identity: holding('USER'),
+    authorization: (keys) => `bearer ${keys.role.USER}`,
+  },
+  {
+    group: 'bearer/BEARER',
+    label: 'a USER key with the scheme written "BEARER"',
+    identity: holding('USER'),
+    authorization: (keys) => `BEARER ${keys.role.USER}`,
+  },
+];
+
 /**
- * Registers the security cases for `route`. `getServer` is called when the tests run (the
- * server is usually started in a `before` hook).
+ * The status a cell must get, or `undefined` when the caller does not apply to the row (a
+ * malformed body on a route without one; a malformed body for a key that may make the call,
+ * which would rightly be a 400, outside this matrix).
  */
-export function securitySuite(getServer: () => TestServer, route: ProtectedRoute): void {
-  describe(`security: ${routeName(route)}`, () => {
-    let server: TestServer;
-    let holder: string;
-    before(async () => {
-      server = getServer();
-      holder = await tokenFor(server, holderOf(route));
-    });
-
-    test('no Authorization header: 401', async () => {
-      const { path } = await prepare(server, route);
-      const reply = await api(server)(route.method, path, { body: route.method === 'GET' ? undefined : {} });
-      const problem = assertProblem(reply, 401, 'UNAUTHORIZED');
-      assert.equal(reply.headers.get('www-authenticate'), 'Bearer');
-      assert.equal(problem.instance, path);
-    });
-
-    if (route.method !== 'GET') {
-      test('without a token the body is not read: malformed JSON is 401, not 400', async () => {
-        const { path } = await prepare(server, route);
-        const reply = await api(server)(route.method, path, {
-          rawBody: '{"name": ',
-          headers: { 'content-type': 'application/json' },
-        });
-        assertProblem(reply, 401, 'UNAUTHORIZED');
-      });
-    }
-
-    describe('malformed tokens: 401', () => {
-      for (const [label, header] of MALFORMED_AUTHORIZATION) {
-        test(label, async () => {
-          assertProblem(await send(server, route, header(holder)), 401, 'UNAUTHORIZED');
-        });
-      }
-    });
-
-    test('a well-formed but unknown token: 401', async () => {
-      assertProblem(await send(server, route, `Bearer ${generateToken()}`), 401, 'UNAUTHORIZED');
-    });
-
-    test('an expired token: 401 from the instant it expires', async () => {
-      const key = await expiringKey(server, 60_000, [holderOf(route)]);
-      const before = await send(server, route, `Bearer ${key.apiKey}`);
-      assert.equal(before.status, 200, `the key should work before it expires: ${before.text}`);
-      server.advance(61_000);
-      assertProblem(await send(server, route, `Bearer ${key.apiKey}`), 401, 'UNAUTHORIZED');
-    });
-
-    test('a deleted token: 401', async () => {
-      const key = await createKey(server, { roles: [holderOf(route)] });
-      const before = await send(server, route, `Bearer ${key.apiKey}`);
-      assert.equal(before.status, 200, `the key should work before it is deleted: ${before.text}`);
-      await deleteKey(server, key.cid);
-      assertProblem(await send(server, route, `Bearer ${key.apiKey}`), 401, 'UNAUTHORIZED');
-    });
-
-    for (const roleName of DEFAULT_ROLES) {
-      if (roleHolds(roleName, route.permission)) {
-        test(`a ${roleName} key may make the call: 200`, async () => {
-          const reply = await send(server, route, `Bearer ${await tokenFor(server, roleName)}`);
-          assert.equal(reply.status, 200, reply.text);
-        });
-      } else {
-        test(`a ${roleName} key lacks ${route.permission}: 403`, async () => {
-          const reply = await send(server, route, `Bearer ${await tokenFor(server, roleName)}`);
-          assertProblem(reply, 403, 'FORBIDDEN');
-        });
-      }
-    }
-  });
+export function expectedStatus(row: MatrixRow, caller: MatrixCaller): 200 | 401 | 403 | undefined {
+  const status = accessStatus(row.requirement, caller.identity);
+  if (caller.malformedBody === true && (row.method === 'GET' || status === 200)) return undefined;
+  return status;
 }
 
-function contextOf(server: TestServer): RouteContext {
-  return { server, call: api(server), adminToken: server.adminToken };
+/** Expiring keys are created this long before the clock is moved past them. */
+const EXPIRY_MS = 60_000;
+
+/**
+ * Makes the callers' keys on `server`: one per default role, a two-role key, and ADMIN keys that
+ * are then made invalid (expired, deleted), half of them after a first use so the token cache
+ * holds them. Moves the server's clock past the expiry; nothing else in the file may rely on it.
+ */
+export async function createCallerKeys(server: TestServer): Promise<CallerKeys> {
+  const named = (roles: DefaultRole[], name: string) =>
+    createKey(server, { name, roles }).then((k) => k.apiKey);
+  const [admin, manager, user, readOnly, viewer, multiRole] = await Promise.all([
+    named(['ADMIN'], 'matrix ADMIN'),
+    named(['MANAGER'], 'matrix MANAGER'),
+    named(['USER'], 'matrix USER'),
+    named(['READ_ONLY'], 'matrix READ_ONLY'),
+    named(['VIEWER'], 'matrix VIEWER'),
+    named(['READ_ONLY', 'MANAGER'], 'matrix READ_ONLY+MANAGER'),
+  ]);
+  const [expiredCached, expiredUncached, deletedCached, deletedUncached] = await Promise.all([
+    expiringKey(server, EXPIRY_MS, ['ADMIN']),
+    expiringKey(server, EXPIRY_MS, ['ADMIN']),
+    createKey(server, { name: 'matrix deleted, cached', roles: ['ADMIN'] }),
+    createKey(server, { name: 'matrix deleted, never used', roles: ['ADMIN'] }),
+  ]);
+  for (const used of [expiredCached, deletedCached]) {
+    const me = await api(server)('GET', '/api/v1/me', { token: used.apiKey });
+    assert.equal(me.status, 200, `the key should work before it is made invalid: ${me.text}`);
+  }
+  await deleteKey(server, deletedCached.cid);
+  await deleteKey(server, deletedUncached.cid);
+  server.advance(EXPIRY_MS + 1_000);
+  return {
+    role: { ADMIN: admin, MANAGER: manager, USER: user, READ_ONLY: readOnly, VIEWER: viewer },
+    multiRole,
+    expiredCached: expiredCached.apiKey,
+    expiredUncached: expiredUncached.apiKey,
+    deletedCached: deletedCached.apiKey,
+    deletedUncached: deletedUncached.apiKey,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a cell
+
+/**
+ * Targets for cells that must be refused: one per row, made on first need. A refused call
+ * changes nothing, so they can share it; should one wrongly get through, that cell fails itself.
+ */
+const sharedTargets = new WeakMap<TestServer, Map<string, Promise<Vars>>>();
+
+function targetFor(server: TestServer, row: MatrixRow, fresh: boolean): Promise<Vars> {
+  if (row.setup === undefined) return Promise.resolve({});
+  const context = { server, call: api(server), adminToken: server.adminToken };
+  if (fresh) return row.setup(context);
+  let targets = sharedTargets.get(server);
+  if (targets === undefined) {
+    targets = new Map();
+    sharedTargets.set(server, targets);
+  }
+  let target = targets.get(routeName(row));
+  if (target === undefined) {
+    target = row.setup(context);
+    targets.set(routeName(row), target);
+  }
+  return target;
+}
+
+/** Sends one cell's request (fresh target when it is expected to get through). */
+export async function sendCell(
+  server: TestServer,
+  keys: CallerKeys,
+  row: MatrixRow,
+  caller: MatrixCaller,
+  expected: 200 | 401 | 403,
+): Promise<{ reply: Reply; path: string }> {
+  const vars = await targetFor(server, row, expected === 200);
+  const path = fillPath(row.path, vars);
+  const authorization = caller.authorization(keys);
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const body = typeof row.body === 'function' ? (row.body as (v: Vars) => unknown)(vars) : row.body;
+  const reply =
+    caller.malformedBody === true
+      ? await api(server)(row.method, path, {
+          headers: { ...headers, 'content-type': 'application/json' },
+          rawBody: '{"name": ',
+        })
+      : await api(server)(row.method, path, { headers, body });
+  return { reply, path };
+}
+
+/** Asserts a cell's status, and SPEC §3's problem body (with `WWW-Authenticate` on 401) when refused. */
+export function assertCell(reply: Reply, path: string, expected: 200 | 401 | 403): void {
+  if (expected === 200) {
+    assert.equal(reply.status, 200, `expected 200, got ${reply.status}: ${reply.text}`);
+    return;
+  }
+  const problem = assertProblem(reply, expected, expected === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN');
+  assert.equal(problem.instance, path);
+  if (expected === 401) assert.equal(reply.headers.get('www-authenticate'), 'Bearer');
 }
