@@ -27,7 +27,7 @@ export interface LoadResult {
 }
 
 /** Response times, appended as they arrive; a typed array so 10⁶ samples stay cheap. */
-class Samples {
+export class Samples {
   private values = new Float64Array(1 << 16);
   private count = 0;
 
