@@ -68,6 +68,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * 503 (fail closed). Appends are serialised (a lock on PostgreSQL, the single writer on SQLite)
  * so each event can chain to the one before.
  */
+/** Units per batch on PostgreSQL: below its 64 cached subtransactions per transaction. */
+const POSTGRES_MAX_BATCH = 48;
+
 export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
   /**
    * The last event written in the batch being committed. Only the batch holding the audit lock
@@ -83,6 +86,9 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
       head = undefined;
       await lockWithinTransaction(trx, store.dialect, 'audit');
     },
+    // Each unit's savepoint is a subtransaction on PostgreSQL; past 64 in one transaction their
+    // ids overflow the server's per-backend cache, and every other session's snapshots slow down.
+    ...(store.dialect === 'postgres' ? { maxBatch: POSTGRES_MAX_BATCH } : {}),
   });
 
   async function chainHead(trx: Kysely<Database>): Promise<{ seq: number; hash: string }> {
