@@ -1,48 +1,38 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../src/db/database.js';
 import { createGroupCommit } from '../../src/db/group-commit.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
-import { createTestStore, type TestStore, testDialect } from '../helpers/database.js';
+import { openMigratedStore, testDialect } from '../helpers/database.js';
 
 // Group commit on the dialect of this pass: shared transactions, isolated failures, durable acks.
 describe(`group commit (${testDialect()})`, () => {
-  let dataDir: string;
-  let testStore: TestStore;
   let store: Store;
-  let row = 0;
+  let close: () => Promise<void>;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-group-commit-'));
-    testStore = await createTestStore(dataDir);
-    store = testStore.store;
-    await migrateToLatest(store.db, store.dialect);
+    ({ store, close } = await openMigratedStore('group-commit'));
   });
-  after(async () => {
-    await testStore.dispose({ drop: true });
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => close());
+
+  let row = 0;
+  /** An API key row; each call a fresh cid unless one is given (to make a clash). */
+  function keyRow(name: string, cid = `akgroup${String(++row).padStart(12, '0')}`) {
+    return {
+      cid,
+      name,
+      description: null,
+      token_hash: `${name}-${cid}`.padEnd(64, '0'),
+      last4: 'abcd',
+      roles: '[]',
+      is_admin: 0,
+      created_at: new Date().toISOString(),
+      expires_at: null,
+    };
+  }
 
   /** A unit that stores one distinguishable row. */
   const insertKey = (name: string) => async (trx: Store['db']) => {
-    row += 1;
-    await trx
-      .insertInto('api_keys')
-      .values({
-        cid: `akgroup${String(row).padStart(12, '0')}`,
-        name,
-        description: null,
-        token_hash: `${name}-${row}`.padEnd(64, '0'),
-        last4: 'abcd',
-        roles: '[]',
-        is_admin: 0,
-        created_at: new Date().toISOString(),
-        expires_at: null,
-      })
-      .execute();
+    await trx.insertInto('api_keys').values(keyRow(name)).execute();
     return name;
   };
 
@@ -87,20 +77,7 @@ describe(`group commit (${testDialect()})`, () => {
   test('a unit failing on a constraint does not spoil the transaction for the rest', async () => {
     const commits = createGroupCommit({ db: store.db });
     const clash = async (trx: Store['db']) => {
-      await trx
-        .insertInto('api_keys')
-        .values({
-          cid: 'akgroupclash0000000',
-          name: 'constraint-clash',
-          description: null,
-          token_hash: 'clash'.padEnd(64, '0'),
-          last4: 'abcd',
-          roles: '[]',
-          is_admin: 0,
-          created_at: new Date().toISOString(),
-          expires_at: null,
-        })
-        .execute();
+      await trx.insertInto('api_keys').values(keyRow('constraint-clash', 'akgroupclash000000')).execute();
     };
     const outcomes = await Promise.allSettled([
       commits.run(clash),

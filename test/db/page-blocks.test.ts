@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../src/db/database.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
 import { migration0004PageBlocks } from '../../src/db/migrations/0004-page-blocks.js';
 import { countDelete, countInsert, readPage, type SortKey } from '../../src/db/page-blocks.js';
-import { createTestStore, type TestStore, testDialect } from '../helpers/database.js';
+import { openMigratedStore, testDialect } from '../helpers/database.js';
 
 // Page blocks against the obvious answer (COUNT and OFFSET over the table), on this pass's dialect,
 // with blocks of 4 rows so that splits, shrinking and emptied blocks all happen.
@@ -23,20 +19,13 @@ function random(seed: number) {
 }
 
 describe(`page blocks (${testDialect()})`, () => {
-  let dataDir: string;
-  let testStore: TestStore;
   let store: Store;
+  let close: () => Promise<void>;
 
   before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-page-blocks-'));
-    testStore = await createTestStore(dataDir);
-    store = testStore.store;
-    await migrateToLatest(store.db, store.dialect);
+    ({ store, close } = await openMigratedStore('page-blocks'));
   });
-  after(async () => {
-    await testStore.dispose({ drop: true });
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => close());
 
   async function insertRow(key: SortKey, counted: boolean) {
     await store.db.transaction().execute(async (trx) => {
@@ -62,6 +51,21 @@ describe(`page blocks (${testDialect()})`, () => {
     });
   }
 
+  /** A page of secret ids read through the blocks, as the repositories read theirs. */
+  function idsOfPage(offset: number, pageSize: number) {
+    return readPage(store.db, 'secrets', offset, (from, skip) =>
+      store.db
+        .selectFrom('secrets')
+        .select('id')
+        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+        .orderBy('created_at')
+        .orderBy('id')
+        .offset(skip)
+        .limit(pageSize)
+        .execute(),
+    );
+  }
+
   /** Every page of every size, read through the blocks and through OFFSET, must agree. */
   async function assertPagesMatch(label: string) {
     const all = await store.db
@@ -73,17 +77,7 @@ describe(`page blocks (${testDialect()})`, () => {
     const ids = all.map((r) => r.id);
     for (const pageSize of [1, 3, 4, 7, 50]) {
       for (let offset = 0; offset <= ids.length + pageSize; offset += pageSize) {
-        const { rows, total } = await readPage(store.db, 'secrets', offset, (from, skip) =>
-          store.db
-            .selectFrom('secrets')
-            .select('id')
-            .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-            .orderBy('created_at')
-            .orderBy('id')
-            .offset(skip)
-            .limit(pageSize)
-            .execute(),
-        );
+        const { rows, total } = await idsOfPage(offset, pageSize);
         assert.equal(total, ids.length, `${label}: total`);
         assert.deepEqual(
           rows.map((r) => r.id),
@@ -164,17 +158,7 @@ describe(`page blocks (${testDialect()})`, () => {
       blocks.map((b) => Number(b.row_count)),
       [1000, 1000, rows - 2000],
     );
-    const { rows: page, total } = await readPage(store.db, 'secrets', 2400, (from, skip) =>
-      store.db
-        .selectFrom('secrets')
-        .select('id')
-        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-        .orderBy('created_at')
-        .orderBy('id')
-        .offset(skip)
-        .limit(5)
-        .execute(),
-    );
+    const { rows: page, total } = await idsOfPage(2400, 5);
     const expected = await store.db
       .selectFrom('secrets')
       .select('id')

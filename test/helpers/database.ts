@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
@@ -7,6 +8,7 @@ import pg from 'pg';
 import { connectSqlite } from '../../src/db/connect.js';
 import { connectPostgres, storeFromPool } from '../../src/db/connect-postgres.js';
 import type { Dialect, Store } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
 
 /**
  * Which dialect this test process runs on: `npm test` runs the whole suite once per dialect
@@ -115,4 +117,21 @@ function asBuffers(row: Record<string, unknown>) {
     }
   }
   return row;
+}
+
+/** A migrated store in a fresh temporary folder, for tests of the storage layer itself. */
+export async function openMigratedStore(name: string): Promise<{ store: Store; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `tessera-${name}-`));
+  const { store, dispose } = await createTestStore(dataDir);
+  const close = async () => {
+    await dispose({ drop: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await migrateToLatest(store.db, store.dialect);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { store, close };
 }

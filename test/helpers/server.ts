@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildApp } from '../../src/app.js';
+import { type AppOptions, buildApp } from '../../src/app.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { Store } from '../../src/db/database.js';
@@ -47,6 +47,8 @@ export interface TestServerOptions {
   secretReveal?: boolean;
   /** Receives each committed audit event (buildApp's `auditExport`, the SIEM export). */
   auditExport?: (row: AuditEventRow) => void;
+  /** Any other buildApp option: trustProxy, the failed-authentication budget, short timeouts. */
+  app?: Partial<Omit<AppOptions, 'store' | 'keyring' | 'now' | 'logStream'>>;
 }
 
 /** A real server on a real port over a SQLite data folder, with captured logs. */
@@ -75,6 +77,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.secretVersionsKept === undefined ? {} : { secretVersionsKept: options.secretVersionsKept }),
     ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
     ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
+    ...options.app,
   });
   const adminToken = options.adminToken ?? generateToken();
   registerSensitive(adminToken, 'token');

@@ -10,16 +10,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { type AppServer, startAppServer } from '../helpers/app-server.js';
 import { type Cluster, clusterSkipReason, startCluster } from '../helpers/cluster.js';
 import { type CallOptions, client, type Reply } from '../helpers/http.js';
 import { assertProblem } from '../helpers/problem.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const LIMIT = 4;
-let server: AppServer;
+let server: TestServer;
 let call: ReturnType<typeof client>;
 before(async () => {
-  server = await startAppServer({ trustProxy: true, authFailuresPerMinute: LIMIT });
+  server = await startTestServer({ app: { trustProxy: true, authFailuresPerMinute: LIMIT } });
   call = client(server.url);
 });
 after(async () => server.close());

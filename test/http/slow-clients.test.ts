@@ -9,8 +9,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AppServer, startAppServer } from '../helpers/app-server.js';
 import { client } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const HEADERS_TIMEOUT_MS = 300;
 /** Well apart from the headers timeout, so each test can tell which of the two fired. */
@@ -18,13 +18,15 @@ const REQUEST_TIMEOUT_MS = 2_000;
 /** Far longer than either timeout: a client still connected by then was not cut off. */
 const GIVE_UP_MS = 5_000;
 
-let server: AppServer;
+let server: TestServer;
 before(async () => {
-  server = await startAppServer({
-    httpLimits: {
-      headersTimeoutMs: HEADERS_TIMEOUT_MS,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      timeoutCheckIntervalMs: 50,
+  server = await startTestServer({
+    app: {
+      httpLimits: {
+        headersTimeoutMs: HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+        timeoutCheckIntervalMs: 50,
+      },
     },
   });
 });
@@ -39,7 +41,7 @@ interface RawConnection {
 }
 
 async function open(): Promise<RawConnection> {
-  const socket = connect({ host: '127.0.0.1', port: server.port });
+  const socket = connect({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
   await new Promise<void>((done, fail) => {
     socket.once('connect', done);
     socket.once('error', fail);
