@@ -37,6 +37,9 @@ export function connectSqlite(dataDir: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // Deleted and overwritten content is zeroed, not left in free space: a copy of the file must not
+  // hold a deleted secret's ciphertext or a cleared master-key link.
+  database.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new SqliteQueueDialect(database) });
   return {
     db,
@@ -48,6 +51,22 @@ export function connectSqlite(dataDir: string): Store {
       await db.destroy();
     },
   };
+}
+
+/**
+ * After overwriting sensitive data: on SQLite, copies the write-ahead log into the database and
+ * truncates it, so that old versions of pages survive in neither file. Readers of other processes
+ * can hold the log for a moment, so it tries a few times. PostgreSQL: nothing to do here (old row
+ * versions go with vacuum; its own WAL and archives are the operator's, see docs/security.md).
+ */
+export async function forgetOverwrittenData(store: Store): Promise<boolean> {
+  if (store.dialect !== 'sqlite') return true;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
+    if (rows[0]?.busy === 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
 }
 
 /** An online, consistent copy of the embedded database (SQLite's backup API). */

@@ -1,6 +1,7 @@
 import { rewrapDataKey } from '../../crypto/envelope.js';
 import type { MasterKey } from '../../crypto/master-key.js';
 import { verifierOf } from '../../crypto/master-key.js';
+import { forgetOverwrittenData } from '../../db/connect.js';
 import type { Store } from '../../db/database.js';
 import { createAuditLog, systemActor } from '../audit/audit.log.js';
 import { rewrapSecretVersion, versionsWrappedBy } from '../secrets/secrets.repository.js';
@@ -192,6 +193,10 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
       });
       if (retired) break;
     }
+    // The links just cleared sealed each key under the other: with the retired key, an old copy
+    // of a link opens the new key. Push the log into the database (whose freed bytes are zeroed:
+    // secure_delete) and empty it, so no copy of the data folder taken from now on holds them.
+    await forgetOverwrittenData(store);
     report({ phase: 'retire', message: `master key ${previous.key_id} retired` });
   }
   report({

@@ -1,0 +1,107 @@
+/**
+ * Overwritten key material and deleted ciphertext leave no copy in the data folder's files (the
+ * database or its write-ahead log), even while the database is open. After a rotation retires the
+ * old master key, the links that sealed each key under the other are cleared: whoever holds the
+ * retired key and a later copy of the folder must not be able to open the new key with an old
+ * link. A deleted secret's ciphertext is zeroed in place (secure_delete), not left in free space.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { generateMasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
+import { connectSqlite, forgetOverwrittenData } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { openKeyring } from '../../src/features/keyring/keyring.js';
+import { listMasterKeys } from '../../src/features/keyring/keyring.repository.js';
+import { rekey } from '../../src/features/keyring/rekey.js';
+import { deleteSecret } from '../../src/features/secrets/secrets.repository.js';
+import { testDialect } from '../helpers/database.js';
+
+const skip =
+  testDialect() === 'sqlite' ? false : 'data files are the embedded default’s (SQLite): covered there';
+const dataDir = mkdtempSync(join(tmpdir(), 'tessera-rekey-residue-'));
+after(() => rmSync(dataDir, { recursive: true, force: true }));
+
+test('a retired key’s links leave no copy in the database or its log', { skip }, async () => {
+  const current = masterKeyFrom(generateMasterKey());
+  const next = masterKeyFrom(generateMasterKey());
+  const store = connectSqlite(dataDir);
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    (await openKeyring({ store, configured: current, source: 'test' })).close();
+    const links: Buffer[] = [];
+    await rekey({
+      store,
+      current,
+      next,
+      graceMs: 0,
+      // Both keys are linked at this point: note the links' bytes.
+      onActive: async () => {
+        for (const row of await listMasterKeys(store.db))
+          if (row.link_data) links.push(Buffer.from(row.link_data));
+      },
+    });
+    assert.equal(links.length, 2, 'both links were set during the rotation');
+    const rows = await listMasterKeys(store.db);
+    assert.ok(rows.every((row) => row.link_data === null));
+    // The store is still open, as a running server's would be.
+    for (const file of readdirSync(dataDir)) {
+      const bytes = readFileSync(join(dataDir, file));
+      links.forEach((link, i) => assert.ok(!bytes.includes(link), `link ${i} is still in ${file}`));
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test('a deleted secret’s ciphertext leaves no copy in the database or its log', { skip }, async () => {
+  const store = connectSqlite(dataDir);
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    const ciphertext = randomBytes(96);
+    const at = new Date().toISOString();
+    await store.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('secrets')
+        .values({
+          id: 'se00000000000000aa',
+          tag: 'residue',
+          name: 'residue',
+          current_version: 1,
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+      const master = (await listMasterKeys(trx))[0];
+      await trx
+        .insertInto('secret_versions')
+        .values({
+          secret_id: 'se00000000000000aa',
+          version: 1,
+          value_iv: randomBytes(12),
+          value_data: ciphertext,
+          dek_iv: randomBytes(12),
+          dek_data: randomBytes(48),
+          master_key_id: master?.key_id ?? 'none',
+          created_at: at,
+          created_by: null,
+        })
+        .execute();
+    });
+    // Written through to the database file, then deleted there.
+    assert.equal(await forgetOverwrittenData(store), true);
+    await store.db.transaction().execute((trx) => deleteSecret(trx, 'se00000000000000aa'));
+    assert.equal(await forgetOverwrittenData(store), true);
+    for (const file of readdirSync(dataDir)) {
+      assert.ok(
+        !readFileSync(join(dataDir, file)).includes(ciphertext),
+        `the ciphertext is still in ${file}`,
+      );
+    }
+  } finally {
+    await store.close();
+  }
+});
