@@ -50,7 +50,8 @@ test('a retired key’s links leave no copy in the database or its log', { skip 
     // The store is still open, as a running server's would be.
     for (const file of readdirSync(dataDir)) {
       const bytes = readFileSync(join(dataDir, file));
-      links.forEach((link, i) => assert.ok(!bytes.includes(link), `link ${i} is still in ${file}`));
+      for (const [i, link] of links.entries())
+        assert.ok(!bytes.includes(link), `link ${i} is still in ${file}`);
     }
   } finally {
     await store.close();
