@@ -3,6 +3,7 @@ import { isWellFormedToken } from '../crypto/tokens.js';
 import type { ObjectType } from '../features/audit/audit.table.js';
 import type { Permission } from '../features/roles/permissions.js';
 import type { AuthFailureBudget } from './auth-failures.js';
+import { clientOf } from './client-address.js';
 import { AppError } from './errors.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
 
@@ -80,7 +81,7 @@ export function registerAccessControl<P extends Principal>(
     const access = request.routeOptions.config as RouteAccess;
     if (access.unmetered === true) return;
     const protectedRoute = access.permission !== undefined || access.authenticated === true;
-    if (!protectedRoute) return meter(limiter, `ip:${request.ip}`, reply);
+    if (!protectedRoute) return meter(limiter, `ip:${clientOf(request.ip)}`, reply);
 
     const header = request.headers.authorization;
     // No header is no attempt: it guesses nothing, so only the general IP budget applies.
@@ -91,7 +92,7 @@ export function registerAccessControl<P extends Principal>(
     const principal = await identify(header, authenticate);
     if (typeof principal === 'string') {
       if (attempt) await failures.recordFailure(request.ip);
-      await meter(limiter, `ip:${request.ip}`, reply);
+      await meter(limiter, `ip:${clientOf(request.ip)}`, reply);
       throw unauthorized(principal);
     }
     await meter(limiter, `key:${principal.cid}`, reply);

@@ -68,11 +68,6 @@ const FRAMEWORK_ERRORS: Record<string, { type: ErrorType; message: string; detai
     message: 'Unsupported content type',
     detail: 'The Content-Type header is malformed',
   },
-  FST_ERR_BAD_URL: {
-    type: 'BAD_REQUEST',
-    message: 'Invalid request',
-    detail: 'The URL is malformed',
-  },
   FST_ERR_ASYNC_CONSTRAINT: {
     type: 'BAD_REQUEST',
     message: 'Invalid request',

@@ -79,3 +79,24 @@ test('/healthz and /readyz are never limited', async () => {
     assert.equal((await call('GET', '/readyz')).status, 200);
   }
 });
+
+test('clients without a key are metered per IPv4 address and per IPv6 /64 network', async () => {
+  const limited = await startTestServer({ rateLimitPerMinute: 3, app: { trustProxy: true } });
+  try {
+    const call = api(limited);
+    const from = (ip: string) =>
+      call('GET', '/api/v1/openapi.json', { headers: { 'x-forwarded-for': ip } }).then((r) => r.status);
+    // Four addresses of one /64: one budget of three.
+    assert.deepEqual(
+      await Promise.all(['2001:db8::1', '2001:db8::2', '2001:db8:0:0:ffff::3'].map(from)),
+      [200, 200, 200],
+    );
+    assert.equal(await from('2001:db8::4'), 429);
+    // Another /64, and an IPv4 client, have budgets of their own.
+    assert.equal(await from('2001:db8:0:1::1'), 200);
+    assert.equal(await from('192.0.2.1'), 200);
+    assert.equal(await from('192.0.2.2'), 200);
+  } finally {
+    await limited.close();
+  }
+});
