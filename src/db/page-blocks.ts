@@ -84,6 +84,15 @@ export async function countInsert(
   key: SortKey,
   blockRows = BLOCK_ROWS,
 ): Promise<void> {
+  // The common case in one statement: the row's block exists and has room.
+  const { numAffectedRows } = await sql`
+    update page_blocks set row_count = row_count + 1
+    where list = ${list} and row_count < ${blockRows}
+      and (first_created_at, first_id) = (
+        select first_created_at, first_id from page_blocks
+        where list = ${list} and (first_created_at, first_id) <= (${key.createdAt}, ${key.id})
+        order by first_created_at desc, first_id desc limit 1)`.execute(db);
+  if (numAffectedRows === 1n) return;
   const block = await blockHolding(db, list, key);
   if (block === undefined) {
     // Before every block, or no block yet: the first block now starts at this row.
