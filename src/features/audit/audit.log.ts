@@ -164,7 +164,7 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
             rows.push(await append(trx, event));
           });
         } catch (error) {
-          // The unit's savepoint is rolled back, its events with it.
+          // The unit is rolled back (its savepoint, or its own transaction), its events with it.
           head = headBefore;
           rows.length = 0;
           throw error;
