@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { CallOptions, Reply } from './http.js';
+import { type CallOptions, client, type Reply } from './http.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,35 +38,14 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** One HTTP call with a bound: JSON in, parsed JSON (or text) out, as test/helpers/http.ts. */
-export async function request(
+/** One HTTP call with a bound: test/helpers/http.ts's client, which a stalled node cannot hang. */
+export function request(
   baseUrl: string,
   method: string,
   path: string,
-  options: CallOptions & { timeoutMs?: number } = {},
+  options: CallOptions = {},
 ): Promise<Reply> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-  let body: string | Buffer | undefined;
-  if (options.rawBody !== undefined) body = options.rawBody;
-  else if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const response = await fetch(baseUrl + path, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(options.timeoutMs ?? CALL_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: response.status, headers: response.headers, body: parsed, text };
+  return client(baseUrl)(method, path, { timeoutMs: CALL_TIMEOUT_MS, ...options });
 }
 
 export async function sleep(ms: number) {

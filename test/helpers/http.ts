@@ -18,6 +18,8 @@ export interface CallOptions {
   /** Sent as-is (not JSON-encoded) when given. */
   rawBody?: string | Buffer;
   headers?: Record<string, string>;
+  /** Abort the call after this long (unset: no bound). */
+  timeoutMs?: number;
 }
 
 export function client(baseUrl: string) {
@@ -31,7 +33,8 @@ export function client(baseUrl: string) {
       headers['content-type'] ??= 'application/json';
     }
     registerRequest(method, path, headers, options.body);
-    const response = await fetch(baseUrl + path, { method, headers, body });
+    const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+    const response = await fetch(baseUrl + path, { method, headers, body, signal });
     const text = await response.text();
     let parsed: unknown = text;
     try {

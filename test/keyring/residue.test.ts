@@ -11,8 +11,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import SQLite from 'better-sqlite3';
 import { generateMasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
-import { connectSqlite, forgetOverwrittenData } from '../../src/db/connect.js';
+import { connectSqlite, forgetOverwrittenData, SQLITE_FILE_NAME } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { listMasterKeys } from '../../src/features/keyring/keyring.repository.js';
@@ -104,5 +105,40 @@ test('a deleted secret’s ciphertext leaves no copy in the database or its log'
     }
   } finally {
     await store.close();
+  }
+});
+
+test('when another process keeps reading the log, the rotation says the links may remain', {
+  skip,
+}, async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'tessera-rekey-busy-'));
+  const store = connectSqlite(folder);
+  const reader = new SQLite(join(folder, SQLITE_FILE_NAME));
+  try {
+    await migrateToLatest(store.db, store.dialect);
+    const current = masterKeyFrom(generateMasterKey());
+    (await openKeyring({ store, configured: current, source: 'test' })).close();
+    const messages: string[] = [];
+    await rekey({
+      store,
+      current,
+      next: masterKeyFrom(generateMasterKey()),
+      graceMs: 0,
+      // From the switch on, a reader holds a snapshot: the log cannot be emptied under it.
+      onActive: () => {
+        reader.exec('begin');
+        reader.prepare('select count(*) from master_keys').get();
+      },
+      onProgress: (progress) => messages.push(progress.message),
+    });
+    assert.ok(
+      messages.some((m) => /retired; the database log stayed in use/.test(m)),
+      messages.join('\n'),
+    );
+  } finally {
+    if (reader.inTransaction) reader.exec('rollback');
+    reader.close();
+    await store.close();
+    rmSync(folder, { recursive: true, force: true });
   }
 });

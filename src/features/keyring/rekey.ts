@@ -196,8 +196,13 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
     // The links just cleared sealed each key under the other: with the retired key, an old copy
     // of a link opens the new key. Push the log into the database (whose freed bytes are zeroed:
     // secure_delete) and empty it, so no copy of the data folder taken from now on holds them.
-    await forgetOverwrittenData(store);
-    report({ phase: 'retire', message: `master key ${previous.key_id} retired` });
+    const forgotten = await forgetOverwrittenData(store);
+    report({
+      phase: 'retire',
+      message: forgotten
+        ? `master key ${previous.key_id} retired`
+        : `master key ${previous.key_id} retired; the database log stayed in use by another process, so old key links may remain in it until the service restarts`,
+    });
   }
   report({
     phase: 'done',
