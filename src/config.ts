@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { decodeMasterKey } from './crypto/master-key.js';
 import { isWellFormedToken } from './crypto/tokens.js';
@@ -31,6 +32,8 @@ export interface Config {
   readonly secretReveal: boolean;
   /** Audit events older than this many days are pruned (the chain stays verifiable). */
   readonly auditRetentionDays: number;
+  /** Server processes sharing the port (1: this process serves; more: a primary forks them). */
+  readonly workers: number;
   /** `stdout`, or a file path: each audit event is also written there as a JSON line. */
   readonly auditExport: string | undefined;
 }
@@ -56,6 +59,21 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got '${raw}')`);
   }
   return Number(raw);
+}
+
+/** The most workers: more than a machine's cores only adds contention for the one SQLite writer. */
+export const MAX_WORKERS = 64;
+
+/** TESSERA_WORKERS: a whole number, or `auto` for one per core the process may use. */
+function workers(env: Env): number {
+  const raw = text(env, 'TESSERA_WORKERS');
+  if (raw?.toLowerCase() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  if (raw !== undefined && !(/^\d+$/.test(raw) && Number(raw) >= 1 && Number(raw) <= MAX_WORKERS)) {
+    throw new ConfigError(
+      `TESSERA_WORKERS must be auto or a whole number from 1 to ${MAX_WORKERS} (got '${raw}')`,
+    );
+  }
+  return raw === undefined ? 1 : Number(raw);
 }
 
 function boolean(env: Env, name: string, fallback: boolean): boolean {
@@ -153,5 +171,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     secretReveal: boolean(env, 'TESSERA_SECRET_REVEAL', true),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
     auditExport: text(env, 'TESSERA_AUDIT_EXPORT'),
+    workers: workers(env),
   });
 }

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Warn } from './cluster/redis.js';
@@ -121,15 +122,20 @@ function scheduleAuditRetention(store: Store, days: number, log: FastifyBaseLogg
 
 /**
  * With REDIS_URL: shared rate limits and key-change notices for the token cache. Without it, on
- * SQLite: one process, local notices. On PostgreSQL without Redis other nodes could not hear key
- * changes, so there is no token cache at all (every request reads storage).
+ * SQLite: local notices, and rate limits in memory, shared with the other workers through the
+ * primary when there are several (TESSERA_WORKERS). On PostgreSQL without Redis other nodes could
+ * not hear key changes, so there is no token cache at all (every request reads storage).
  */
 async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
   let log: Warn = startupLog;
   const proxyLog: Warn = { warn: (m) => log.warn(m), info: (m) => log.info(m) };
   if (config.redisUrl === undefined) {
     return {
-      parts: dialect === 'sqlite' ? {} : { bus: null },
+      parts: cluster.isWorker
+        ? await workerParts(config, dialect)
+        : dialect === 'sqlite'
+          ? {}
+          : { bus: null },
       attachLog: (_l: FastifyBaseLogger) => {},
       close: async () => {},
     };
@@ -163,6 +169,31 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
       await bus.close();
       redis.disconnect();
     },
+  };
+}
+
+/** A worker of a multi-process server without Redis: what it shares goes through the primary. */
+async function workerParts(config: Config, dialect: Dialect) {
+  const { processChannel } = await import('./cluster/ipc.js');
+  const { createIpcBus } = await import('./cluster/ipc-bus.js');
+  const { createSharedRateLimiter, SPEND_REPORT_MS } = await import('./cluster/shared-rate-limiter.js');
+  const channel = processChannel();
+  return {
+    // Other nodes (PostgreSQL) could not hear this server's key changes: no token cache there.
+    bus: dialect === 'sqlite' ? createIpcBus(channel) : null,
+    rateLimiter: createSharedRateLimiter({
+      name: 'requests',
+      limit: config.rateLimitPerMinute,
+      channel,
+      reportMs: SPEND_REPORT_MS,
+    }),
+    // Failures are rare and their budget small: each is reported at once.
+    authFailureLimiter: createSharedRateLimiter({
+      name: 'authFailures',
+      limit: config.authFailuresPerMinute,
+      channel,
+      reportMs: 0,
+    }),
   };
 }
 

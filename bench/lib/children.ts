@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -7,20 +7,57 @@ import { fileURLToPath } from 'node:url';
  * Child processes of the bench: every one is killed when the bench exits, however it exits
  * (normal end, error, signal, watchdog). Each child also loads servers/orphan-guard.mjs, which ends
  * it should the bench itself be killed outright (SIGKILL leaves no chance to clean up here).
+ *
+ * A child may be a process tree (Tessera with TESSERA_WORKERS forks cluster workers). Each child
+ * leads a process group of its own, so the whole tree can be killed at once, including workers
+ * that outlived their primary and were re-parented (the /proc parent links no longer reach them).
  */
-const live = new Set<ChildProcess>();
+/** The process group of every child started (each led by the child): tracked past the child's own exit. */
+const groups = new Set<number>();
 
 export const ORPHAN_GUARD = fileURLToPath(new URL('../servers/orphan-guard.mjs', import.meta.url));
 
-export function killAllChildren() {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
+/** The fields of /proc/<pid>/stat after the command (state first: field 3 of man 5 proc). */
+function statFields(pid: number | string): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
   }
-  live.clear();
+}
+
+/**
+ * The processes of group `pgid` that still run (zombies are dead already, waiting for a parent to
+ * reap them). Scans /proc: a worker whose primary ended has a new parent, but keeps its group.
+ */
+function groupMembers(pgid: number): number[] {
+  const members: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const fields = statFields(name);
+    // state is field 3, pgrp field 5
+    if (fields !== undefined && fields[0] !== 'Z' && Number(fields[2]) === pgid) members.push(Number(name));
+  }
+  return members;
+}
+
+/**
+ * SIGKILL to the group `pgid` if any of it still runs. Only then: a group id stays taken while a
+ * member lives, but once the group is empty the number may be reused by an unrelated process.
+ */
+function killGroup(pgid: number) {
+  if (groupMembers(pgid).length === 0) return;
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ended meanwhile
+  }
+}
+
+export function killAllChildren() {
+  for (const pgid of groups) killGroup(pgid);
+  groups.clear();
 }
 
 process.on('exit', killAllChildren);
@@ -52,15 +89,17 @@ export function spawnChild(
       cwd: options.cwd,
       env: { ...options.env, BENCH_PARENT_PID: String(process.pid) },
       stdio: ['ignore', fd, fd],
+      // A process group (and session) of its own: killAllChildren and stopChild kill the whole tree.
+      // The child no longer gets the terminal's Ctrl-C itself; the bench's handler stops it.
+      detached: true,
     });
   } finally {
     closeSync(fd);
   }
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
-  live.add(child);
+  groups.add(child.pid);
   const exited = new Promise<number | string>((resolve) => {
     child.once('exit', (code, signal) => {
-      live.delete(child);
       resolve(code ?? signal ?? 'unknown');
     });
   });
@@ -81,16 +120,29 @@ function tail(file: string, count: number): string {
   }
 }
 
-/** SIGTERM (a graceful stop), then SIGKILL if it has not ended within the grace period. */
+/**
+ * SIGTERM to the child (a graceful stop: a cluster primary stops its own workers), then SIGKILL to
+ * its whole process group if it has not ended within the grace period. Processes of the group still
+ * there shortly after the child ended (workers it failed to stop) are killed too.
+ */
 export async function stopChild(child: Child, graceMs = 15_000): Promise<number | string> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return child.exited;
-  child.process.kill('SIGTERM');
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
-  try {
-    return await child.exited;
-  } finally {
-    clearTimeout(timer);
+  const pgid = child.pid;
+  if (child.process.exitCode === null && child.process.signalCode === null) {
+    child.process.kill('SIGTERM');
+    const timer = setTimeout(() => killGroup(pgid), graceMs);
+    try {
+      await child.exited;
+    } finally {
+      clearTimeout(timer);
+    }
   }
+  const deadline = performance.now() + 5_000;
+  while (groupMembers(pgid).length > 0 && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  killGroup(pgid);
+  groups.delete(pgid);
+  return child.exited;
 }
 
 /** A port that was free a moment ago on loopback. */
@@ -138,6 +190,36 @@ export async function waitUntilHealthy(
   throw new Error(`${child.name} did not answer ${url} within ${timeoutMs} ms:\n${child.output()}`);
 }
 
+/**
+ * A process and all its descendants (e.g. a cluster primary and its workers), parents first: from
+ * /proc/<pid>/task/<tid>/children of every thread, since a child belongs to the thread that forked it.
+ * Empty when the process is gone.
+ */
+export function processTree(pid: number): number[] {
+  const tree: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${next}/task`);
+    } catch {
+      continue; // gone since its parent listed it
+    }
+    tree.push(next);
+    for (const task of tasks) {
+      try {
+        for (const child of readFileSync(`/proc/${next}/task/${task}/children`, 'utf8').split(' ')) {
+          if (child.trim() !== '') queue.push(Number(child));
+        }
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return tree;
+}
+
 /** Resident set size of a process in MiB, from /proc/<pid>/status (undefined when unreadable). */
 export function rssMiB(pid: number): number | undefined {
   try {
@@ -148,7 +230,18 @@ export function rssMiB(pid: number): number | undefined {
   }
 }
 
-/** Samples a process's RSS at a fixed interval while load runs; keeps the peak. */
+/**
+ * Resident set size of a process tree in MiB: the sum of each process's VmRSS (pages shared between
+ * processes, such as node's own code, count once per process). Undefined when the root is gone.
+ */
+export function treeRssMiB(pid: number): number | undefined {
+  const values = processTree(pid)
+    .map(rssMiB)
+    .filter((v) => v !== undefined);
+  return values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0);
+}
+
+/** Samples a process tree's RSS at a fixed interval while load runs; keeps the peak. */
 export class RssSampler {
   private peak = 0;
   private readonly timer: NodeJS.Timeout;
@@ -163,7 +256,7 @@ export class RssSampler {
   }
 
   private sample() {
-    const value = rssMiB(this.pid);
+    const value = treeRssMiB(this.pid);
     if (value !== undefined && value > this.peak) this.peak = value;
   }
 
@@ -191,18 +284,29 @@ function machineTicks(): { busy: number; total: number } | undefined {
 
 /** User + system clock ticks a process has used (all its threads), from /proc/<pid>/stat. */
 function processTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command: state is field 3, utime field 14, stime field 15 (1-based, man 5 proc).
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
+  const fields = statFields(pid);
+  // After the command: state is field 3, utime field 14, stime field 15 (1-based, man 5 proc).
+  return fields === undefined ? 0 : Number(fields[11]) + Number(fields[12]);
+}
+
+/** The ticks of each process of a tree, by pid. */
+function treeTicks(pid: number): Map<number, number> {
+  return new Map(processTree(pid).map((p) => [p, processTicks(p)]));
+}
+
+/**
+ * Ticks a tree used between two readings: each process's growth, a process born in between counted
+ * from zero. A process that ended in between loses its last ticks (its parent's cutime would have
+ * them only once reaped, with its whole life): a worker dying mid-run is a failure anyway.
+ */
+function ticksSince(before: Map<number, number>, now: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, ticks] of now) sum += Math.max(0, ticks - (before.get(pid) ?? 0));
+  return sum;
 }
 
 export interface CpuShares {
-  /** CPU used by the server under test, in cores (1.0 = one core fully busy). */
+  /** CPU used by the server under test (its whole process tree), in cores (1.0 = one core fully busy). */
   server: number;
   /** CPU used by the bench process itself (autocannon, the load generator). */
   loadGenerator: number;
@@ -210,17 +314,20 @@ export interface CpuShares {
   other: number;
 }
 
-/** Splits the machine's CPU time over an interval between the server, the load generator and the rest. */
+/**
+ * Splits the machine's CPU time over an interval between the server (the process `serverPid` and
+ * its descendants: a cluster's workers are the server, not "other"), the load generator and the rest.
+ */
 export class CpuMeter {
   private readonly machine = machineTicks();
-  private readonly server: number;
+  private readonly server: Map<number, number>;
   private readonly self = processTicks(process.pid);
 
   constructor(
     private readonly serverPid: number,
     private readonly cpus: number,
   ) {
-    this.server = processTicks(serverPid);
+    this.server = treeTicks(serverPid);
   }
 
   stop(): CpuShares | undefined {
@@ -228,7 +335,7 @@ export class CpuMeter {
     if (machine === undefined || this.machine === undefined) return undefined;
     const perCpu = (machine.total - this.machine.total) / this.cpus;
     if (perCpu <= 0) return undefined;
-    const server = processTicks(this.serverPid) - this.server;
+    const server = ticksSince(this.server, treeTicks(this.serverPid));
     const self = processTicks(process.pid) - this.self;
     const other = Math.max(0, machine.busy - this.machine.busy - server - self);
     return { server: server / perCpu, loadGenerator: self / perCpu, other: other / perCpu };

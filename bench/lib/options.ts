@@ -16,6 +16,16 @@ export interface BenchOptions {
   redisUrl: string;
   /** `dist`: build, then run bin/tessera.js (what `npm start` runs). `tsx`: run src through tsx. */
   runner: 'dist' | 'tsx';
+  /**
+   * TESSERA_WORKERS of the `sqlite ×N` phase (the standard scenarios against a cluster of N worker
+   * processes sharing the port); 0 or 1: no such phase.
+   */
+  workers: number;
+  /**
+   * Microseconds of busy work per request of the calibration servers (servers/baseline-work.mjs),
+   * one baseline row each: how the ratio to bare falls with per-request work on this machine.
+   */
+  calibrationUs: number[];
   /** Run `npm run build` first (runner `dist` only). */
   build: boolean;
   /** TESSERA_LOG_LEVEL of the server under test (the issue's runs: warn, so no line per request). */
@@ -51,6 +61,21 @@ function number(env: Env, name: string, fallback: number, min: number, max: numb
   return value;
 }
 
+/** A comma-separated list of microseconds; unset: 20; empty or 0: none. */
+function microseconds(env: Env, name: string): number[] {
+  const raw = env[name];
+  if (raw === undefined) return [20];
+  const values = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '')
+    .map(Number);
+  if (values.some((v) => !Number.isInteger(v) || v < 0 || v > 1_000_000)) {
+    throw new Error(`${name} must be whole microseconds from 0 to 1000000, comma-separated (got '${raw}')`);
+  }
+  return [...new Set(values.filter((v) => v > 0))];
+}
+
 export function readOptions(env: Env = process.env): BenchOptions {
   const seconds = number(env, 'BENCH_SECONDS', 10, 1, 600);
   const large = flag(env, 'BENCH_LARGE');
@@ -68,6 +93,8 @@ export function readOptions(env: Env = process.env): BenchOptions {
     pgRedis: flag(env, 'BENCH_PG_REDIS'),
     redisUrl: env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
     runner,
+    workers: Math.floor(number(env, 'BENCH_WORKERS', 2, 0, 64)),
+    calibrationUs: microseconds(env, 'BENCH_CALIBRATION_US'),
     build: env.BENCH_BUILD === undefined ? true : flag(env, 'BENCH_BUILD'),
     cpuProf: flag(env, 'BENCH_CPU_PROF'),
     logLevel: env.BENCH_LOG_LEVEL?.trim() || 'warn',
@@ -84,7 +111,9 @@ export function readOptions(env: Env = process.env): BenchOptions {
     300 +
     perScenario * 12 +
     (large ? 600 + perScenario * 16 + n / 500 : 0) +
-    (options.pg ? perScenario * 8 : 0);
+    (options.pg ? perScenario * 8 : 0) +
+    (options.workers >= 2 ? 60 + perScenario * 12 : 0) +
+    perScenario * 2 * options.calibrationUs.length;
   options.timeoutSeconds = Math.ceil(number(env, 'BENCH_TIMEOUT_SECONDS', fallbackTimeout, 10, 86_400));
   return options;
 }

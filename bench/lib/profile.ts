@@ -57,78 +57,105 @@ export function summarizeProfile(
   top = 30,
   windows: Window[] = [],
 ): ProfileSummary & { windows: (ProfileSummary & { label: string })[] } {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const times: number[] = [];
-  let at = profile.startTime;
-  for (const delta of profile.timeDeltas) {
-    at += delta;
-    times.push(at);
+  return summarizeProfiles([file], top, windows);
+}
+
+/**
+ * Several profiles summarised as one (a cluster primary and its workers: each process writes its
+ * own, and the workers all run the same code), and one summary per window. The windows apply to
+ * every file alike: all processes share the monotonic clock. Files are read one at a time.
+ */
+export function summarizeProfiles(
+  files: string[],
+  top = 30,
+  windows: Window[] = [],
+): ProfileSummary & { windows: (ProfileSummary & { label: string })[] } {
+  const whole = new Tally();
+  const perWindow = windows.map(() => new Tally());
+  for (const file of files) {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const times: number[] = [];
+    let at = profile.startTime;
+    for (const delta of profile.timeDeltas) {
+      at += delta;
+      times.push(at);
+    }
+    whole.add(profile, () => true);
+    windows.forEach((w, n) => {
+      perWindow[n]?.add(profile, (i) => (times[i] ?? 0) >= w.startUs && (times[i] ?? 0) <= w.endUs);
+    });
   }
   return {
-    ...summarize(profile, top, () => true),
-    windows: windows.map((w) => ({
-      label: w.label,
-      ...summarize(profile, top, (i) => (times[i] ?? 0) >= w.startUs && (times[i] ?? 0) <= w.endUs),
-    })),
+    ...whole.summary(top),
+    windows: windows.map((w, n) => ({ label: w.label, ...(perWindow[n] as Tally).summary(top) })),
   };
 }
 
-function summarize(profile: CpuProfile, top: number, keep: (sample: number) => boolean): ProfileSummary {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+/** Self and inclusive time by frame, and self time by area, added up over one or more profiles. */
+class Tally {
+  private totalUs = 0;
+  private readonly self = new Map<string, number>();
+  private readonly inclusive = new Map<string, number>();
+  private readonly areas = new Map<string, number>();
 
-  const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => {
-    if (!keep(i)) return;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
-  });
-  const frameOf = (node: ProfileNode) => {
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = shortUrl(url);
-    return `${functionName || '(anonymous)'}${where === '' ? '' : ` ${where}:${lineNumber + 1}`}`;
-  };
+  /** Adds the samples of `profile` that `keep` accepts (by sample index). */
+  add(profile: CpuProfile, keep: (sample: number) => boolean) {
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
 
-  let totalUs = 0;
-  const self = new Map<string, number>();
-  const inclusive = new Map<string, number>();
-  const areas = new Map<string, number>();
-  for (const [id, us] of selfUs) {
-    const node = byId.get(id);
-    if (node === undefined) continue;
-    totalUs += us;
-    const frame = frameOf(node);
-    self.set(frame, (self.get(frame) ?? 0) + us);
-    const a = area(node.callFrame.url, node.callFrame.functionName);
-    areas.set(a, (areas.get(a) ?? 0) + us);
-    // Inclusive time: every distinct frame on this node's stack gets the sample once.
-    const seen = new Set<string>();
-    for (let cursor: number | undefined = id; cursor !== undefined; cursor = parent.get(cursor)) {
-      const frameNode = byId.get(cursor);
-      if (frameNode === undefined) break;
-      const name = frameOf(frameNode);
-      if (seen.has(name)) continue;
-      seen.add(name);
-      inclusive.set(name, (inclusive.get(name) ?? 0) + us);
+    const selfUs = new Map<number, number>();
+    profile.samples.forEach((id, i) => {
+      if (!keep(i)) return;
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
+    const frameOf = (node: ProfileNode) => {
+      const { functionName, url, lineNumber } = node.callFrame;
+      const where = shortUrl(url);
+      return `${functionName || '(anonymous)'}${where === '' ? '' : ` ${where}:${lineNumber + 1}`}`;
+    };
+
+    for (const [id, us] of selfUs) {
+      const node = byId.get(id);
+      if (node === undefined) continue;
+      this.totalUs += us;
+      const frame = frameOf(node);
+      this.self.set(frame, (this.self.get(frame) ?? 0) + us);
+      const a = area(node.callFrame.url, node.callFrame.functionName);
+      this.areas.set(a, (this.areas.get(a) ?? 0) + us);
+      // Inclusive time: every distinct frame on this node's stack gets the sample once.
+      const seen = new Set<string>();
+      for (let cursor: number | undefined = id; cursor !== undefined; cursor = parent.get(cursor)) {
+        const frameNode = byId.get(cursor);
+        if (frameNode === undefined) break;
+        const name = frameOf(frameNode);
+        if (seen.has(name)) continue;
+        seen.add(name);
+        this.inclusive.set(name, (this.inclusive.get(name) ?? 0) + us);
+      }
     }
   }
-  const pct = (us: number) => (totalUs === 0 ? 0 : (100 * us) / totalUs);
-  return {
-    totalMs: totalUs / 1000,
-    functions: [...self.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([frame, us]) => ({
-        frame,
-        selfMs: us / 1000,
-        selfPct: pct(us),
-        totalPct: pct(inclusive.get(frame) ?? us),
-      })),
-    areas: [...areas.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([name, us]) => ({ area: name, selfMs: us / 1000, selfPct: pct(us) })),
-  };
+
+  summary(top: number): ProfileSummary {
+    const totalUs = this.totalUs;
+    const pct = (us: number) => (totalUs === 0 ? 0 : (100 * us) / totalUs);
+    return {
+      totalMs: totalUs / 1000,
+      functions: [...this.self.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([frame, us]) => ({
+          frame,
+          selfMs: us / 1000,
+          selfPct: pct(us),
+          totalPct: pct(this.inclusive.get(frame) ?? us),
+        })),
+      areas: [...this.areas.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, us]) => ({ area: name, selfMs: us / 1000, selfPct: pct(us) })),
+    };
+  }
 }
 
 export function formatProfile(summary: ProfileSummary, title = 'CPU profile', areas = 30): string {

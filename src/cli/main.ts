@@ -1,12 +1,11 @@
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateMasterKey } from '../crypto/master-key.js';
 import { generateToken } from '../crypto/tokens.js';
-import { backupSqlite, connect } from '../db/connect.js';
-import { migrateToLatest } from '../db/migrate.js';
-import { startServer } from '../server.js';
-import { runAuditVerify } from './audit.command.js';
-import { runRekey } from './rekey.command.js';
+
+// Each command loads only what it uses: the primary of a multi-process server loads no database
+// client and no HTTP framework, so its workers start sooner.
 
 const USAGE = `Usage: tessera <command>
 
@@ -33,11 +32,21 @@ async function main(argv: string[]): Promise<number> {
   });
   const command = positionals[0] ?? 'help';
   switch (command) {
-    case 'serve':
-      await startServer(loadConfig());
+    case 'serve': {
+      const config = loadConfig();
+      if (config.workers > 1 && cluster.isPrimary) {
+        const { runPrimary } = await import('../cluster/workers.js');
+        await runPrimary(config);
+      } else {
+        const { startServer } = await import('../server.js');
+        await startServer(config);
+      }
       return -1; // keeps running
+    }
     case 'migrate': {
       const config = loadConfig();
+      const { connect } = await import('../db/connect.js');
+      const { migrateToLatest } = await import('../db/migrate.js');
       const store = await connect(config);
       try {
         const applied = await migrateToLatest(store.db, store.dialect);
@@ -54,11 +63,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'audit': {
       if (positionals[1] !== 'verify') throw new ConfigError('usage: tessera audit verify');
+      const { runAuditVerify } = await import('./audit.command.js');
       return runAuditVerify(loadConfig());
     }
     case 'backup': {
       const target = positionals[1];
       if (target === undefined) throw new ConfigError('usage: tessera backup <file>');
+      const { backupSqlite } = await import('../db/connect.js');
       await backupSqlite(loadConfig(), target);
       process.stdout.write(`Wrote ${target}\n`);
       return 0;
@@ -66,11 +77,13 @@ async function main(argv: string[]): Promise<number> {
     case 'keygen':
       process.stdout.write(`${generateMasterKey().toString('base64')}\n`);
       return 0;
-    case 'rekey':
+    case 'rekey': {
+      const { runRekey } = await import('./rekey.command.js');
       return runRekey(loadConfig(), {
         batchSize: wholeNumber(values['batch-size'], '--batch-size', 500, 1, 100_000),
         graceSeconds: wholeNumber(values['grace-seconds'], '--grace-seconds', 5, 0, 3600),
       });
+    }
     case 'help':
     case '--help':
     case '-h':

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import type { Database, Store } from './database.js';
-import { SqliteQueueDialect } from './sqlite-driver.js';
+import { BUSY_TIMEOUT_MS, SqliteQueueDialect } from './sqlite-driver.js';
 
 export const SQLITE_FILE_NAME = 'tessera.db';
 
@@ -36,7 +36,7 @@ export function connectSqlite(dataDir: string): Store {
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
+  database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Deleted and overwritten content is zeroed, not left in free space: a copy of the file must not
   // hold a deleted secret's ciphertext or a cleared master-key link.
   database.pragma('secure_delete = ON');

@@ -10,6 +10,8 @@ import {
 
 /** Prepared statements kept per connection; the app issues a few dozen distinct queries. */
 const STATEMENT_CACHE_SIZE = 256;
+/** How long a statement or a transaction waits for another process's lock before failing. */
+export const BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * Kysely's SQLite dialect with two changes that matter under load (see docs/performance.md):
@@ -38,10 +40,16 @@ class QueuedSqliteDriver implements Driver {
   readonly #database: SQLite.Database;
   readonly #connection: CachedStatementConnection;
   readonly #queue = new FifoLock();
+  readonly #begin: SQLite.Statement;
+  readonly #dontWait: SQLite.Statement;
+  readonly #wait: SQLite.Statement;
 
   constructor(database: SQLite.Database) {
     this.#database = database;
     this.#connection = new CachedStatementConnection(database);
+    this.#begin = database.prepare('begin immediate');
+    this.#dontWait = database.prepare('pragma busy_timeout = 0');
+    this.#wait = database.prepare(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`);
   }
 
   async init(): Promise<void> {}
@@ -51,8 +59,30 @@ class QueuedSqliteDriver implements Driver {
     return this.#connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+  /**
+   * IMMEDIATE: the write lock is taken at the start, so a transaction never fails halfway on
+   * SQLITE_BUSY because another process (a worker, the rekey command) wrote since it first read.
+   * While another process holds the lock this waits on timers, not in SQLite's busy handler,
+   * which sleeps on the event loop and would stall every request of this process meanwhile.
+   */
+  async beginTransaction(_connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (let attempt = 0; ; attempt++) {
+      this.#dontWait.get();
+      try {
+        this.#begin.run();
+        return;
+      } catch (error) {
+        if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      } finally {
+        this.#wait.get();
+      }
+      // Another process's commit takes well under a millisecond: look again on the next turn of
+      // the event loop at first, then back off on timers.
+      await new Promise((resolve) =>
+        attempt < 50 ? setImmediate(resolve) : setTimeout(resolve, Math.min(attempt - 49, 16)),
+      );
+    }
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {

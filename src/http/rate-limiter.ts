@@ -30,15 +30,21 @@ export function freshDecision(limit: number): RateDecision {
   return { allowed: limit > 0, limit, remaining: limit, resetSeconds: WINDOW_MS / 1000 };
 }
 
-export function createMemoryRateLimiter(
-  limit: number,
-  now: () => number = Date.now,
-  maxKeys: number = MAX_TRACKED_KEYS,
-): RateLimiter {
+/** A key's window: requests counted in it, and when it ends (ms since the epoch). */
+export interface Window {
+  count: number;
+  resetAt: number;
+}
+
+/**
+ * The one-minute windows themselves, bounded: what a memory limiter counts in, and what the
+ * primary of a multi-process server keeps for all its workers (src/cluster/).
+ */
+export function createWindows(now: () => number = Date.now, maxKeys: number = MAX_TRACKED_KEYS) {
   // Insertion order is window-start order (a renewed window is re-inserted at the end), and every
   // window is equally long, so the first entries are always the first to expire: eviction only
   // ever looks at the head, and a spray of new keys costs O(1) each instead of a full scan.
-  const windows = new Map<string, { count: number; resetAt: number }>();
+  const windows = new Map<string, Window>();
 
   function dropExpired(at: number) {
     for (const [key, window] of windows) {
@@ -47,41 +53,81 @@ export function createMemoryRateLimiter(
     }
   }
 
-  function decision(count: number, resetAt: number, at: number, allowed: boolean): RateDecision {
-    return {
-      allowed,
-      limit,
-      remaining: Math.max(0, limit - count),
-      resetSeconds: Math.max(1, Math.ceil((resetAt - at) / 1000)),
-    };
+  /** The key's live window, a new one (counting nothing yet) if it had none. */
+  function open(key: string, at: number): Window {
+    let window = windows.get(key);
+    if (window === undefined || window.resetAt <= at) {
+      windows.delete(key);
+      dropExpired(at);
+      // Still full of live windows: the oldest one goes (its client starts afresh).
+      if (windows.size >= maxKeys) {
+        const oldest = windows.keys().next();
+        if (oldest.done !== true) windows.delete(oldest.value);
+      }
+      window = { count: 0, resetAt: at + WINDOW_MS };
+      windows.set(key, window);
+    }
+    return window;
   }
 
   return {
+    now,
+    /** Counts `amount` more requests in the key's live window and returns it. */
+    add(key: string, amount: number): Window {
+      const window = open(key, now());
+      window.count += amount;
+      return window;
+    },
+    /** The key's live window, or undefined when it has none. */
+    get(key: string): Window | undefined {
+      const window = windows.get(key);
+      return window === undefined || window.resetAt <= now() ? undefined : window;
+    },
+    /** Takes another count's word for a key's window (a worker hearing the primary's totals). */
+    set(key: string, count: number, resetAt: number): void {
+      if (resetAt <= now()) return;
+      const window = open(key, now());
+      window.count = count;
+      window.resetAt = resetAt;
+    },
+    clear(): void {
+      windows.clear();
+    },
+  };
+}
+
+export type Windows = ReturnType<typeof createWindows>;
+
+/** A decision on a window; `pending` is the one more request a peek asks about (0 or 1). */
+export function decide(limit: number, window: Window | undefined, at: number, pending: 0 | 1): RateDecision {
+  if (window === undefined) return freshDecision(limit);
+  return {
+    allowed: window.count + pending <= limit,
+    limit,
+    remaining: Math.max(0, limit - window.count),
+    resetSeconds: Math.max(1, Math.ceil((window.resetAt - at) / 1000)),
+  };
+}
+
+/** A limiter over windows held in this process. */
+export function rateLimiterOver(limit: number, windows: Windows): RateLimiter {
+  return {
     async consume(key) {
-      const at = now();
-      let window = windows.get(key);
-      if (window === undefined || window.resetAt <= at) {
-        windows.delete(key);
-        dropExpired(at);
-        // Still full of live windows: the oldest one goes (its client starts afresh).
-        if (windows.size >= maxKeys) {
-          const oldest = windows.keys().next();
-          if (oldest.done !== true) windows.delete(oldest.value);
-        }
-        window = { count: 0, resetAt: at + WINDOW_MS };
-        windows.set(key, window);
-      }
-      window.count += 1;
-      return decision(window.count, window.resetAt, at, window.count <= limit);
+      return decide(limit, windows.add(key, 1), windows.now(), 0);
     },
     async peek(key) {
-      const at = now();
-      const window = windows.get(key);
-      if (window === undefined || window.resetAt <= at) return freshDecision(limit);
-      return decision(window.count, window.resetAt, at, window.count < limit);
+      return decide(limit, windows.get(key), windows.now(), 1);
     },
     async close() {
       windows.clear();
     },
   };
+}
+
+export function createMemoryRateLimiter(
+  limit: number,
+  now: () => number = Date.now,
+  maxKeys: number = MAX_TRACKED_KEYS,
+): RateLimiter {
+  return rateLimiterOver(limit, createWindows(now, maxKeys));
 }

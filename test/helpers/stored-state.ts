@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { decryptValue } from '../../src/crypto/envelope.js';
 import { type MasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
+import type { SecretVersionRow } from '../../src/features/secrets/secrets.table.js';
 
 export interface StoredSecret {
   id: string;
@@ -15,15 +16,11 @@ export interface StoredSecret {
   current_version: number;
 }
 
-export interface StoredVersion {
-  secret_id: string;
-  version: number;
-  value_iv: Buffer;
-  value_data: Buffer;
-  dek_iv: Buffer;
-  dek_data: Buffer;
-  master_key_id: string;
-}
+/** A version's columns that decrypting it needs, as the service stores them. */
+export type StoredVersion = Pick<
+  SecretVersionRow,
+  'secret_id' | 'version' | 'value_iv' | 'value_data' | 'dek_iv' | 'dek_data' | 'master_key_id'
+>;
 
 export interface StoredAuditEvent {
   seq: number;

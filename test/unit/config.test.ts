@@ -1,7 +1,8 @@
 /** loadConfig (src/config.ts): defaults, and a clear, value-free message for every bad setting. */
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, MAX_WORKERS } from '../../src/config.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { flipChar } from '../helpers/keys.js';
 
@@ -27,7 +28,20 @@ test('defaults (SPEC §8)', () => {
   assert.equal(config.rateLimitPerMinute, 1000);
   assert.equal(config.authFailuresPerMinute, 20);
   assert.equal(config.logLevel, 'info');
+  assert.equal(config.workers, 1);
   assert.ok(Object.isFrozen(config));
+});
+
+test('TESSERA_WORKERS: a count, or auto for one per usable core', () => {
+  assert.equal(loadConfig({ TESSERA_WORKERS: '3' }, '/srv/tessera').workers, 3);
+  assert.equal(
+    loadConfig({ TESSERA_WORKERS: 'AUTO' }, '/srv/tessera').workers,
+    Math.min(availableParallelism(), MAX_WORKERS),
+  );
+  for (const value of ['0', String(MAX_WORKERS + 1), 'two', '-1', '1.5']) {
+    const error = failure({ TESSERA_WORKERS: value });
+    assert.match(error.message, /TESSERA_WORKERS must be auto or a whole number from 1 to 64/);
+  }
 });
 
 test('valid settings are read', () => {

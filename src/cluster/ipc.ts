@@ -1,0 +1,53 @@
+/**
+ * What the processes of a multi-process server (TESSERA_WORKERS > 1) tell each other. Workers
+ * never talk to each other directly: the primary relays and keeps the shared counts.
+ *
+ * Messages carry API key ids and rate-limit keys (`key:<cid>`, `ip:<address>`), never a token.
+ */
+export type LimiterName = 'requests' | 'authFailures';
+
+export type ToPrimary =
+  /** An API key changed: every other worker must drop its cached grant. */
+  | { tessera: 'invalidate'; cid: string }
+  /** Requests a worker counted since its last report, per rate-limit key. */
+  | { tessera: 'spend'; limiter: LimiterName; spent: [key: string, count: number][] };
+
+export type ToWorker =
+  | { tessera: 'invalidate'; cid: string }
+  /** The fleet's counts for keys after a worker's `spend`: the `answer` to this worker's own, or news. */
+  | {
+      tessera: 'counts';
+      limiter: LimiterName;
+      answer: boolean;
+      counts: [key: string, count: number, resetAt: number][];
+    };
+
+/** One end of the line between a worker and the primary. */
+export interface Channel<Out, In> {
+  send(message: Out): void;
+  onMessage(listener: (message: In) => void): void;
+  /** False once the other end is gone: nothing sent arrives any more. */
+  connected(): boolean;
+}
+
+export type WorkerChannel = Channel<ToPrimary, ToWorker>;
+
+function isToWorker(message: unknown): message is ToWorker {
+  return typeof message === 'object' && message !== null && 'tessera' in message;
+}
+
+/** A cluster worker's line to its primary: the process's IPC channel. */
+export function processChannel(): WorkerChannel {
+  return {
+    send(message) {
+      // A worker whose primary is gone is about to exit (node:cluster ends it on disconnect).
+      if (process.connected) process.send?.(message);
+    },
+    onMessage(listener) {
+      process.on('message', (message: unknown) => {
+        if (isToWorker(message)) listener(message);
+      });
+    },
+    connected: () => process.connected,
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * TESSERA_WORKERS=2: the real `tessera serve` as a primary and two worker processes on one port
+ * and one SQLite database. Connections are spread over the workers; a revoked key is refused by
+ * every worker within milliseconds; the rate limit is one budget across workers; writes from both workers
+ * keep one intact audit chain; a worker that dies is replaced; SIGTERM stops them all.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { type ChildServer, freePort, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
+import { testDialect } from '../helpers/database.js';
+
+const skip = testDialect() === 'sqlite' ? false : 'multi-process mode on SQLite runs in the SQLite pass only';
+const RATE_LIMIT = 60;
+/** More requests at once than workers: each opens its own connection, so both workers serve some. */
+const FAN_OUT = 12;
+
+/** The pid of the worker whose log line carries `requestId`. */
+function servedBy(server: ChildServer, requestId: string | null): number | undefined {
+  const line = server.stdout.find((l) => requestId !== null && l.includes(`"requestId":"${requestId}"`));
+  return line === undefined ? undefined : (JSON.parse(line) as { pid: number }).pid;
+}
+
+function workerPids(server: ChildServer): number[] {
+  return server.linesMatching(/Server listening at/).map((line) => (JSON.parse(line) as { pid: number }).pid);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function eventually(check: () => boolean, what: string, withinMs = 20_000) {
+  const deadline = Date.now() + withinMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
+  let dataDir: string;
+  let server: ChildServer;
+  let admin: string;
+  let env: Record<string, string>;
+
+  /** FAN_OUT concurrent calls; the pids that served them. */
+  async function fanOut(method: string, path: string, token: string, body?: (i: number) => unknown) {
+    const replies = await Promise.all(
+      Array.from({ length: FAN_OUT }, (_, i) =>
+        server.call(method, path, { token, ...(body === undefined ? {} : { body: body(i) }) }),
+      ),
+    );
+    // The request's log line is written when its response is done: give the pipe a moment.
+    await sleep(200);
+    return { replies, pids: new Set(replies.map((r) => servedBy(server, r.headers.get('x-request-id')))) };
+  }
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+    env = {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_PORT: String(await freePort()),
+      TESSERA_WORKERS: '2',
+      TESSERA_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+    };
+    const started = spawnServer('workers', env);
+    server = started;
+    await started.healthy;
+    await eventually(
+      () => server.linesMatching(/serving with 2 worker processes/).length === 1,
+      'both workers',
+    );
+    admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
+  });
+
+  after(async () => {
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test('two workers listen on the one port, and connections reach both', async () => {
+    const pids = workerPids(server);
+    assert.equal(pids.length, 2);
+    assert.notEqual(pids[0], pids[1]);
+    // One bootstrap key, one master key: the first worker prepared the store alone.
+    const keys = await server.call('GET', '/api/v1/auth/key', { token: admin });
+    assert.equal(keys.status, 200);
+    assert.equal(keys.body.total, 1);
+    const { replies, pids: served } = await fanOut('GET', '/api/v1/me', admin);
+    assert.ok(replies.every((r) => r.status === 200));
+    assert.deepEqual([...served].sort(), [...pids].sort());
+  });
+
+  test('a key deleted through one worker is refused by every worker within milliseconds', async () => {
+    const created = await server.call('POST', '/api/v1/auth/key', {
+      token: admin,
+      body: { name: 'revoked-soon', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+    });
+    assert.equal(created.status, 200);
+    const { apiKey, cid } = created.body;
+    // Both workers have the key's grant cached.
+    const warm = await fanOut('GET', '/api/v1/me', apiKey);
+    assert.ok(warm.replies.every((r) => r.status === 200));
+    assert.equal(warm.pids.size, 2);
+    const deleted = await server.call('DELETE', `/api/v1/auth/key/${cid}`, { token: admin });
+    assert.equal(deleted.status, 200);
+    // The notice goes worker → primary → worker over IPC, not through the client's connection.
+    await sleep(50);
+    const after = await fanOut('GET', '/api/v1/me', apiKey);
+    assert.equal(after.pids.size, 2);
+    assert.deepEqual(
+      after.replies.map((r) => r.status),
+      after.replies.map(() => 401),
+    );
+  });
+
+  test('the rate limit is one budget across the workers', async () => {
+    const created = await server.call('POST', '/api/v1/auth/key', {
+      token: admin,
+      body: { name: 'metered', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+    });
+    const token = created.body.apiKey;
+    let admitted = 0;
+    let lastWave: number[] = [];
+    // Waves of FAN_OUT over both workers, with time between them for the workers' reports.
+    for (let wave = 0; wave < (2 * RATE_LIMIT) / FAN_OUT; wave++) {
+      const { replies, pids } = await fanOut('GET', '/api/v1/me', token);
+      assert.equal(pids.size, 2);
+      lastWave = replies.map((r) => r.status);
+      admitted += lastWave.filter((status) => status === 200).length;
+    }
+    // Alone, each worker would have admitted RATE_LIMIT: 2 × RATE_LIMIT in all.
+    assert.ok(admitted >= RATE_LIMIT, `admitted ${admitted}`);
+    assert.ok(admitted <= RATE_LIMIT + FAN_OUT, `admitted ${admitted}: more than one wave over the limit`);
+    assert.deepEqual(
+      lastWave,
+      lastWave.map(() => 429),
+    );
+  });
+
+  test('concurrent writes on both workers keep one intact audit chain', async () => {
+    const { replies, pids } = await fanOut('POST', '/api/v1/secrets', admin, (i) => ({
+      name: `from worker ${i}`,
+      tag: `wk-${i}`,
+      secret: `value-${i}`,
+    }));
+    assert.equal(pids.size, 2);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      replies.map(() => 200),
+    );
+    const reveals = await fanOut('GET', '/api/v1/secrets/wk-3/value', admin);
+    assert.ok(reveals.replies.every((r) => r.status === 200 && r.body.value === 'value-3'));
+    const verify = await runTessera(['audit', 'verify'], { TESSERA_DATA_DIR: dataDir });
+    assert.equal(verify.status, 0, `tessera audit verify\n${verify.stdout}${verify.stderr}`);
+  });
+
+  test('a worker that dies is replaced, and the port keeps answering', async () => {
+    const [victim] = workerPids(server);
+    assert.ok(victim !== undefined);
+    process.kill(victim, 'SIGKILL');
+    await eventually(() => workerPids(server).length === 3, 'a replacement worker listening');
+    assert.equal(server.linesMatching(/a worker exited; starting a new one/).length, 1);
+    const { replies, pids } = await fanOut('GET', '/api/v1/me', admin);
+    assert.ok(replies.every((r) => r.status === 200));
+    assert.equal(pids.has(victim), false);
+    assert.equal(pids.size, 2);
+  });
+
+  test('SIGTERM stops every worker, then the primary, with exit code 0', async () => {
+    const pids = workerPids(server).filter(alive);
+    assert.equal(pids.length, 2);
+    await server.stop();
+    assert.equal(server.exitCode(), 0);
+    assert.equal(server.linesMatching(/"msg":"stopped"/).length, 3, 'two workers and the primary');
+    assert.deepEqual(pids.filter(alive), []);
+  });
+});
+
+describe('a primary that dies takes its workers with it', { skip }, () => {
+  test('SIGKILL of the primary: both workers exit, nothing keeps the port', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+    const port = await freePort();
+    const server = spawnServer('orphaned', {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_PORT: String(port),
+      TESSERA_WORKERS: '2',
+    });
+    try {
+      await server.healthy;
+      await eventually(() => workerPids(server).length === 2, 'both workers listening');
+      const pids = workerPids(server);
+      await server.kill();
+      await eventually(() => pids.every((pid) => !alive(pid)), 'the workers gone', 5_000);
+      await assert.rejects(server.call('GET', '/healthz', { timeoutMs: 1_000 }));
+    } finally {
+      await server.kill();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
