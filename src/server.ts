@@ -12,6 +12,7 @@ import { pruneAuditEvents } from './features/audit/audit.retention.js';
 import { openKeyring } from './features/keyring/keyring.js';
 import { resolveMasterKey } from './features/keyring/master-key-source.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
+import { boundHeapGrowth } from './runtime/heap-growth.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Running nodes re-read the master-key table this often, to follow a rotation. */
@@ -46,6 +47,7 @@ export async function openStorage(config: Config, warn: (message: string) => voi
  * gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close storage).
  */
 export async function startServer(config: Config) {
+  boundHeapGrowth();
   // Until the logger exists warnings are held; after that they go straight to it (the keyring
   // keeps warning from its background refresh for as long as the process runs).
   const warnings: string[] = [];

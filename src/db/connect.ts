@@ -2,6 +2,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
+import { registerChangeStamp } from './change-stamp.js';
 import type { Database, Store } from './database.js';
 import { BUSY_TIMEOUT_MS, SqliteQueueDialect } from './sqlite-driver.js';
 
@@ -41,6 +42,10 @@ export function connectSqlite(dataDir: string): Store {
   // hold a deleted secret's ciphertext or a cleared master-key link.
   database.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new SqliteQueueDialect(database) });
+  // Read outside the connection queue, possibly inside another caller's open transaction: both
+  // counters only grow, so a reading taken then is at worst stale, never too new (change-stamp.ts).
+  const changes = database.prepare('select data_version, total_changes() from pragma_data_version').raw();
+  registerChangeStamp(db, () => (changes.get() as number[]).join(':'));
   return {
     db,
     dialect: 'sqlite',

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { changeStampOf } from './change-stamp.js';
 import type { Database } from './database.js';
 
 /**
@@ -149,19 +150,60 @@ export async function countDelete(db: Db, list: ListName, key: SortKey): Promise
   await addToBlock(db, list, block, -1);
 }
 
+/** A list's blocks in list order, with the number of rows before each: a page's block by bisection. */
+interface BlockIndex {
+  /** The change stamp it was read under (change-stamp.ts); undefined: not cached. */
+  stamp: string | undefined;
+  firsts: SortKey[];
+  /** Rows before block i, in list order; the last entry is the total. */
+  before: number[];
+}
+
+/**
+ * The indexes read last, per root Kysely instance and list, while its change stamp holds. Reading
+ * every block costs about 0.7 ms at a million rows (a thousand blocks): on SQLite a page of a
+ * list nobody writes to reads none. An index is N/BLOCK_ROWS keys, so it stays small.
+ */
+const indexes = new WeakMap<Db, Map<ListName, BlockIndex>>();
+
+async function readIndex(db: Db, list: ListName, stamp: string | undefined): Promise<BlockIndex> {
+  const blocks = await blocksOf(db, list).orderBy('first_created_at').orderBy('first_id').execute();
+  const firsts: SortKey[] = [];
+  const before = [0];
+  for (const block of blocks) {
+    firsts.push({ createdAt: block.first_created_at, id: block.first_id });
+    before.push((before.at(-1) as number) + Number(block.row_count));
+  }
+  return { stamp, firsts, before };
+}
+
+async function indexOf(db: Db, list: ListName): Promise<BlockIndex> {
+  // Taken before the blocks are read: a change in between makes the next reading differ.
+  const stamp = changeStampOf(db)?.();
+  if (stamp === undefined) return readIndex(db, list, undefined);
+  const hit = indexes.get(db)?.get(list);
+  if (hit !== undefined && hit.stamp === stamp) return hit;
+  const index = await readIndex(db, list, stamp);
+  const cached = indexes.get(db) ?? new Map<ListName, BlockIndex>();
+  cached.set(list, index);
+  indexes.set(db, cached);
+  return index;
+}
+
 /** The list's total, and where the page at `offset` starts. */
 export async function pageStart(db: Db, list: ListName, offset: number): Promise<PageStart> {
-  const blocks = await blocksOf(db, list).orderBy('first_created_at').orderBy('first_id').execute();
-  let total = 0;
-  let start: PageStart['start'];
-  for (const block of blocks) {
-    const rows = Number(block.row_count);
-    if (start === undefined && offset < total + rows) {
-      start = { from: { createdAt: block.first_created_at, id: block.first_id }, skip: offset - total };
-    }
-    total += rows;
+  const { firsts, before } = await indexOf(db, list);
+  const total = before.at(-1) as number;
+  if (offset >= total) return { total, start: undefined };
+  // The last block with fewer than `offset + 1` rows before it holds row `offset`.
+  let low = 0;
+  let high = firsts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if ((before[middle] as number) <= offset) low = middle;
+    else high = middle - 1;
   }
-  return { total, start };
+  return { total, start: { from: firsts[low] as SortKey, skip: offset - (before[low] as number) } };
 }
 
 /**

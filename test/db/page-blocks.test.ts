@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { registerChangeStamp } from '../../src/db/change-stamp.js';
+import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
 import { migration0004PageBlocks } from '../../src/db/migrations/0004-page-blocks.js';
 import { countDelete, countInsert, readPage, type SortKey } from '../../src/db/page-blocks.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
@@ -18,6 +24,41 @@ function random(seed: number) {
   };
 }
 
+const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+
+/** Inserts a secret row and counts it in its block, in one transaction (as the repositories do). */
+async function insertRow(store: Store, key: SortKey, counted = true, block = BLOCK) {
+  await store.db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto('secrets')
+      .values({
+        id: key.id,
+        tag: `tag-${key.id}`,
+        name: 'page block test',
+        current_version: 1,
+        created_at: key.createdAt,
+        updated_at: key.createdAt,
+      })
+      .execute();
+    if (counted) await countInsert(trx, 'secrets', key, block);
+  });
+}
+
+/** A page of secret ids read through the blocks, as the repositories read theirs. */
+function idsOfPage(store: Store, offset: number, pageSize: number) {
+  return readPage(store.db, 'secrets', offset, (from, skip) =>
+    store.db
+      .selectFrom('secrets')
+      .select('id')
+      .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+      .orderBy('created_at')
+      .orderBy('id')
+      .offset(skip)
+      .limit(pageSize)
+      .execute(),
+  );
+}
+
 describe(`page blocks (${testDialect()})`, () => {
   let store: Store;
   let close: () => Promise<void>;
@@ -27,43 +68,11 @@ describe(`page blocks (${testDialect()})`, () => {
   });
   after(() => close());
 
-  async function insertRow(key: SortKey, counted: boolean) {
-    await store.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('secrets')
-        .values({
-          id: key.id,
-          tag: `tag-${key.id}`,
-          name: 'page block test',
-          current_version: 1,
-          created_at: key.createdAt,
-          updated_at: key.createdAt,
-        })
-        .execute();
-      if (counted) await countInsert(trx, 'secrets', key, BLOCK);
-    });
-  }
-
   async function deleteRow(key: SortKey) {
     await store.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
       await countDelete(trx, 'secrets', key);
     });
-  }
-
-  /** A page of secret ids read through the blocks, as the repositories read theirs. */
-  function idsOfPage(offset: number, pageSize: number) {
-    return readPage(store.db, 'secrets', offset, (from, skip) =>
-      store.db
-        .selectFrom('secrets')
-        .select('id')
-        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-        .orderBy('created_at')
-        .orderBy('id')
-        .offset(skip)
-        .limit(pageSize)
-        .execute(),
-    );
   }
 
   /** Every page of every size, read through the blocks and through OFFSET, must agree. */
@@ -77,7 +86,7 @@ describe(`page blocks (${testDialect()})`, () => {
     const ids = all.map((r) => r.id);
     for (const pageSize of [1, 3, 4, 7, 50]) {
       for (let offset = 0; offset <= ids.length + pageSize; offset += pageSize) {
-        const { rows, total } = await idsOfPage(offset, pageSize);
+        const { rows, total } = await idsOfPage(store, offset, pageSize);
         assert.equal(total, ids.length, `${label}: total`);
         assert.deepEqual(
           rows.map((r) => r.id),
@@ -87,8 +96,6 @@ describe(`page blocks (${testDialect()})`, () => {
       }
     }
   }
-
-  const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
 
   test('appends, deletes anywhere, rows older than every block, equal times: pages and totals stay exact', async () => {
     const next = random(7);
@@ -102,7 +109,7 @@ describe(`page blocks (${testDialect()})`, () => {
         clock += roll < 0.4 ? 1 + Math.floor(next() * 5) : 0;
         const skew = next() < 0.15 ? Math.floor(next() * 2_000_000) : 0;
         const key = { createdAt: at(clock - skew), id: `s${String(step).padStart(5, '0')}` };
-        await insertRow(key, true);
+        await insertRow(store, key);
         live.push(key);
       } else {
         const [key] = live.splice(Math.floor(next() * live.length), 1);
@@ -119,7 +126,7 @@ describe(`page blocks (${testDialect()})`, () => {
       .where('list', '=', 'secrets')
       .execute();
     assert.deepEqual(blocks, [], 'an empty list keeps no blocks');
-    for (let i = 0; i < 9; i++) await insertRow({ createdAt: at(5_000_000 + i), id: `t${i}` }, true);
+    for (let i = 0; i < 9; i++) await insertRow(store, { createdAt: at(5_000_000 + i), id: `t${i}` });
     await assertPagesMatch('refilled');
     const refilled = await store.db
       .selectFrom('page_blocks')
@@ -132,6 +139,7 @@ describe(`page blocks (${testDialect()})`, () => {
   test('the migration builds the blocks of rows that existed before it', async () => {
     for (let i = 0; i < 2503; i++) {
       await insertRow(
+        store,
         { createdAt: at(9_000_000 + Math.floor(i / 3)), id: `m${String(i).padStart(5, '0')}` },
         false,
       );
@@ -158,7 +166,7 @@ describe(`page blocks (${testDialect()})`, () => {
       blocks.map((b) => Number(b.row_count)),
       [1000, 1000, rows - 2000],
     );
-    const { rows: page, total } = await idsOfPage(2400, 5);
+    const { rows: page, total } = await idsOfPage(store, 2400, 5);
     const expected = await store.db
       .selectFrom('secrets')
       .select('id')
@@ -169,5 +177,95 @@ describe(`page blocks (${testDialect()})`, () => {
       .execute();
     assert.equal(total, rows);
     assert.deepEqual(page, expected);
+  });
+});
+
+describe(`the block index kept between list reads (${testDialect()})`, () => {
+  test('it is reused while the change stamp holds and read again once it moves', async () => {
+    const { store, close } = await openMigratedStore('page-index');
+    try {
+      for (let i = 0; i < 10; i++) await insertRow(store, { createdAt: at(i), id: `c${i}` });
+      // A stamp this test moves by hand (on SQLite it replaces the real one for this store).
+      let stamp = 1;
+      registerChangeStamp(store.db, () => String(stamp));
+      assert.equal((await idsOfPage(store, 0, 5)).total, 10);
+      // Changed behind the stamp's back: the kept index still answers, so it was not read again.
+      await store.db
+        .updateTable('page_blocks')
+        .set({ row_count: 100 })
+        .where('list', '=', 'secrets')
+        .execute();
+      const kept = await store.db.selectFrom('page_blocks').select('row_count').execute();
+      assert.ok(kept.length > 1, 'ten rows in blocks of four');
+      assert.equal((await idsOfPage(store, 0, 5)).total, 10);
+      stamp++;
+      assert.equal((await idsOfPage(store, 0, 5)).total, 100 * kept.length);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a transaction rolled back while a list read waits for it leaves the pages exact', async () => {
+    const { store, close } = await openMigratedStore('page-index-rollback');
+    try {
+      for (let i = 0; i < 6; i++) await insertRow(store, { createdAt: at(i), id: `r${i}` });
+      assert.equal((await idsOfPage(store, 0, 50)).total, 6);
+      let waiting: ReturnType<typeof idsOfPage> | undefined;
+      await assert.rejects(
+        store.db.transaction().execute(async (trx) => {
+          const key = { createdAt: at(100), id: 'r-gone' };
+          await trx
+            .insertInto('secrets')
+            .values({
+              id: key.id,
+              tag: 'gone',
+              name: 'n',
+              current_version: 1,
+              created_at: key.createdAt,
+              updated_at: key.createdAt,
+            })
+            .execute();
+          await countInsert(trx, 'secrets', key, BLOCK);
+          // Its stamp is read now, mid-transaction; its blocks once the transaction is over.
+          waiting = idsOfPage(store, 0, 50);
+          throw new Error('roll back');
+        }),
+        /roll back/,
+      );
+      const read = await waiting;
+      assert.equal(read?.total, 6);
+      assert.deepEqual(
+        read?.rows.map((r) => r.id),
+        ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'],
+      );
+      await insertRow(store, { createdAt: at(200), id: 'r6' });
+      assert.equal((await idsOfPage(store, 0, 50)).total, 7, 'a later commit is seen');
+    } finally {
+      await close();
+    }
+  });
+
+  test('a row another process commits to the same file is counted by the next read', {
+    skip: testDialect() === 'sqlite' ? false : 'two connections to one file: the embedded database only',
+  }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-page-index-'));
+    const mine = connectSqlite(dataDir);
+    const theirs = connectSqlite(dataDir);
+    try {
+      await migrateToLatest(mine.db, mine.dialect);
+      for (let i = 0; i < 5; i++) await insertRow(mine, { createdAt: at(i), id: `p${i}` });
+      assert.equal((await idsOfPage(mine, 0, 50)).total, 5);
+      await insertRow(theirs, { createdAt: at(10), id: 'p-theirs' });
+      const { total, rows } = await idsOfPage(mine, 4, 50);
+      assert.equal(total, 6);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        ['p4', 'p-theirs'],
+      );
+    } finally {
+      await theirs.close();
+      await mine.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

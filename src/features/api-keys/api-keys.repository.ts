@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/database.js';
 import { countDelete, countInsert, readPage } from '../../db/page-blocks.js';
-import type { ApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
+import type { ApiKeyRow, ListedApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
 
 /** Queries only: no rules, no mapping. `db` may be a transaction. */
 type Db = Kysely<Database>;
@@ -24,11 +24,12 @@ export async function listApiKeys(
   db: Db,
   offset: number,
   limit: number,
-): Promise<{ rows: ApiKeyRow[]; total: number }> {
+): Promise<{ rows: ListedApiKeyRow[]; total: number }> {
   return readPage(db, 'api_keys', offset, (from, skip) =>
     db
       .selectFrom('api_keys')
-      .selectAll()
+      // What the API shows, no more: a page of 250 does not carry 250 token hashes.
+      .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
       .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(from.createdAt, from.id)))
       .orderBy('created_at')
       .orderBy('cid')

@@ -18,7 +18,7 @@ import {
 } from '../roles/permissions.js';
 import * as repo from './api-keys.repository.js';
 import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
-import type { ApiKeyRow } from './api-keys.table.js';
+import type { ApiKeyRow, ListedApiKeyRow } from './api-keys.table.js';
 import type { TokenCache } from './token-cache.js';
 
 /** An API key as the API shows it (SPEC §4). */
@@ -29,7 +29,7 @@ export interface ApiKey {
   createdDate: string;
   expirationDate: string | null;
   last4: string;
-  roles: RoleRef[];
+  roles: readonly RoleRef[];
 }
 
 /** The caller, as resolved from its bearer token. */
@@ -48,7 +48,24 @@ export interface ApiKeyServiceDeps {
   audit: AuditLog;
 }
 
-export function toApiKey(row: ApiKeyRow): ApiKey {
+/**
+ * Stored role lists, parsed. Keys share a handful of distinct lists, and a page of 250 keys would
+ * otherwise parse the same JSON 250 times; the parsed lists are frozen, since answers share them.
+ */
+const parsedRoles = new Map<string, readonly RoleRef[]>();
+const PARSED_ROLES_KEPT = 256;
+
+function rolesOf(json: string): readonly RoleRef[] {
+  let roles = parsedRoles.get(json);
+  if (roles === undefined) {
+    roles = Object.freeze((JSON.parse(json) as RoleRef[]).map((role) => Object.freeze(role)));
+    if (parsedRoles.size >= PARSED_ROLES_KEPT) parsedRoles.clear();
+    parsedRoles.set(json, roles);
+  }
+  return roles;
+}
+
+export function toApiKey(row: ListedApiKeyRow): ApiKey {
   return {
     cid: row.cid,
     name: row.name,
@@ -56,7 +73,7 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
     createdDate: row.created_at,
     expirationDate: row.expires_at,
     last4: row.last4,
-    roles: JSON.parse(row.roles) as RoleRef[],
+    roles: rolesOf(row.roles),
   };
 }
 

@@ -17,3 +17,5 @@ export interface ApiKeyTable {
 
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type NewApiKeyRow = Insertable<ApiKeyTable>;
+/** What a list page reads of each key: the columns the API shows. */
+export type ListedApiKeyRow = Omit<ApiKeyRow, 'token_hash' | 'is_admin'>;
