@@ -124,6 +124,8 @@ function savepointName(name: string): string {
 interface Prepared {
   statement: SQLite.Statement;
   columns: string[] | undefined;
+  /** DDL: running it may change other statements' columns. */
+  changesSchema: boolean;
 }
 
 /** Statements that can change a table's columns: cached column names are dropped after one. */
@@ -144,7 +146,7 @@ class CachedStatementConnection implements DatabaseConnection {
       // Rows come back as arrays and become objects here: better-sqlite3 builds each row object
       // property by property in native code, which costs about 40% more on a page of 250 rows.
       if (statement.reader) statement.raw(true);
-      prepared = { statement, columns: undefined };
+      prepared = { statement, columns: undefined, changesSchema: SCHEMA_CHANGE.test(sqlText) };
       if (this.#statements.size >= STATEMENT_CACHE_SIZE) {
         const oldest = this.#statements.keys().next().value;
         if (oldest !== undefined) this.#statements.delete(oldest);
@@ -160,7 +162,7 @@ class CachedStatementConnection implements DatabaseConnection {
     const parameters = compiledQuery.parameters as unknown[];
     if (statement.reader) return Promise.resolve({ rows: toObjects<R>(prepared, statement.all(parameters)) });
     const { changes, lastInsertRowid } = statement.run(parameters);
-    if (SCHEMA_CHANGE.test(compiledQuery.sql)) {
+    if (prepared.changesSchema) {
       for (const entry of this.#statements.values()) entry.columns = undefined;
     }
     return Promise.resolve({
