@@ -207,17 +207,18 @@ export async function pageStart(db: Db, list: ListName, offset: number): Promise
 }
 
 /**
- * One page of a list and the list's total. `rowsFrom` reads up to `limit` rows in list order from
- * the first row at or after `from`, skipping `skip` of them.
+ * One page of a list and the list's total. `read` reads up to a page of rows in list order from
+ * the first row at or after `from`, skipping `skip` of them; `empty` is the page past the end.
  */
-export async function readPage<R>(
+export async function readPage<P>(
   db: Db,
   list: ListName,
   offset: number,
-  rowsFrom: (from: SortKey, skip: number) => Promise<R[]>,
-): Promise<{ rows: R[]; total: number }> {
+  empty: P,
+  read: (from: SortKey, skip: number) => Promise<P>,
+): Promise<{ page: P; total: number }> {
   const { total, start } = await pageStart(db, list, offset);
-  return { rows: start === undefined ? [] : await rowsFrom(start.from, start.skip), total };
+  return { page: start === undefined ? empty : await read(start.from, start.skip), total };
 }
 
 /**

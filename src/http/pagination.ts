@@ -71,3 +71,21 @@ export function pageInfo(query: PageQuery, total: number): PageInfo {
 export function offsetOf(query: PageQuery): number {
   return query.page * query.pageSize;
 }
+
+/** A page whose items are already JSON text (src/db/json-page.ts). */
+export interface JsonPageAnswer extends PageInfo {
+  itemsJson: string;
+}
+
+/** The JSON content type Fastify gives serialised answers; a page built as text is sent with it. */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A list answer around items that are already JSON text, as the response schema would write it:
+ * `{"<key>":[…],"page":…,"total":…,"totalPages":…}`. Sent as a string with a JSON content type,
+ * Fastify passes it through unserialised.
+ */
+export function pageBody(key: string, answer: JsonPageAnswer): string {
+  const { itemsJson, page, total, totalPages } = answer;
+  return `{${JSON.stringify(key)}:${itemsJson},"page":${page},"total":${total},"totalPages":${totalPages}}`;
+}

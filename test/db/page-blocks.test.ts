@@ -46,7 +46,7 @@ async function insertRow(store: Store, key: SortKey, counted = true, block = BLO
 
 /** A page of secret ids read through the blocks, as the repositories read theirs. */
 function idsOfPage(store: Store, offset: number, pageSize: number) {
-  return readPage(store.db, 'secrets', offset, (from, skip) =>
+  const read = readPage(store.db, 'secrets', offset, [] as { id: string }[], (from, skip) =>
     store.db
       .selectFrom('secrets')
       .select('id')
@@ -57,6 +57,7 @@ function idsOfPage(store: Store, offset: number, pageSize: number) {
       .limit(pageSize)
       .execute(),
   );
+  return read.then(({ page, total }) => ({ rows: page, total }));
 }
 
 describe(`page blocks (${testDialect()})`, () => {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/database.js';
-import { countDelete, countInsert, readPage } from '../../db/page-blocks.js';
+import type { Database, Dialect } from '../../db/database.js';
+import { type JsonItem, type JsonPage, readJsonPage } from '../../db/json-page.js';
+import { countDelete, countInsert } from '../../db/page-blocks.js';
 import type { ApiKeyRow, ListedApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
 
 /** Queries only: no rules, no mapping. `db` may be a transaction. */
@@ -22,20 +23,27 @@ export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<
 /** A page in list order (oldest first, then by cid: stable, so paging never skips or repeats). */
 export async function listApiKeys(
   db: Db,
+  dialect: Dialect,
   offset: number,
   limit: number,
-): Promise<{ rows: ListedApiKeyRow[]; total: number }> {
-  return readPage(db, 'api_keys', offset, (from, skip) =>
-    db
-      .selectFrom('api_keys')
-      // What the API shows, no more: a page of 250 does not carry 250 token hashes.
-      .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
-      .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(from.createdAt, from.id)))
-      .orderBy('created_at')
-      .orderBy('cid')
-      .offset(skip)
-      .limit(limit)
-      .execute(),
+  item: JsonItem<ListedApiKeyRow>,
+): Promise<JsonPage> {
+  return readJsonPage(
+    db,
+    dialect,
+    'api_keys',
+    offset,
+    (from, skip) =>
+      db
+        .selectFrom('api_keys')
+        // What the API shows, no more: a page of 250 does not carry 250 token hashes.
+        .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
+        .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(from.createdAt, from.id)))
+        .orderBy('created_at')
+        .orderBy('cid')
+        .offset(skip)
+        .limit(limit),
+    item,
   );
 }
 

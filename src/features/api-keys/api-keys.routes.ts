@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { actorOf, principalOf } from '../../http/access.js';
-import { type PageQuery, pageQuery } from '../../http/pagination.js';
+import { JSON_CONTENT_TYPE, type PageQuery, pageBody, pageQuery } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import { sortedPermissions } from '../roles/permissions.js';
 import {
@@ -37,7 +37,8 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: apiKeyListSchema, ...commonErrors },
       },
     },
-    async (request) => service.list(request.query),
+    async (request, reply) =>
+      reply.type(JSON_CONTENT_TYPE).send(pageBody('apiKeys', await service.list(request.query))),
   );
 
   app.post<{ Body: CreateApiKeyInput }>(

@@ -1,11 +1,12 @@
 import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
+import type { JsonItem } from '../../db/json-page.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
-import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import { type JsonPageAnswer, offsetOf, type PageQuery, pageInfo } from '../../http/pagination.js';
 import { type AuditLog, keyActor, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
@@ -76,6 +77,20 @@ export function toApiKey(row: ListedApiKeyRow): ApiKey {
     roles: rolesOf(row.roles),
   };
 }
+
+/** A listed key as a list page writes it: apiKeySchema's fields in its order, as toApiKey has them. */
+const listedApiKey: JsonItem<ListedApiKeyRow> = {
+  fields: [
+    { key: 'cid', column: 'cid' },
+    { key: 'name', column: 'name' },
+    { key: 'description', column: 'description' },
+    { key: 'createdDate', column: 'created_at' },
+    { key: 'expirationDate', column: 'expires_at' },
+    { key: 'last4', column: 'last4' },
+    { key: 'roles', column: 'roles', json: true },
+  ],
+  toItem: toApiKey,
+};
 
 /**
  * What authenticating a token yields, worked out once per storage read: the token cache keeps
@@ -204,9 +219,16 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       return found.principal;
     },
 
-    async list(query: PageQuery): Promise<{ apiKeys: ApiKey[] } & PageInfo> {
-      const { rows, total } = await repo.listApiKeys(db, offsetOf(query), query.pageSize);
-      return { apiKeys: rows.map(toApiKey), ...pageInfo(query, total) };
+    /** A page of keys, their array already JSON text (src/db/json-page.ts). */
+    async list(query: PageQuery): Promise<JsonPageAnswer> {
+      const { itemsJson, total } = await repo.listApiKeys(
+        db,
+        store.dialect,
+        offsetOf(query),
+        query.pageSize,
+        listedApiKey,
+      );
+      return { itemsJson, ...pageInfo(query, total) };
     },
 
     async get(cid: string): Promise<ApiKey> {

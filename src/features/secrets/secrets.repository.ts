@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/database.js';
-import { countDelete, countInsert, readPage } from '../../db/page-blocks.js';
-import type { SecretRow, SecretVersionRow } from './secrets.table.js';
+import type { Database, Dialect } from '../../db/database.js';
+import { type JsonItem, type JsonPage, readJsonPage } from '../../db/json-page.js';
+import { countDelete, countInsert } from '../../db/page-blocks.js';
+import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.table.js';
 
 type Db = Kysely<Database>;
 
@@ -25,19 +26,26 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
 /** A page in list order (oldest first, then by id: stable paging). */
 export async function listSecrets(
   db: Db,
+  dialect: Dialect,
   offset: number,
   limit: number,
-): Promise<{ rows: SecretRow[]; total: number }> {
-  return readPage(db, 'secrets', offset, (from, skip) =>
-    db
-      .selectFrom('secrets')
-      .selectAll()
-      .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-      .orderBy('created_at')
-      .orderBy('id')
-      .offset(skip)
-      .limit(limit)
-      .execute(),
+  item: JsonItem<ListedSecretRow>,
+): Promise<JsonPage> {
+  return readJsonPage(
+    db,
+    dialect,
+    'secrets',
+    offset,
+    (from, skip) =>
+      db
+        .selectFrom('secrets')
+        .select(['id', 'name', 'tag', 'created_at'])
+        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
+        .orderBy('created_at')
+        .orderBy('id')
+        .offset(skip)
+        .limit(limit),
+    item,
   );
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { actorOf } from '../../http/access.js';
-import { type PageQuery, pageQuery } from '../../http/pagination.js';
+import { JSON_CONTENT_TYPE, type PageQuery, pageBody, pageQuery } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import {
   type CreateSecretInput,
@@ -38,7 +38,8 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretListSchema, ...commonErrors },
       },
     },
-    async (request) => service.list(request.query),
+    async (request, reply) =>
+      reply.type(JSON_CONTENT_TYPE).send(pageBody('secrets', await service.list(request.query))),
   );
 
   app.post<{ Body: CreateSecretInput }>(

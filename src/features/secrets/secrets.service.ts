@@ -4,9 +4,16 @@ import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope
 import { generateId, looksLikeId } from '../../crypto/ids.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import type { JsonItem } from '../../db/json-page.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
-import { offsetOf, type PageInfo, type PageQuery, pageInfo } from '../../http/pagination.js';
+import {
+  type JsonPageAnswer,
+  offsetOf,
+  type PageInfo,
+  type PageQuery,
+  pageInfo,
+} from '../../http/pagination.js';
 import { type AuditLog, keyActor, type Record } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import * as repo from './secrets.repository.js';
@@ -16,7 +23,7 @@ import {
   SECRET_NAME_MAX,
   type UpdateSecretInput,
 } from './secrets.schemas.js';
-import type { SecretRow, SecretVersionRow } from './secrets.table.js';
+import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.table.js';
 
 /** A secret as Cortex shows it: never its value. */
 export interface Secret {
@@ -44,7 +51,21 @@ export interface SecretServiceDeps {
 /** A caller as services receive it: the key, and where the request came from when over HTTP. */
 type Caller = Principal & Partial<RequestInfo>;
 
-const toSecret = (row: SecretRow): Secret => ({ id: row.id, name: row.name, tag: row.tag });
+const toSecret = (row: Pick<SecretRow, 'id' | 'name' | 'tag'>): Secret => ({
+  id: row.id,
+  name: row.name,
+  tag: row.tag,
+});
+
+/** A listed secret as a list page writes it: secretSchema's fields in its order, as toSecret has them. */
+const listedSecret: JsonItem<ListedSecretRow> = {
+  fields: [
+    { key: 'id', column: 'id' },
+    { key: 'name', column: 'name' },
+    { key: 'tag', column: 'tag' },
+  ],
+  toItem: toSecret,
+};
 
 /** A rotation changed the active master key between encrypting and writing: encrypt again. */
 class StaleMasterKey extends Error {}
@@ -164,9 +185,16 @@ export function createSecretService(deps: SecretServiceDeps) {
   return {
     resolve,
 
-    async list(query: PageQuery): Promise<{ secrets: Secret[] } & PageInfo> {
-      const { rows, total } = await repo.listSecrets(db, offsetOf(query), query.pageSize);
-      return { secrets: rows.map(toSecret), ...pageInfo(query, total) };
+    /** A page of secrets, their array already JSON text (src/db/json-page.ts). */
+    async list(query: PageQuery): Promise<JsonPageAnswer> {
+      const { itemsJson, total } = await repo.listSecrets(
+        db,
+        store.dialect,
+        offsetOf(query),
+        query.pageSize,
+        listedSecret,
+      );
+      return { itemsJson, ...pageInfo(query, total) };
     },
 
     async get(tagOrId: string): Promise<Secret> {

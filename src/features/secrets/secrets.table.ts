@@ -24,3 +24,5 @@ export interface SecretVersionTable {
 
 export type SecretRow = Selectable<SecretTable>;
 export type SecretVersionRow = Selectable<SecretVersionTable>;
+/** What a list page reads of each secret: the columns the API shows, and the list order's. */
+export type ListedSecretRow = Pick<SecretRow, 'id' | 'name' | 'tag' | 'created_at'>;
