@@ -32,7 +32,8 @@ export interface JsonPage {
  * reading the rows and serialising them, and leaves the collector one string per page instead of
  * a few thousand objects (docs/performance.md). The page's rows come from a subquery with ORDER BY
  * and LIMIT, which SQLite runs as a co-routine yielding rows in that order, and the aggregate takes
- * them as they come (an ORDER BY inside the aggregate would sort them again, about 40% more).
+ * them as they come (an ORDER BY inside the aggregate would sort them a second time). The list
+ * order tests (test/http/pagination.test.ts and the secrets' own) hold it to that order.
  *
  * PostgreSQL's JSON functions space their output differently, so there the rows are read and
  * written with JSON.stringify: the same text as on SQLite, which tests compare.
