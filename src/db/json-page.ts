@@ -1,4 +1,5 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import { compiledOnce } from './compiled-once.js';
 import type { Database, Dialect } from './database.js';
 import { type ListName, readPage, type SortKey } from './page-blocks.js';
 
@@ -38,45 +39,81 @@ export interface JsonPage {
  * PostgreSQL's JSON functions space their output differently, so there the rows are read and
  * written with JSON.stringify: the same text as on SQLite, which tests compare.
  */
+/**
+ * A page's rows in list order, from the first row at or after (`createdAt`, `id`), skipping
+ * `skip` and reading at most `limit`. Compiled once (compiled-once.ts): the arguments must be
+ * used as values only.
+ */
+export type PageRows<Row> = (
+  db: Kysely<Database>,
+  createdAt: string,
+  id: string,
+  skip: number,
+  limit: number,
+  // biome-ignore lint/suspicious/noExplicitAny: the page's query may select from any listed table
+) => SelectQueryBuilder<Database, any, Row>;
+
+type PageQuery = (
+  db: Kysely<Database>,
+  createdAt: string,
+  id: string,
+  skip: number,
+  limit: number,
+) => Promise<string>;
+
+/** Each list's page query per dialect, compiled once; `item` is kept to catch a list served two ways. */
+const pageQueries = new WeakMap<
+  PageRows<never>,
+  { item: JsonItem<never>; byDialect: Map<Dialect, PageQuery> }
+>();
+
+function pageQueryOf<Row>(rows: PageRows<Row>, item: JsonItem<Row>, dialect: Dialect): PageQuery {
+  let entry = pageQueries.get(rows as PageRows<never>);
+  if (entry === undefined) {
+    entry = { item: item as JsonItem<never>, byDialect: new Map() };
+    pageQueries.set(rows as PageRows<never>, entry);
+  }
+  if (entry.item !== (item as JsonItem<never>))
+    throw new Error('a list page query is used with two item shapes');
+  let query = entry.byDialect.get(dialect);
+  if (query === undefined) {
+    query = dialect === 'sqlite' ? sqliteItems(rows, item) : stringifiedItems(rows, item);
+    entry.byDialect.set(dialect, query);
+  }
+  return query;
+}
+
 export async function readJsonPage<Row>(
   db: Kysely<Database>,
   dialect: Dialect,
   list: ListName,
   offset: number,
-  // biome-ignore lint/suspicious/noExplicitAny: the page's query may select from any listed table
-  rowsFrom: (from: SortKey, skip: number) => SelectQueryBuilder<Database, any, Row>,
+  limit: number,
+  rows: PageRows<Row>,
   item: JsonItem<Row>,
 ): Promise<JsonPage> {
-  const { page, total } = await readPage(db, list, offset, '[]', (from, skip) =>
-    dialect === 'sqlite'
-      ? sqliteItems(db, rowsFrom(from, skip), item)
-      : stringifiedItems(rowsFrom(from, skip), item),
+  const query = pageQueryOf(rows, item, dialect);
+  const { page, total } = await readPage(db, list, offset, '[]', (from: SortKey, skip) =>
+    query(db, from.createdAt, from.id, skip, limit),
   );
   return { itemsJson: page, total };
 }
 
-async function sqliteItems<Row>(
-  db: Kysely<Database>,
-  // biome-ignore lint/suspicious/noExplicitAny: see readJsonPage
-  rows: SelectQueryBuilder<Database, any, Row>,
-  item: JsonItem<Row>,
-): Promise<string> {
+function sqliteItems<Row>(rows: PageRows<Row>, item: JsonItem<Row>): PageQuery {
   // Keys are parameters, columns are references to the page subquery: nothing here is spliced text.
   const pairs = item.fields.map(({ key, column, json }) => {
     const value = sql.ref(`page.${column}`);
     return sql`${key}, ${json === true ? sql`json(${value})` : value}`;
   });
-  const { items } = await db
-    .selectFrom(rows.as('page'))
-    .select(sql<string>`json_group_array(json_object(${sql.join(pairs)}))`.as('items'))
-    .executeTakeFirstOrThrow();
-  return items;
+  const query = compiledOnce((db, createdAt: string, id: string, skip: number, limit: number) =>
+    db
+      .selectFrom(rows(db, createdAt, id, skip, limit).as('page'))
+      .select(sql<string>`json_group_array(json_object(${sql.join(pairs)}))`.as('items')),
+  );
+  return async (...args) => ((await query(...args))[0] as { items: string }).items;
 }
 
-async function stringifiedItems<Row>(
-  // biome-ignore lint/suspicious/noExplicitAny: see readJsonPage
-  rows: SelectQueryBuilder<Database, any, Row>,
-  item: JsonItem<Row>,
-): Promise<string> {
-  return JSON.stringify((await rows.execute()).map(item.toItem));
+function stringifiedItems<Row>(rows: PageRows<Row>, item: JsonItem<Row>): PageQuery {
+  const query = compiledOnce(rows);
+  return async (...args) => JSON.stringify((await query(...args)).map(item.toItem));
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
-import { type JsonItem, type JsonPage, readJsonPage } from '../../db/json-page.js';
+import { type JsonItem, type JsonPage, type PageRows, readJsonPage } from '../../db/json-page.js';
 import { countDelete, countInsert } from '../../db/page-blocks.js';
 import type { ApiKeyRow, ListedApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
 
@@ -12,15 +13,35 @@ export async function insertApiKey(db: Db, row: NewApiKeyRow): Promise<void> {
   await countInsert(db, 'api_keys', { createdAt: row.created_at, id: row.cid });
 }
 
+// A token the cache does not hold, and every read of a key, start here: compiled once
+// (src/db/compiled-once.ts).
+const keyByCid = compiledOnce((db, cid: string) =>
+  db.selectFrom('api_keys').selectAll().where('cid', '=', cid),
+);
+const keyByTokenHash = compiledOnce((db, tokenHash: string) =>
+  db.selectFrom('api_keys').selectAll().where('token_hash', '=', tokenHash),
+);
+
 export async function findApiKeyByCid(db: Db, cid: string): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('cid', '=', cid).executeTakeFirst();
+  return (await keyByCid(db, cid))[0];
 }
 
 export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<ApiKeyRow | undefined> {
-  return db.selectFrom('api_keys').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  return (await keyByTokenHash(db, tokenHash))[0];
 }
 
-/** A page in list order (oldest first, then by cid: stable, so paging never skips or repeats). */
+/** A page's rows in list order (oldest first, then by cid: stable, so paging never skips or repeats). */
+const pageRows: PageRows<ListedApiKeyRow> = (db, createdAt, id, skip, limit) =>
+  db
+    .selectFrom('api_keys')
+    // What the API shows, no more: a page of 250 does not carry 250 token hashes.
+    .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
+    .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(createdAt, id)))
+    .orderBy('created_at')
+    .orderBy('cid')
+    .offset(skip)
+    .limit(limit);
+
 export async function listApiKeys(
   db: Db,
   dialect: Dialect,
@@ -28,23 +49,7 @@ export async function listApiKeys(
   limit: number,
   item: JsonItem<ListedApiKeyRow>,
 ): Promise<JsonPage> {
-  return readJsonPage(
-    db,
-    dialect,
-    'api_keys',
-    offset,
-    (from, skip) =>
-      db
-        .selectFrom('api_keys')
-        // What the API shows, no more: a page of 250 does not carry 250 token hashes.
-        .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
-        .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(from.createdAt, from.id)))
-        .orderBy('created_at')
-        .orderBy('cid')
-        .offset(skip)
-        .limit(limit),
-    item,
-  );
+  return readJsonPage(db, dialect, 'api_keys', offset, limit, pageRows, item);
 }
 
 export async function hasAnyApiKey(db: Db): Promise<boolean> {

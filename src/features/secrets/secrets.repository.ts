@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
-import { type JsonItem, type JsonPage, readJsonPage } from '../../db/json-page.js';
+import { type JsonItem, type JsonPage, type PageRows, readJsonPage } from '../../db/json-page.js';
 import { countDelete, countInsert } from '../../db/page-blocks.js';
 import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.table.js';
 
@@ -15,15 +16,33 @@ export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promis
   await db.insertInto('secret_versions').values(row).execute();
 }
 
+// Every read of a secret starts with one of these two: compiled once (src/db/compiled-once.ts).
+const secretById = compiledOnce((db, id: string) =>
+  db.selectFrom('secrets').selectAll().where('id', '=', id),
+);
+const secretByTag = compiledOnce((db, tag: string) =>
+  db.selectFrom('secrets').selectAll().where('tag', '=', tag),
+);
+
 export async function findSecretById(db: Db, id: string): Promise<SecretRow | undefined> {
-  return db.selectFrom('secrets').selectAll().where('id', '=', id).executeTakeFirst();
+  return (await secretById(db, id))[0];
 }
 
 export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | undefined> {
-  return db.selectFrom('secrets').selectAll().where('tag', '=', tag).executeTakeFirst();
+  return (await secretByTag(db, tag))[0];
 }
 
-/** A page in list order (oldest first, then by id: stable paging). */
+/** A page's rows in list order (oldest first, then by id: stable paging). */
+const pageRows: PageRows<ListedSecretRow> = (db, createdAt, id, skip, limit) =>
+  db
+    .selectFrom('secrets')
+    .select(['id', 'name', 'tag', 'created_at'])
+    .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(createdAt, id)))
+    .orderBy('created_at')
+    .orderBy('id')
+    .offset(skip)
+    .limit(limit);
+
 export async function listSecrets(
   db: Db,
   dialect: Dialect,
@@ -31,22 +50,7 @@ export async function listSecrets(
   limit: number,
   item: JsonItem<ListedSecretRow>,
 ): Promise<JsonPage> {
-  return readJsonPage(
-    db,
-    dialect,
-    'secrets',
-    offset,
-    (from, skip) =>
-      db
-        .selectFrom('secrets')
-        .select(['id', 'name', 'tag', 'created_at'])
-        .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-        .orderBy('created_at')
-        .orderBy('id')
-        .offset(skip)
-        .limit(limit),
-    item,
-  );
+  return readJsonPage(db, dialect, 'secrets', offset, limit, pageRows, item);
 }
 
 export async function updateSecret(
