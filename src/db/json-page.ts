@@ -26,20 +26,6 @@ export interface JsonPage {
 }
 
 /**
- * One page of a list as the JSON text of its items, ready to send.
- *
- * On SQLite the database writes the array itself (`json_group_array` over `json_object`): no row
- * becomes a JS array, object or string, which at 250 rows costs about 0.2 ms against 0.5 ms for
- * reading the rows and serialising them, and leaves the collector one string per page instead of
- * a few thousand objects (docs/performance.md). The page's rows come from a subquery with ORDER BY
- * and LIMIT, which SQLite runs as a co-routine yielding rows in that order, and the aggregate takes
- * them as they come (an ORDER BY inside the aggregate would sort them a second time). The list
- * order tests (test/http/pagination.test.ts and the secrets' own) hold it to that order.
- *
- * PostgreSQL's JSON functions space their output differently, so there the rows are read and
- * written with JSON.stringify: the same text as on SQLite, which tests compare.
- */
-/**
  * A page's rows in list order, from the first row at or after (`createdAt`, `id`), skipping
  * `skip` and reading at most `limit`. Compiled once (compiled-once.ts): the arguments must be
  * used as values only.
@@ -73,8 +59,9 @@ function pageQueryOf<Row>(rows: PageRows<Row>, item: JsonItem<Row>, dialect: Dia
     entry = { item: item as JsonItem<never>, byDialect: new Map() };
     pageQueries.set(rows as PageRows<never>, entry);
   }
-  if (entry.item !== (item as JsonItem<never>))
+  if (entry.item !== (item as JsonItem<never>)) {
     throw new Error('a list page query is used with two item shapes');
+  }
   let query = entry.byDialect.get(dialect);
   if (query === undefined) {
     query = dialect === 'sqlite' ? sqliteItems(rows, item) : stringifiedItems(rows, item);
@@ -83,6 +70,20 @@ function pageQueryOf<Row>(rows: PageRows<Row>, item: JsonItem<Row>, dialect: Dia
   return query;
 }
 
+/**
+ * One page of a list as the JSON text of its items, ready to send.
+ *
+ * On SQLite the database writes the array itself (`json_group_array` over `json_object`): no row
+ * becomes a JS array, object or string, which at 250 rows costs about 0.2 ms against 0.5 ms for
+ * reading the rows and serialising them, and leaves the collector one string per page instead of
+ * a few thousand objects (docs/performance.md). The page's rows come from a subquery with ORDER BY
+ * and LIMIT, which SQLite runs as a co-routine yielding rows in that order, and the aggregate takes
+ * them as they come (an ORDER BY inside the aggregate would sort them a second time). The list
+ * order tests (test/http/pagination.test.ts and the secrets' own) hold it to that order.
+ *
+ * PostgreSQL's JSON functions space their output differently, so there the rows are read and
+ * written with JSON.stringify: the same text as on SQLite, which tests compare.
+ */
 export async function readJsonPage<Row>(
   db: Kysely<Database>,
   dialect: Dialect,
