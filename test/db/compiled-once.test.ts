@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { compiledOnce } from '../../src/db/compiled-once.js';
+import { compiledInsert, compiledOnce } from '../../src/db/compiled-once.js';
 import type { Database, Store } from '../../src/db/database.js';
 import { openMigratedStore } from '../helpers/database.js';
 
@@ -48,7 +48,7 @@ test('several arguments of several types, limit and offset among them', async ()
   ]);
 });
 
-test('in a transaction the query is built as usual and sees what the transaction wrote', async () => {
+test('a transaction runs the same compiled query and sees what it wrote', async () => {
   let builds = 0;
   const byTag = compiledOnce((db: Kysely<Database>, tag: string) => {
     builds += 1;
@@ -74,7 +74,7 @@ test('in a transaction the query is built as usual and sees what the transaction
       throw new Error('roll back');
     })
     .catch((error: Error) => assert.equal(error.message, 'roll back'));
-  assert.equal(builds, 3, 'once for the database, once per call in the transaction');
+  assert.equal(builds, 1, 'the database and its transaction share one compiled query');
   assert.deepEqual(await byTag(store.db, 'delta'), []);
 });
 
@@ -83,4 +83,51 @@ test('an argument the query does not keep as a parameter is refused', async () =
     db.selectFrom('secrets').select('id').where('tag', '=', 'alpha'),
   );
   await assert.rejects(ignoresItsArgument(store.db, 'beta'), /argument 0 of a query compiled once/);
+});
+
+test('an insert compiled once writes each row it is given, and refuses a row with a gap or an extra', async () => {
+  const insert = compiledInsert('secrets', {
+    id: true,
+    tag: true,
+    name: true,
+    current_version: true,
+    created_at: true,
+    updated_at: true,
+  });
+  const row = {
+    id: 'se0000000000000010',
+    tag: 'inserted-once',
+    name: 'first',
+    current_version: 1,
+    created_at: '2026-01-03',
+    updated_at: '2026-01-03',
+  };
+  await insert(store.db, row);
+  await insert(store.db, { ...row, id: 'se0000000000000011', tag: 'inserted-twice', name: 'second' });
+  const stored = await store.db
+    .selectFrom('secrets')
+    .select(['id', 'tag', 'name', 'current_version', 'created_at', 'updated_at'])
+    .where('id', 'in', ['se0000000000000010', 'se0000000000000011'])
+    .orderBy('id')
+    .execute();
+  assert.deepEqual(
+    stored.map((r) => ({ ...r, current_version: Number(r.current_version) })),
+    [row, { ...row, id: 'se0000000000000011', tag: 'inserted-twice', name: 'second' }],
+  );
+
+  const { updated_at: _, ...withoutOne } = row;
+  await assert.rejects(
+    insert(store.db, { ...withoutOne, id: 'se0000000000000012', tag: 'gap' } as typeof row),
+    /must have exactly the columns/,
+  );
+  await assert.rejects(
+    insert(store.db, { ...row, id: 'se0000000000000013', tag: 'extra', extra: 1 } as typeof row),
+    /must have exactly the columns/,
+  );
+  const refused = await store.db
+    .selectFrom('secrets')
+    .select('id')
+    .where('tag', 'in', ['gap', 'extra'])
+    .execute();
+  assert.deepEqual(refused, []);
 });

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { compiledInsert } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { createGroupCommit, type GroupCommit } from '../../db/group-commit.js';
 import { lockWithinTransaction } from '../../db/locks.js';
@@ -61,6 +62,24 @@ const clip = (value: string | null | undefined, max: number) =>
     ? null
     : value.slice(0, max).replaceAll('\u0000', '\uFFFD').replace(LONE_SURROGATE, '\uFFFD');
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+// Every audited change writes one: compiled once (src/db/compiled-once.ts).
+const insertEvent = compiledInsert('audit_events', {
+  seq: true,
+  occurred_at: true,
+  actor_type: true,
+  actor_id: true,
+  action: true,
+  object_type: true,
+  object_id: true,
+  ip: true,
+  user_agent: true,
+  request_id: true,
+  outcome: true,
+  detail: true,
+  prev_hash: true,
+  hash: true,
+});
 
 /**
  * The audit log. Events are written inside the transaction of the change they describe, so
@@ -134,7 +153,7 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
         prev_hash: previous.hash,
         hash: hashEvent(previous.hash, unhashed),
       };
-      await trx.insertInto('audit_events').values(row).execute();
+      await insertEvent(trx, row);
       if (grouped) head = { seq: unhashed.seq, hash: row.hash };
       return row;
     } catch (error) {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { compiledOnce } from '../../db/compiled-once.js';
+import { compiledInsert, compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
 import { type JsonItem, type JsonPage, type PageRows, readJsonPage } from '../../db/json-page.js';
 import { countDelete, countInsert } from '../../db/page-blocks.js';
@@ -7,13 +7,41 @@ import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.tab
 
 type Db = Kysely<Database>;
 
+// A create writes one of each, and a reveal reads a version: compiled once (src/db/compiled-once.ts).
+const insertSecretRow = compiledInsert('secrets', {
+  id: true,
+  tag: true,
+  name: true,
+  current_version: true,
+  created_at: true,
+  updated_at: true,
+});
+const insertVersionRow = compiledInsert('secret_versions', {
+  secret_id: true,
+  version: true,
+  value_iv: true,
+  value_data: true,
+  dek_iv: true,
+  dek_data: true,
+  master_key_id: true,
+  created_at: true,
+  created_by: true,
+});
+const versionOf = compiledOnce((db, secretId: string, version: number) =>
+  db
+    .selectFrom('secret_versions')
+    .selectAll()
+    .where('secret_id', '=', secretId)
+    .where('version', '=', version),
+);
+
 export async function insertSecret(db: Db, row: SecretRow): Promise<void> {
-  await db.insertInto('secrets').values(row).execute();
+  await insertSecretRow(db, row);
   await countInsert(db, 'secrets', { createdAt: row.created_at, id: row.id });
 }
 
 export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promise<void> {
-  await db.insertInto('secret_versions').values(row).execute();
+  await insertVersionRow(db, row);
 }
 
 // Every read of a secret starts with one of these two: compiled once (src/db/compiled-once.ts).
@@ -77,12 +105,7 @@ export async function findSecretVersion(
   secretId: string,
   version: number,
 ): Promise<SecretVersionRow | undefined> {
-  return db
-    .selectFrom('secret_versions')
-    .selectAll()
-    .where('secret_id', '=', secretId)
-    .where('version', '=', version)
-    .executeTakeFirst();
+  return (await versionOf(db, secretId, version))[0];
 }
 
 export async function listSecretVersions(

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { DecryptionError } from '../../crypto/aes-gcm.js';
 import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope.js';
 import { generateId, looksLikeId } from '../../crypto/ids.js';
+import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { JsonItem } from '../../db/json-page.js';
@@ -97,14 +98,18 @@ export function createSecretService(deps: SecretServiceDeps) {
   const { store, keyring, now, audit } = deps;
   const { db } = store;
 
+  // Every write of a value asks: compiled once (src/db/compiled-once.ts).
+  const activeKeyId = compiledOnce((db) => {
+    const query = db.selectFrom('master_keys').select('key_id').where('state', '=', 'active');
+    return store.dialect === 'postgres' ? query.forShare() : query;
+  });
+
   /**
    * Inside a write transaction: the envelope must be wrapped under the key that is active now.
    * On PostgreSQL the row is share-locked so a rotation cannot switch keys until we commit.
    */
   async function assertActiveKey(trx: Kysely<Database>, envelope: Envelope) {
-    let query = trx.selectFrom('master_keys').select('key_id').where('state', '=', 'active');
-    if (store.dialect === 'postgres') query = query.forShare();
-    const row = await query.executeTakeFirst();
+    const [row] = await activeKeyId(trx);
     if (row?.key_id !== envelope.masterKeyId) throw new StaleMasterKey();
   }
 
