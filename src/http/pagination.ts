@@ -77,6 +77,15 @@ export interface JsonPageAnswer extends PageInfo {
   itemsJson: string;
 }
 
+/** Reads the page `query` asks for with `read(offset, limit)`, and adds the page's numbers. */
+export async function jsonPageAnswer(
+  query: PageQuery,
+  read: (offset: number, limit: number) => Promise<{ itemsJson: string; total: number }>,
+): Promise<JsonPageAnswer> {
+  const { itemsJson, total } = await read(offsetOf(query), query.pageSize);
+  return { itemsJson, ...pageInfo(query, total) };
+}
+
 /** The JSON content type Fastify gives serialised answers; a page built as text is sent with it. */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 

@@ -6,7 +6,7 @@ import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
-import { type JsonPageAnswer, offsetOf, type PageQuery, pageInfo } from '../../http/pagination.js';
+import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
 import { type AuditLog, keyActor, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
@@ -221,14 +221,9 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
 
     /** A page of keys, their array already JSON text (src/db/json-page.ts). */
     async list(query: PageQuery): Promise<JsonPageAnswer> {
-      const { itemsJson, total } = await repo.listApiKeys(
-        db,
-        store.dialect,
-        offsetOf(query),
-        query.pageSize,
-        listedApiKey,
+      return jsonPageAnswer(query, (offset, limit) =>
+        repo.listApiKeys(db, store.dialect, offset, limit, listedApiKey),
       );
-      return { itemsJson, ...pageInfo(query, total) };
     },
 
     async get(cid: string): Promise<ApiKey> {

@@ -10,6 +10,7 @@ import type { Principal, RequestInfo } from '../../http/access.js';
 import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
 import {
   type JsonPageAnswer,
+  jsonPageAnswer,
   offsetOf,
   type PageInfo,
   type PageQuery,
@@ -192,14 +193,9 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     /** A page of secrets, their array already JSON text (src/db/json-page.ts). */
     async list(query: PageQuery): Promise<JsonPageAnswer> {
-      const { itemsJson, total } = await repo.listSecrets(
-        db,
-        store.dialect,
-        offsetOf(query),
-        query.pageSize,
-        listedSecret,
+      return jsonPageAnswer(query, (offset, limit) =>
+        repo.listSecrets(db, store.dialect, offset, limit, listedSecret),
       );
-      return { itemsJson, ...pageInfo(query, total) };
     },
 
     async get(tagOrId: string): Promise<Secret> {
