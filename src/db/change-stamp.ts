@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
  * Equal readings mean nothing changed in between. Caches of derived data (page-blocks.ts) keep
  * the reading they were filled under and refill when it moves.
  *
- * Only the embedded database has one (SQLite's data_version and total_changes(), about 3 µs);
+ * Only the embedded database has one (SQLite's data_version and total_changes(), a few µs);
  * PostgreSQL offers no such reading, so what would be cached there is read afresh instead.
  */
 export type ChangeStamp = () => string;

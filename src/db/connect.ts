@@ -44,8 +44,11 @@ export function connectSqlite(dataDir: string): Store {
   const db = new Kysely<Database>({ dialect: new SqliteQueueDialect(database) });
   // Read outside the connection queue, possibly inside another caller's open transaction: both
   // counters only grow, so a reading taken then is at worst stale, never too new (change-stamp.ts).
-  const changes = database.prepare('select data_version, total_changes() from pragma_data_version').raw();
-  registerChangeStamp(db, () => (changes.get() as number[]).join(':'));
+  // Two plain statements: the pragma_data_version table-valued function prepares a PRAGMA
+  // statement on every read, which made the stamp about 8% of a list page's CPU.
+  const dataVersion = database.prepare('pragma data_version').pluck();
+  const ownChanges = database.prepare('select total_changes()').pluck();
+  registerChangeStamp(db, () => `${dataVersion.get() as number}:${ownChanges.get() as number}`);
   return {
     db,
     dialect: 'sqlite',
