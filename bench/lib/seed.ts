@@ -6,7 +6,10 @@ import { generateId } from '../../src/crypto/ids.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import type { Database } from '../../src/db/database.js';
+import { listItemText } from '../../src/db/json-page.js';
 import { rebuildPageBlocks } from '../../src/db/page-blocks.js';
+import { listedApiKey } from '../../src/features/api-keys/api-keys.service.js';
+import { listedSecret } from '../../src/features/secrets/secrets.service.js';
 
 /**
  * The large-data seeder: N API keys and N secrets (each with one encrypted value version) written
@@ -48,8 +51,9 @@ const KEY_COLUMNS = [
   'is_admin',
   'created_at',
   'expires_at',
+  'list_item',
 ];
-const SECRET_COLUMNS = ['id', 'tag', 'name', 'current_version', 'created_at', 'updated_at'];
+const SECRET_COLUMNS = ['id', 'tag', 'name', 'current_version', 'created_at', 'updated_at', 'list_item'];
 const VERSION_COLUMNS = [
   'secret_id',
   'version',
@@ -109,7 +113,7 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
 
     // Seeding is set-up, not a measured write path: no fsync, a rollback journal (an empty table
     // needs almost nothing journalled, where WAL would hold a second copy of every page), and a
-    // large page cache. The server switches back to WAL and synchronous=FULL when it opens the file.
+    // large page cache. The server switches back to WAL and durable commits when it opens the file.
     db.pragma('journal_mode = DELETE');
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -1048576'); // 1 GiB
@@ -136,14 +140,36 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
         const at = new Date(epoch + i * 1_000).toISOString();
         const token = generateToken();
         const cid = i === 0 ? creator : generateId('ak');
-        insertKey.run(cid, `seed key ${i}`, null, hashToken(token), token.slice(-4), roles, 0, at, null);
+        const key = {
+          cid,
+          name: `seed key ${i}`,
+          description: null,
+          last4: token.slice(-4),
+          roles,
+          created_at: at,
+          expires_at: null,
+        };
+        insertKey.run(
+          cid,
+          key.name,
+          key.description,
+          hashToken(token),
+          key.last4,
+          roles,
+          0,
+          at,
+          null,
+          // The item text the service renders when it writes a key (src/db/json-page.ts).
+          listItemText(listedApiKey, key),
+        );
         if (i === middle) middleToken = token;
         if (i % stride === Math.floor(stride / 2) && sampledTokens.length < request.sampleTokens) {
           sampledTokens.push(token);
         }
 
         const id = generateId('se');
-        insertSecret.run(id, seededTag(i), `Seeded secret ${i}`, 1, at, at);
+        const secret = { id, tag: seededTag(i), name: `Seeded secret ${i}`, created_at: at };
+        insertSecret.run(id, secret.tag, secret.name, 1, at, at, listItemText(listedSecret, secret));
         const envelope = encryptValue(master, seededValue(i), id, 1);
         insertVersion.run(
           id,

@@ -93,6 +93,7 @@ test('an insert compiled once writes each row it is given, and refuses a row wit
     current_version: true,
     created_at: true,
     updated_at: true,
+    list_item: true,
   });
   const row = {
     id: 'se0000000000000010',
@@ -101,12 +102,13 @@ test('an insert compiled once writes each row it is given, and refuses a row wit
     current_version: 1,
     created_at: '2026-01-03',
     updated_at: '2026-01-03',
+    list_item: null,
   };
   await insert(store.db, row);
   await insert(store.db, { ...row, id: 'se0000000000000011', tag: 'inserted-twice', name: 'second' });
   const stored = await store.db
     .selectFrom('secrets')
-    .select(['id', 'tag', 'name', 'current_version', 'created_at', 'updated_at'])
+    .select(['id', 'tag', 'name', 'current_version', 'created_at', 'updated_at', 'list_item'])
     .where('id', 'in', ['se0000000000000010', 'se0000000000000011'])
     .orderBy('id')
     .execute();

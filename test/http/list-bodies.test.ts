@@ -1,11 +1,13 @@
 /**
- * List pages are written as JSON text without the response serializer (src/db/json-page.ts; on
- * SQLite the database writes the item array). Their items must be, byte for byte, what the
+ * List pages are written as JSON text without the response serializer (src/db/json-page.ts): each
+ * row's item is rendered when the row is written (`list_item`), and rows without one are rendered
+ * as they are read (on SQLite by the database). Their items must be, byte for byte, what the
  * serializer writes for each item on its own: the single-item GET answers, which it writes from
  * the same schema. Names and descriptions here hold everything JSON must escape.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { api, type Call, role } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -59,34 +61,72 @@ async function expectedPage(listPath: string, itemPath: (id: string) => string, 
   };
 }
 
+type Listed = 'api_keys' | 'secrets';
+
+/** How many of a table's rows hold a stored item text, and how many hold none. */
+async function storedItems(table: Listed): Promise<{ stored: number; missing: number }> {
+  const rows = await server.store.db.selectFrom(table).select('list_item').execute();
+  const stored = rows.filter((row) => row.list_item !== null).length;
+  return { stored, missing: rows.length - stored };
+}
+
 describe('a list page is its items’ own answers, byte for byte', () => {
-  for (const [name, listPath, itemPath, key, count] of [
+  const lists = [
     [
       'API keys',
+      'api_keys',
       '/api/v1/auth/key',
       (cid: string) => `/api/v1/auth/key/${cid}`,
       'apiKeys',
       AWKWARD.length + 1,
     ],
-    ['secrets', '/api/v1/secrets', (id: string) => `/api/v1/secrets/${id}`, 'secrets', AWKWARD.length],
-  ] as const) {
-    test(`${name}: a whole list, a middle page and a page past the end`, async () => {
-      const whole = await expectedPage(listPath, itemPath, key, 'pageSize=1000');
-      assert.equal(whole.listed.body[key].length, count);
-      assert.equal(whole.listed.text, whole.expected);
-      assert.equal(whole.listed.headers.get('content-type'), 'application/json; charset=utf-8');
+    [
+      'secrets',
+      'secrets',
+      '/api/v1/secrets',
+      (id: string) => `/api/v1/secrets/${id}`,
+      'secrets',
+      AWKWARD.length,
+    ],
+  ] as const;
+  // First as the service writes rows; then with every other row as written before list_item
+  // existed (migration 0005), so a page mixes stored texts with texts rendered as it is read.
+  for (const rows of ['items stored when written', 'every other row without a stored item'] as const) {
+    for (const [name, table, listPath, itemPath, key, count] of lists) {
+      test(`${name}, ${rows}: a whole list, a middle page and a page past the end`, async () => {
+        if (rows === 'items stored when written') {
+          assert.deepEqual(await storedItems(table), { stored: count, missing: 0 });
+        } else {
+          // Every other row in list order (the keys' own is oldest first, then by id).
+          const ids = (await call('GET', `${listPath}?pageSize=1000`, { token: server.adminToken })).body[
+            key
+          ].map((item: { cid?: string; id?: string }) => item.cid ?? item.id);
+          const legacy = ids.filter((_: string, i: number) => i % 2 === 1);
+          await sql`update ${sql.table(table)} set list_item = null where ${sql.ref(
+            table === 'api_keys' ? 'cid' : 'id',
+          )} in (${sql.join(legacy)})`.execute(server.store.db);
+          assert.deepEqual(await storedItems(table), {
+            stored: count - legacy.length,
+            missing: legacy.length,
+          });
+        }
+        const whole = await expectedPage(listPath, itemPath, key, 'pageSize=1000');
+        assert.equal(whole.listed.body[key].length, count);
+        assert.equal(whole.listed.text, whole.expected);
+        assert.equal(whole.listed.headers.get('content-type'), 'application/json; charset=utf-8');
 
-      const middle = await expectedPage(listPath, itemPath, key, 'pageSize=3&page=1');
-      assert.equal(middle.listed.body[key].length, 3);
-      assert.equal(middle.listed.text, middle.expected);
-      // The middle page is the whole list's rows 3 to 5: same order, same bytes.
-      assert.deepEqual(middle.listed.body[key], whole.listed.body[key].slice(3, 6));
+        const middle = await expectedPage(listPath, itemPath, key, 'pageSize=3&page=1');
+        assert.equal(middle.listed.body[key].length, 3);
+        assert.equal(middle.listed.text, middle.expected);
+        // The middle page is the whole list's rows 3 to 5: same order, same bytes.
+        assert.deepEqual(middle.listed.body[key], whole.listed.body[key].slice(3, 6));
 
-      const past = await call('GET', `${listPath}?pageSize=3&page=9`, { token: server.adminToken });
-      assert.equal(past.status, 200);
-      const totalPages = Math.ceil(count / 3);
-      assert.equal(past.text, `{"${key}":[],"page":9,"total":${count},"totalPages":${totalPages}}`);
-    });
+        const past = await call('GET', `${listPath}?pageSize=3&page=9`, { token: server.adminToken });
+        assert.equal(past.status, 200);
+        const totalPages = Math.ceil(count / 3);
+        assert.equal(past.text, `{"${key}":[],"page":9,"total":${count},"totalPages":${totalPages}}`);
+      });
+    }
   }
 
   test('the awkward texts come back as they were sent, names trimmed', async () => {
@@ -102,5 +142,92 @@ describe('a list page is its items’ own answers, byte for byte', () => {
       secrets.map((s: { name: string }) => s.name),
       AWKWARD.map((text) => `secret ${text}`.trim()),
     );
+  });
+});
+
+describe('a stored item follows its row', () => {
+  /** The list's item for `id`, and the row's stored text. */
+  async function listedAndStored(table: Listed, id: string) {
+    const [listPath, key, idColumn] =
+      table === 'api_keys' ? ['/api/v1/auth/key', 'apiKeys', 'cid'] : ['/api/v1/secrets', 'secrets', 'id'];
+    const listed = await call('GET', `${listPath}?pageSize=1000`, { token: server.adminToken });
+    const item = (listed.body[key] as { cid?: string; id?: string }[]).find((i) => (i.cid ?? i.id) === id);
+    const row = await server.store.db
+      .selectFrom(table)
+      .select('list_item')
+      .where(sql.ref(idColumn), '=', id)
+      .executeTakeFirstOrThrow();
+    return { item, stored: row.list_item };
+  }
+
+  test('an update through the API renders the item again, with the new name', async () => {
+    const key = await call('POST', '/api/v1/auth/key', {
+      token: server.adminToken,
+      body: { name: 'before', roles: [role('USER')] },
+    });
+    const cid = key.body.cid as string;
+    const put = await call('PUT', `/api/v1/auth/key/${cid}`, {
+      token: server.adminToken,
+      body: { name: 'after "renamed"', description: 'now described' },
+    });
+    assert.equal(put.status, 200, put.text);
+    const single = await call('GET', `/api/v1/auth/key/${cid}`, { token: server.adminToken });
+    const keyNow = await listedAndStored('api_keys', cid);
+    assert.equal(keyNow.stored, single.text);
+    assert.deepEqual(keyNow.item, JSON.parse(single.text));
+
+    const secret = await createSecret(server, { name: 'secret before' });
+    const renamed = await call('PUT', `/api/v1/secrets/${secret.id}`, {
+      token: server.adminToken,
+      body: { name: 'secret after' },
+    });
+    assert.equal(renamed.status, 200, renamed.text);
+    const valued = await call('PUT', `/api/v1/secrets/${secret.id}`, {
+      token: server.adminToken,
+      body: { name: 'secret after a new value', secret: 'rotated-0c41f9' },
+    });
+    assert.equal(valued.status, 200, valued.text);
+    const secretNow = await listedAndStored('secrets', secret.id);
+    const singleSecret = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    assert.equal(secretNow.stored, singleSecret.text);
+    assert.equal((secretNow.item as { name: string }).name, 'secret after a new value');
+  });
+
+  test('a change to a shown column that does not render the item clears it, and the list shows the change', async () => {
+    const key = await call('POST', '/api/v1/auth/key', {
+      token: server.adminToken,
+      body: { name: 'changed behind the API', roles: [role('USER')] },
+    });
+    const cid = key.body.cid as string;
+    assert.notEqual((await listedAndStored('api_keys', cid)).stored, null);
+    await server.store.db
+      .updateTable('api_keys')
+      .set({ name: 'changed directly' })
+      .where('cid', '=', cid)
+      .execute();
+    const keyNow = await listedAndStored('api_keys', cid);
+    assert.equal(keyNow.stored, null);
+    assert.equal((keyNow.item as { name: string }).name, 'changed directly');
+
+    const secret = await createSecret(server, { name: 'secret changed behind the API' });
+    await server.store.db
+      .updateTable('secrets')
+      .set({ name: 'secret changed directly' })
+      .where('id', '=', secret.id)
+      .execute();
+    const secretNow = await listedAndStored('secrets', secret.id);
+    assert.equal(secretNow.stored, null);
+    assert.equal((secretNow.item as { name: string }).name, 'secret changed directly');
+
+    // A column the list does not show leaves the stored text alone.
+    const other = await createSecret(server, { name: 'secret with a new version' });
+    const storedBefore = (await listedAndStored('secrets', other.id)).stored;
+    assert.notEqual(storedBefore, null);
+    await server.store.db
+      .updateTable('secrets')
+      .set({ updated_at: new Date(0).toISOString() })
+      .where('id', '=', other.id)
+      .execute();
+    assert.equal((await listedAndStored('secrets', other.id)).stored, storedBefore);
   });
 });

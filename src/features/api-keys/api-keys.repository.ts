@@ -35,7 +35,7 @@ const pageRows: PageRows<ListedApiKeyRow> = (db, createdAt, id, skip, limit) =>
   db
     .selectFrom('api_keys')
     // What the API shows, no more: a page of 250 does not carry 250 token hashes.
-    .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at'])
+    .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at', 'list_item'])
     .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(createdAt, id)))
     .orderBy('created_at')
     .orderBy('cid')
@@ -71,7 +71,7 @@ export async function countOtherActiveAdmins(db: Db, exceptCid: string, now: str
 export async function updateApiKey(
   db: Db,
   cid: string,
-  changes: { name: string; description?: string | null },
+  changes: { name: string; description?: string | null; list_item: string },
 ): Promise<void> {
   await db.updateTable('api_keys').set(changes).where('cid', '=', cid).execute();
 }

@@ -1,7 +1,7 @@
 import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
-import type { JsonItem } from '../../db/json-page.js';
+import { type JsonItem, listItemText } from '../../db/json-page.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
@@ -79,7 +79,7 @@ export function toApiKey(row: ListedApiKeyRow): ApiKey {
 }
 
 /** A listed key as a list page writes it: apiKeySchema's fields in its order, as toApiKey has them. */
-const listedApiKey: JsonItem<ListedApiKeyRow> = {
+export const listedApiKey: JsonItem<ListedApiKeyRow> = {
   fields: [
     { key: 'cid', column: 'cid' },
     { key: 'name', column: 'name' },
@@ -190,7 +190,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     expiresAt: string | null;
     token: string;
   }): ApiKeyRow {
-    return {
+    const row = {
       cid: generateId('ak'),
       name: fields.name,
       description: fields.description,
@@ -201,6 +201,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       created_at: now().toISOString(),
       expires_at: fields.expiresAt,
     };
+    return { ...row, list_item: listItemText(listedApiKey, row) };
   }
 
   return {
@@ -277,14 +278,17 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       if (typeof name !== 'string') throw badRequest(name.description, [name]);
       const target = await requireKey(cid);
       requireCoverage(caller, target, 'update');
-      const changes: { name: string; description?: string | null } = { name };
-      if (input.description !== undefined) changes.description = input.description;
+      const changes = {
+        name,
+        ...(input.description === undefined ? {} : { description: input.description }),
+      };
+      const shown = { ...target, ...changes };
       await audit.run(async (trx, record) => {
-        await repo.updateApiKey(trx, cid, changes);
+        await repo.updateApiKey(trx, cid, { ...changes, list_item: listItemText(listedApiKey, shown) });
         await record({ actor: keyActor(caller), action: 'UPDATE', objectType: 'API_KEY', objectId: cid });
       });
       await cache?.invalidate(cid);
-      return toApiKey({ ...target, ...changes });
+      return toApiKey(shown);
     },
 
     async delete(caller: KeyCaller, cid: string): Promise<void> {

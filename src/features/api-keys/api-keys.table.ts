@@ -13,9 +13,11 @@ export interface ApiKeyTable {
   is_admin: number;
   created_at: string;
   expires_at: string | null;
+  /** The key as a list page shows it, JSON; NULL: rendered when read (src/db/json-page.ts). */
+  list_item: string | null;
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>;
 export type NewApiKeyRow = Insertable<ApiKeyTable>;
 /** What a list page reads of each key: the columns the API shows. */
-export type ListedApiKeyRow = Omit<ApiKeyRow, 'token_hash' | 'is_admin'>;
+export type ListedApiKeyRow = Omit<ApiKeyRow, 'token_hash' | 'is_admin' | 'list_item'>;

@@ -15,6 +15,7 @@ const insertSecretRow = compiledInsert('secrets', {
   current_version: true,
   created_at: true,
   updated_at: true,
+  list_item: true,
 });
 const insertVersionRow = compiledInsert('secret_versions', {
   secret_id: true,
@@ -64,7 +65,7 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
 const pageRows: PageRows<ListedSecretRow> = (db, createdAt, id, skip, limit) =>
   db
     .selectFrom('secrets')
-    .select(['id', 'name', 'tag', 'created_at'])
+    .select(['id', 'name', 'tag', 'created_at', 'list_item'])
     .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(createdAt, id)))
     .orderBy('created_at')
     .orderBy('id')
@@ -84,7 +85,10 @@ export async function listSecrets(
 export async function updateSecret(
   db: Db,
   id: string,
-  changes: Partial<Pick<SecretRow, 'name' | 'current_version' | 'updated_at'>>,
+  // A new name comes with the item text rendered with it (src/db/json-page.ts).
+  changes:
+    | Partial<Pick<SecretRow, 'current_version' | 'updated_at'>>
+    | (Partial<Pick<SecretRow, 'current_version' | 'updated_at'>> & { name: string; list_item: string }),
 ): Promise<void> {
   await db.updateTable('secrets').set(changes).where('id', '=', id).execute();
 }

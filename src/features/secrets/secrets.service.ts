@@ -5,7 +5,7 @@ import { generateId, looksLikeId } from '../../crypto/ids.js';
 import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import type { JsonItem } from '../../db/json-page.js';
+import { type JsonItem, listItemText } from '../../db/json-page.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
 import {
@@ -60,7 +60,7 @@ const toSecret = (row: Pick<SecretRow, 'id' | 'name' | 'tag'>): Secret => ({
 });
 
 /** A listed secret as a list page writes it: secretSchema's fields in its order, as toSecret has them. */
-const listedSecret: JsonItem<ListedSecretRow> = {
+export const listedSecret: JsonItem<ListedSecretRow> = {
   fields: [
     { key: 'id', column: 'id' },
     { key: 'name', column: 'name' },
@@ -212,7 +212,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       throwIfAny(violations);
       const id = generateId('se');
       const at = now().toISOString();
-      const row: SecretRow = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
+      const shown = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
+      const row: SecretRow = { ...shown, list_item: listItemText(listedSecret, shown) };
       try {
         await writeWithEnvelope(
           input.secret,
@@ -262,7 +263,12 @@ export function createSecretService(deps: SecretServiceDeps) {
       } as const;
       if (secretValue === undefined) {
         await audit.run(async (trx, record) => {
-          await repo.updateSecret(trx, current.id, { name: name as string, updated_at: at });
+          const renamed = { ...current, name: name as string };
+          await repo.updateSecret(trx, current.id, {
+            name: renamed.name,
+            updated_at: at,
+            list_item: listItemText(listedSecret, renamed),
+          });
           await record({ ...updated, detail: 'name' });
         });
         return toSecret({ ...current, name: name as string });
@@ -283,7 +289,9 @@ export function createSecretService(deps: SecretServiceDeps) {
               const changes = {
                 current_version: version,
                 updated_at: at,
-                ...(name === undefined ? {} : { name }),
+                ...(name === undefined
+                  ? {}
+                  : { name, list_item: listItemText(listedSecret, { ...fresh, name }) }),
               };
               await repo.updateSecret(trx, current.id, changes);
               await repo.pruneSecretVersions(trx, current.id, version, deps.versionsKept);

@@ -7,6 +7,8 @@ export interface SecretTable {
   current_version: number;
   created_at: string;
   updated_at: string;
+  /** The secret as a list page shows it, JSON; NULL: rendered when read (src/db/json-page.ts). */
+  list_item: string | null;
 }
 
 /** One encrypted value version (envelope encryption: see src/crypto/envelope.ts). */
