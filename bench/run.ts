@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { generateMasterKey } from '../src/crypto/master-key.js';
+import { BLOCK_ROWS } from '../src/db/page-blocks.js';
 import { generateToken } from '../src/crypto/tokens.js';
 import {
   type Child,
@@ -810,9 +811,13 @@ async function measureListPages(
   lastPage: number,
   connections: number,
 ) {
+  // The middle page is the one of its block that starts deepest inside it (BLOCK_ROWS rows per
+  // block, src/db/page-blocks.ts): its query steps past the most rows before its first one.
+  const perBlock = BLOCK_ROWS / 250;
+  const middle = Math.floor(lastPage / 2 / perBlock) * perBlock + perBlock - 1;
   const pages: [string, number][] = [
     ['first', 0],
-    ['middle', Math.floor(lastPage / 2)],
+    ['middle', Math.min(middle, lastPage)],
     ['last', lastPage],
   ];
   for (const [label, page] of pages) {
