@@ -18,8 +18,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { generateMasterKey } from '../src/crypto/master-key.js';
-import { BLOCK_ROWS } from '../src/db/page-blocks.js';
 import { generateToken } from '../src/crypto/tokens.js';
+import { BLOCK_ROWS } from '../src/db/page-blocks.js';
 import {
   type Child,
   CpuMeter,

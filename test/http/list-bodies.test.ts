@@ -182,6 +182,10 @@ describe('a stored item follows its row', () => {
       body: { name: 'secret after' },
     });
     assert.equal(renamed.status, 200, renamed.text);
+    const renamedNow = await listedAndStored('secrets', secret.id);
+    const singleRenamed = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    assert.equal(renamedNow.stored, singleRenamed.text);
+    assert.equal((renamedNow.item as { name: string }).name, 'secret after');
     const valued = await call('PUT', `/api/v1/secrets/${secret.id}`, {
       token: server.adminToken,
       body: { name: 'secret after a new value', secret: 'rotated-0c41f9' },
