@@ -8,8 +8,23 @@ export function base62FromBigInt(value: bigint, width: number): string {
     out = ALPHABET[Number(rest % 62n)] + out;
     rest /= 62n;
   }
-  if (out.length > width) throw new RangeError(`value does not fit in ${width} base62 digits`);
-  return out.padStart(width, '0');
+  return padded(out, width);
+}
+
+/**
+ * base62FromBigInt for a safe integer (a CRC-32), without BigInt: token checksums are checked on
+ * every request, and BigInt arithmetic made that the costliest part of the check.
+ */
+export function base62FromNumber(value: number, width: number): string {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError('not a non-negative safe integer');
+  let out = '';
+  for (let rest = value; rest > 0; rest = Math.floor(rest / 62)) out = ALPHABET[rest % 62] + out;
+  return padded(out, width);
+}
+
+function padded(digits: string, width: number): string {
+  if (digits.length > width) throw new RangeError(`value does not fit in ${width} base62 digits`);
+  return digits.padStart(width, '0');
 }
 
 /** Encodes bytes as a fixed-width base62 string (the width a full-range value of that size needs). */

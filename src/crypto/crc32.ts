@@ -11,8 +11,21 @@ const TABLE = (() => {
 })();
 
 export function crc32(data: string | Uint8Array): number {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  if (typeof data === 'string') return isAscii(data) ? crc32OfAscii(data) : crc32(Buffer.from(data, 'utf8'));
   let crc = 0xffffffff;
-  for (const byte of bytes) crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  for (const byte of data) crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** An ASCII text's UTF-8 bytes are its character codes: no buffer to allocate (tokens, every request). */
+function crc32OfAscii(text: string): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++)
+    crc = (TABLE[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }

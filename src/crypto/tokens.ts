@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { base62FromBigInt, base62FromBytes } from './base62.js';
+import { base62FromBytes, base62FromNumber } from './base62.js';
 import { crc32 } from './crc32.js';
+import { sha256Hex } from './sha256.js';
 
 /**
  * API tokens follow GitHub's scheme: a recognisable prefix, 32 random bytes in base62 and a
@@ -27,7 +28,7 @@ export function redactTokens(text: string): string {
 }
 
 function checksum(body: string): string {
-  return base62FromBigInt(BigInt(crc32(body)), CHECKSUM_CHARS);
+  return base62FromNumber(crc32(body), CHECKSUM_CHARS);
 }
 
 export function generateToken(random: (size: number) => Uint8Array = randomBytes): string {
@@ -38,14 +39,12 @@ export function generateToken(random: (size: number) => Uint8Array = randomBytes
 /** True when the token has the right shape and its checksum matches. Never touches storage. */
 export function isWellFormedToken(token: string): boolean {
   if (token.length !== TOKEN_LENGTH || !TOKEN_SHAPE.test(token)) return false;
-  const body = token.slice(0, -CHECKSUM_CHARS);
-  const expected = Buffer.from(checksum(body));
-  return timingSafeEqual(expected, Buffer.from(token.slice(-CHECKSUM_CHARS)));
+  return sameChars(checksum(token.slice(0, -CHECKSUM_CHARS)), token.slice(-CHECKSUM_CHARS));
 }
 
 /** What storage keeps of a token: its SHA-256, hex. The token itself is never stored. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return sha256Hex(token);
 }
 
 /**
@@ -62,9 +61,22 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 /**
+ * Whether two strings of public length are equal, without an early exit at the first difference:
+ * every character is compared, as text. Only for values whose length is no secret (a digest is 64
+ * hex characters, a checksum 6), since a length difference returns at once. Runs on every request,
+ * where safeEqual's two digests and four buffers cost about 2 µs.
+ */
+function sameChars(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}
+
+/**
  * Constant-time comparison of two hex digests, as text: decoding first would let two different
- * strings that are not hex (both decoding to nothing) compare equal.
+ * strings that are not hex (both decoding to nothing) compare equal. A digest's length is public.
  */
 export function digestsEqual(a: string, b: string): boolean {
-  return safeEqual(a, b);
+  return sameChars(a, b);
 }

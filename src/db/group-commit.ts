@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 
 /** Units of work committed together at most; bounds how long one batch holds the database. */
@@ -11,6 +11,10 @@ export interface GroupCommitOptions {
    * every batch takes its locks in the same order (units may take more locks after these).
    */
   begin?: (trx: Kysely<Database>) => Promise<void>;
+  /** Runs last in every batch's transaction, after its units and just before the commit. */
+  beforeCommit?: (trx: Kysely<Database>) => Promise<void>;
+  /** Told after every batch whether its commit succeeded. */
+  afterBatch?: (committed: boolean) => void;
   maxBatch?: number;
 }
 
@@ -31,6 +35,30 @@ interface Outcome {
   value: unknown;
 }
 
+/** The statements of one savepoint, compiled once: Kysely's savepoint builder costs an object graph per unit. */
+interface SavepointStatements {
+  open: CompiledQuery;
+  release: CompiledQuery;
+  rollback: CompiledQuery;
+}
+
+const savepoints: SavepointStatements[] = [];
+
+/** Unit `index`'s savepoint statements, in SQL that SQLite and PostgreSQL both accept. */
+function savepointOf(index: number): SavepointStatements {
+  let statements = savepoints[index];
+  if (statements === undefined) {
+    const name = `"unit_${index}"`;
+    statements = {
+      open: CompiledQuery.raw(`savepoint ${name}`),
+      release: CompiledQuery.raw(`release savepoint ${name}`),
+      rollback: CompiledQuery.raw(`rollback to savepoint ${name}`),
+    };
+    savepoints[index] = statements;
+  }
+  return statements;
+}
+
 /**
  * Group commit: units of work that arrive while a transaction is being committed wait for it and
  * then share the next one, so N concurrent writes cost one durable commit (one fsync on SQLite,
@@ -44,7 +72,13 @@ interface Outcome {
  *
  * A unit must do all its storage work through the transaction it is given.
  */
-export function createGroupCommit({ db, begin, maxBatch = MAX_BATCH }: GroupCommitOptions): GroupCommit {
+export function createGroupCommit({
+  db,
+  begin,
+  beforeCommit,
+  afterBatch,
+  maxBatch = MAX_BATCH,
+}: GroupCommitOptions): GroupCommit {
   let queue: Pending[] = [];
   let flushing = false;
 
@@ -54,25 +88,29 @@ export function createGroupCommit({ db, begin, maxBatch = MAX_BATCH }: GroupComm
     try {
       await begin?.(trx);
       for (const [index, pending] of batch.entries()) {
-        const savepoint = await trx.savepoint(`unit_${index}`).execute();
+        const savepoint = savepointOf(index);
+        await trx.executeQuery(savepoint.open);
         try {
-          const value = await pending.unit(savepoint);
-          await savepoint.releaseSavepoint(`unit_${index}`).execute();
+          const value = await pending.unit(trx);
+          await trx.executeQuery(savepoint.release);
           outcomes.push({ pending, ok: true, value });
         } catch (error) {
-          await savepoint.rollbackToSavepoint(`unit_${index}`).execute();
+          await trx.executeQuery(savepoint.rollback);
           outcomes.push({ pending, ok: false, value: error });
         }
       }
+      await beforeCommit?.(trx);
       await trx.commit().execute();
-      return outcomes;
     } catch (error) {
       await trx
         .rollback()
         .execute()
         .catch(() => {});
+      afterBatch?.(false);
       throw error;
     }
+    afterBatch?.(true);
+    return outcomes;
   }
 
   async function flush(): Promise<void> {

@@ -109,6 +109,58 @@ describe(`group commit (${testDialect()})`, () => {
     assert.deepEqual(await stored('failed-batch-'), []);
   });
 
+  test('beforeCommit runs after the units, in their transaction; afterBatch hears how it ended', async () => {
+    const seen: number[] = [];
+    const ended: boolean[] = [];
+    let failCommit = false;
+    const commits = createGroupCommit({
+      db: store.db,
+      beforeCommit: async (trx) => {
+        // Inside the batch's transaction: it sees the units' uncommitted rows.
+        const rows = await trx
+          .selectFrom('api_keys')
+          .select('name')
+          .where('name', 'like', 'hooks-%')
+          .execute();
+        seen.push(rows.length);
+        if (failCommit) throw new Error('refused at the last step');
+      },
+      afterBatch: (committed) => ended.push(committed),
+    });
+    await Promise.all([commits.run(insertKey('hooks-a')), commits.run(insertKey('hooks-b'))]);
+    assert.deepEqual(seen, [2]);
+    assert.deepEqual(ended, [true]);
+
+    failCommit = true;
+    const outcomes = await Promise.allSettled([commits.run(insertKey('hooks-c'))]);
+    assert.equal(outcomes[0]?.status, 'rejected');
+    assert.deepEqual(seen, [2, 3]);
+    assert.deepEqual(ended, [true, false]);
+    assert.deepEqual(await stored('hooks-'), ['hooks-a', 'hooks-b'], 'the failed batch stored nothing');
+  });
+
+  test('a unit that fails after another unit of its batch has written leaves that write alone', async () => {
+    // Savepoints are numbered by position: the second unit's rollback must not reach the first's row.
+    const commits = createGroupCommit({ db: store.db });
+    const outcomes = await Promise.allSettled([
+      commits.run(insertKey('positions-a')),
+      commits.run(async (trx) => {
+        await insertKey('positions-failed')(trx);
+        throw new Error('second unit fails');
+      }),
+      commits.run(async (trx) => {
+        await insertKey('positions-c')(trx);
+        throw new Error('third unit fails');
+      }),
+      commits.run(insertKey('positions-d')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    assert.deepEqual(await stored('positions-'), ['positions-a', 'positions-d']);
+  });
+
   test('units arriving while a batch commits form the next batch, in order', async () => {
     let batches = 0;
     const commits = createGroupCommit({

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { base62FromBigInt, base62FromBytes } from '../../src/crypto/base62.js';
+import { base62FromBigInt, base62FromBytes, base62FromNumber } from '../../src/crypto/base62.js';
 import { crc32 } from '../../src/crypto/crc32.js';
 import { generateId, looksLikeId } from '../../src/crypto/ids.js';
 import { digestsEqual, generateToken, hashToken, isWellFormedToken } from '../../src/crypto/tokens.js';
@@ -95,6 +95,21 @@ describe('base62 and CRC-32', () => {
     assert.equal(crc32('123456789'), 0xcbf43926);
     assert.equal(crc32(''), 0);
     assert.equal(crc32(Buffer.from('The quick brown fox jumps over the lazy dog')), 0x414fa339);
+  });
+
+  test('CRC-32 of a text is the CRC-32 of its UTF-8 bytes, ASCII or not', () => {
+    for (const text of ['tsk_abc', 'h\u00e9llo', 'emoji \u{1F511}', '\u007f\u0080', 'a\uD800b']) {
+      assert.equal(crc32(text), crc32(Buffer.from(text, 'utf8')), JSON.stringify(text));
+    }
+  });
+
+  test('base62FromNumber writes what base62FromBigInt writes', () => {
+    for (const value of [0, 1, 61, 62, 3843, 3844, 0xcbf43926, 2 ** 32 - 1, Number.MAX_SAFE_INTEGER]) {
+      assert.equal(base62FromNumber(value, 9), base62FromBigInt(BigInt(value), 9), String(value));
+    }
+    assert.throws(() => base62FromNumber(62 ** 3, 3), RangeError);
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53])
+      assert.throws(() => base62FromNumber(bad, 9), RangeError);
   });
 
   test('base62 pads to width and refuses what does not fit', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../../crypto/sha256.js';
 import type { AuditEventRow } from './audit.table.js';
 
 /** The hash before the first event. */
@@ -20,7 +20,5 @@ export function hashEvent(prevHash: string, event: Omit<AuditEventRow, 'hash' | 
     event.outcome,
     event.detail,
   ];
-  return createHash('sha256')
-    .update(`${prevHash}\n${JSON.stringify(fields)}`)
-    .digest('hex');
+  return sha256Hex(`${prevHash}\n${JSON.stringify(fields)}`);
 }

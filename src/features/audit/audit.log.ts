@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { changeStampOf } from '../../db/change-stamp.js';
 import { compiledInsert } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { createGroupCommit, type GroupCommit } from '../../db/group-commit.js';
@@ -15,6 +16,12 @@ export interface AuditActor {
   ip?: string | null | undefined;
   userAgent?: string | null | undefined;
   requestId?: string | null | undefined;
+}
+
+/** The last event of the chain: the next one takes the next `seq` and chains to its `hash`. */
+interface ChainHead {
+  seq: number;
+  hash: string;
 }
 
 export interface AuditInput {
@@ -100,18 +107,36 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
    * SQLite only: the last event written in the batch being committed. Batches run one at a time,
    * so after a batch's first append the head is known without reading it back.
    */
-  let head: { seq: number; hash: string } | undefined;
+  let head: ChainHead | undefined;
+  /**
+   * SQLite only: the head a committed batch left, with the change stamp read inside that batch's
+   * transaction just before its commit. The next batch starts from it, without reading the head
+   * (about 25 µs), if its own reading of the stamp, taken under the write lock, is the same: then
+   * no other process has committed and nothing else on this connection has changed a row since.
+   * (A commit moves neither part of this connection's own stamp.) Any doubt reads the head again.
+   */
+  const stamp = grouped ? changeStampOf(store.db) : undefined;
+  let committed: { head: ChainHead; stamp: string } | undefined;
+  let closing: { head: ChainHead; stamp: string } | undefined;
 
   const commits: GroupCommit = grouped
     ? createGroupCommit({
         db: store.db,
         begin: async () => {
-          head = undefined;
+          head = committed !== undefined && stamp?.() === committed.stamp ? committed.head : undefined;
+          committed = undefined;
+        },
+        beforeCommit: async () => {
+          closing = head === undefined || stamp === undefined ? undefined : { head, stamp: stamp() };
+        },
+        afterBatch: (ok) => {
+          committed = ok ? closing : undefined;
+          closing = undefined;
         },
       })
     : { run: (unit) => store.db.transaction().execute(unit) };
 
-  async function chainHead(trx: Kysely<Database>): Promise<{ seq: number; hash: string }> {
+  async function chainHead(trx: Kysely<Database>): Promise<ChainHead> {
     if (grouped && head !== undefined) return head;
     // Taken before the head is read and held to the commit (on SQLite: nothing to take).
     await lockWithinTransaction(trx, store.dialect, 'audit');
