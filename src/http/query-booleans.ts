@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, preValidationHookHandler } from 'fastify';
 
 interface QuerySchema {
   properties?: Record<string, { type?: unknown }>;
@@ -12,18 +12,25 @@ function isBooleanProperty(property: { type?: unknown } | undefined): boolean {
 /**
  * Cortex's CLI (Python) sends booleans as `True`/`False`. Lower-case them before validation so
  * the schema's boolean coercion understands them: only for parameters the route declares as
- * booleans, so a text parameter that happens to read `True` keeps its casing.
+ * booleans, so a text parameter that happens to read `True` keeps its casing. The hook is added
+ * to those routes alone, as each is declared: every other request skips it.
  */
 export function registerQueryBooleans(app: FastifyInstance) {
-  app.addHook('preValidation', async (request) => {
-    const query = request.query as Record<string, unknown> | undefined;
-    if (query === undefined || query === null) return;
-    const properties = (request.routeOptions.schema?.querystring as QuerySchema | undefined)?.properties;
-    if (properties === undefined) return;
-    for (const [key, value] of Object.entries(query)) {
-      if (typeof value === 'string' && isBooleanProperty(properties[key]) && /^(true|false)$/i.test(value)) {
-        query[key] = value.toLowerCase();
+  app.addHook('onRoute', (route) => {
+    const properties = (route.schema?.querystring as QuerySchema | undefined)?.properties ?? {};
+    const booleans = new Set(Object.keys(properties).filter((key) => isBooleanProperty(properties[key])));
+    if (booleans.size === 0) return;
+    const lowerCaseBooleans: preValidationHookHandler = (request, _reply, done) => {
+      const query = request.query as Record<string, unknown> | undefined | null;
+      if (query !== undefined && query !== null) {
+        for (const key of booleans) {
+          const value = query[key];
+          if (typeof value === 'string' && /^(true|false)$/i.test(value)) query[key] = value.toLowerCase();
+        }
       }
-    }
+      done();
+    };
+    const own = route.preValidation;
+    route.preValidation = own === undefined ? [lowerCaseBooleans] : [lowerCaseBooleans, ...[own].flat()];
   });
 }

@@ -47,21 +47,37 @@ type Validate = ((data: unknown) => boolean) & { errors?: Issue[] | null | undef
 function withoutNul(validate: Validate): Validate {
   const checked = (data: unknown): boolean => {
     const valid = validate(data);
-    const fields = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
-    const withNul: Issue[] = Object.entries(fields)
-      .filter(([, value]) => [value].flat().some((v) => typeof v === 'string' && v.includes('\u0000')))
-      .map(([name]) => ({
-        instancePath: `/${name}`,
-        schemaPath: '#/nul',
-        keyword: 'nul',
-        params: {},
-        message: 'must not contain NUL characters',
-      }));
+    const withNul = nulIssues(data);
     checked.errors = withNul.length > 0 || !valid ? [...withNul, ...(validate.errors ?? [])] : null;
     return checked.errors === null;
   };
   checked.errors = null as Issue[] | null;
   return checked;
+}
+
+const NO_ISSUES: readonly Issue[] = Object.freeze([]);
+
+/** The fields holding NUL, each a violation. Runs on every request: no allocation when none does. */
+function nulIssues(data: unknown): readonly Issue[] {
+  if (typeof data !== 'object' || data === null) return NO_ISSUES;
+  const fields = data as Record<string, unknown>;
+  let issues: Issue[] | undefined;
+  for (const name of Object.keys(fields)) {
+    const value = fields[name];
+    const hasNul = Array.isArray(value)
+      ? value.some((v) => typeof v === 'string' && v.includes('\u0000'))
+      : typeof value === 'string' && value.includes('\u0000');
+    if (!hasNul) continue;
+    issues ??= [];
+    issues.push({
+      instancePath: `/${name}`,
+      schemaPath: '#/nul',
+      keyword: 'nul',
+      params: {},
+      message: 'must not contain NUL characters',
+    });
+  }
+  return issues ?? NO_ISSUES;
 }
 
 /** Decimal digits only: what "an integer" means in a query string or a path. */

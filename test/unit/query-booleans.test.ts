@@ -13,6 +13,7 @@ import { client } from '../helpers/http.js';
 import { assertViolations } from '../helpers/problem.js';
 
 let app: FastifyInstance;
+const seenByRoute: string[] = [];
 let call: ReturnType<typeof client>;
 before(async () => {
   app = Fastify({ genReqId: () => 'req_01J00000000000000000000000' });
@@ -31,6 +32,20 @@ before(async () => {
           additionalProperties: false,
           properties: { enabled: { type: 'boolean' }, name: { type: 'string' }, count: { type: 'integer' } },
         },
+      },
+    },
+    async (request) => request.query,
+  );
+  // A route with a preValidation hook of its own: both run, the casing fixed first.
+  app.get(
+    '/flags-seen',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { enabled: { type: 'boolean' } } },
+      },
+      preValidation: (request, _reply, done) => {
+        seenByRoute.push(String((request.query as { enabled?: unknown }).enabled));
+        done();
       },
     },
     async (request) => request.query,
@@ -75,4 +90,10 @@ test('integers must be written in decimal digits', async () => {
 
 test('unknown parameters are dropped', async () => {
   assert.deepEqual((await call('GET', '/flags?enabled=True&other=1')).body, { enabled: true });
+});
+
+test("a route's own preValidation hook still runs, after the casing is fixed", async () => {
+  const reply = await call('GET', '/flags-seen?enabled=False');
+  assert.deepEqual(reply.body, { enabled: false });
+  assert.deepEqual(seenByRoute, ['false']);
 });
