@@ -40,8 +40,8 @@ describe(`rendering stored list items in the background (${testDialect()})`, () 
       await sql`update ${sql.table(table)} set list_item = null`.execute(server.store.db);
   };
 
-  const assertAllAsRendered = async () => {
-    for (const { table, key } of TABLES) {
+  const assertAllAsRendered = async (tables: readonly (typeof TABLES)[number][] = TABLES) => {
+    for (const { table, key } of tables) {
       for (const row of await texts(table, key)) {
         assert.equal(row.text, rendered.get(`${table}:${row.key}`), `${table} ${row.key}`);
       }
@@ -66,28 +66,45 @@ describe(`rendering stored list items in the background (${testDialect()})`, () 
   });
   after(async () => server?.close());
 
-  test('a batch renders rows without a text in key order, from after the given key', async () => {
+  test('a batch looks at the next rows in key order and renders those without a text', async () => {
     await clearAll();
     const keys = (await texts('secrets', 'id')).map((row) => row.key);
     const first = await renderListItems(server.store, TABLES[1], '', 5);
-    assert.deepEqual(first, { rendered: 5, last: keys[4] });
-    const second = await renderListItems(server.store, TABLES[1], first.last as string, 5);
-    assert.deepEqual(second, { rendered: 5, last: keys[9] });
+    assert.deepEqual(first, { rendered: 5, next: keys[4] });
+    const second = await renderListItems(server.store, TABLES[1], first.next as string, 5);
+    assert.deepEqual(second, { rendered: 5, next: keys[9] });
     const rows = await texts('secrets', 'id');
     assert.deepEqual(
       rows.map((row) => row.text !== null),
       keys.map((_, i) => i < 10),
     );
     for (const row of rows.slice(0, 10)) assert.equal(row.text, rendered.get(`secrets:${row.key}`));
-    // Rows with a text are not read again: the next pass from the start renders only the rest.
-    assert.deepEqual(await renderListItems(server.store, TABLES[1], '', 100), {
+    // The last window runs to the end of the table: nothing to continue after.
+    assert.deepEqual(await renderListItems(server.store, TABLES[1], second.next as string, 5), {
       rendered: keys.length - 10,
-      last: keys.at(-1),
+      next: undefined,
     });
-    assert.deepEqual(await renderListItems(server.store, TABLES[1], '', 100), {
-      rendered: 0,
-      last: undefined,
-    });
+    await assertAllAsRendered([TABLES[1]]);
+  });
+
+  test('rows that have their text are passed over, and never rewritten', async () => {
+    await assertAllAsRendered([TABLES[1]]);
+    const keys = (await texts('secrets', 'id')).map((row) => row.key);
+    // Two rows of the first window lose their text; a third keeps a text the service did not write.
+    for (const id of [keys[1], keys[3]]) {
+      await sql`update secrets set list_item = null where id = ${id}`.execute(server.store.db);
+    }
+    await sql`update secrets set list_item = ${'{"kept":true}'} where id = ${keys[2]}`.execute(
+      server.store.db,
+    );
+    assert.deepEqual(await renderListItems(server.store, TABLES[1], '', 5), { rendered: 2, next: keys[4] });
+    const rows = await texts('secrets', 'id');
+    assert.equal(rows[1]?.text, rendered.get(`secrets:${keys[1]}`));
+    assert.equal(rows[3]?.text, rendered.get(`secrets:${keys[3]}`));
+    assert.equal(rows[2]?.text, '{"kept":true}');
+    await sql`update secrets set list_item = ${rendered.get(`secrets:${keys[2]}`)} where id = ${keys[2]}`.execute(
+      server.store.db,
+    );
   });
 
   test('a whole pass renders every table, byte for byte as the service does, and says so once', async () => {
