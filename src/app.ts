@@ -18,7 +18,11 @@ import type { AuditEventRow, ObjectType } from './features/audit/audit.table.js'
 import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
-import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
+import {
+  createSecretCache,
+  createSecretService,
+  type SecretService,
+} from './features/secrets/secrets.service.js';
 import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
@@ -162,6 +166,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
     audit,
+    cache: bus === null ? undefined : createSecretCache(bus),
   });
   /**
    * What a denied call's path identifier is recorded as: a stored secret by its tag, else an

@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   startCluster,
 } from '../helpers/cluster.js';
+import type { Reply } from '../helpers/http.js';
 import { assertProblem } from '../helpers/problem.js';
 
 const RATE_LIMIT = 30;
@@ -213,6 +214,62 @@ describe('several nodes on one PostgreSQL and one Redis', { skip: clusterSkipRea
       });
       assert.deepEqual(listed.body, { id: created.body.id, name: 'written on A', tag });
     }
+  });
+
+  test('a secret changed on one node is seen changed by every other within a second, though they cached it', async (t) => {
+    const tag = `mn-cached-${randomBytes(4).toString('hex')}`;
+    const token = cluster.adminToken;
+    const first = nodes[0] as ClusterNode;
+    const created = await first.call('POST', '/api/v1/secrets', {
+      token,
+      body: { name: 'v1', tag, secret: 'one' },
+    });
+    assert.equal(created.status, 200, created.text);
+    // Every node reads it twice: from storage, then from its cache.
+    for (const node of nodes) {
+      for (let i = 0; i < 2; i++) {
+        assert.equal((await node.call('GET', `/api/v1/secrets/${tag}/value`, { token })).body.value, 'one');
+      }
+    }
+    /** How long after `since` every other node answers as `done` says. */
+    const seenWithin = async (since: number, path: string, done: (reply: Reply) => boolean) =>
+      Promise.all(
+        nodes.slice(1).map(async (node) => {
+          for (;;) {
+            const reply = await node.call('GET', path, { token });
+            const elapsed = performance.now() - since;
+            if (done(reply) || elapsed > 3_000) return elapsed;
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+        }),
+      );
+    const assertWithinASecond = (what: string, latencies: number[]) => {
+      t.diagnostic(`${what}: ${latencies.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`);
+      for (const ms of latencies) assert.ok(ms < 1_000, `${what}: still stale after ${ms} ms`);
+    };
+
+    const updated = await first.call('PUT', `/api/v1/secrets/${tag}`, {
+      token,
+      body: { name: 'v2', secret: 'two' },
+    });
+    assert.equal(updated.status, 200, updated.text);
+    let since = performance.now();
+    assertWithinASecond(
+      'new value',
+      await seenWithin(since, `/api/v1/secrets/${tag}/value`, (reply) => reply.body?.value === 'two'),
+    );
+    assertWithinASecond(
+      'new name',
+      await seenWithin(since, `/api/v1/secrets/${tag}`, (r) => r.body?.name === 'v2'),
+    );
+
+    const deleted = await first.call('DELETE', `/api/v1/secrets/${tag}`, { token, body: {} });
+    assert.equal(deleted.status, 200, deleted.text);
+    since = performance.now();
+    assertWithinASecond(
+      'deleted',
+      await seenWithin(since, `/api/v1/secrets/${tag}`, (r) => r.status === 404),
+    );
   });
 
   test('no node reported Redis unreachable in normal operation', () => {

@@ -1,4 +1,6 @@
 import type { Kysely } from 'kysely';
+import { InvalidatedCache } from '../../cluster/invalidated-cache.js';
+import type { InvalidationBus } from '../../cluster/invalidation-bus.js';
 import { DecryptionError } from '../../crypto/aes-gcm.js';
 import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope.js';
 import { generateId, looksLikeId } from '../../crypto/ids.js';
@@ -48,6 +50,23 @@ export interface SecretServiceDeps {
   versionsKept: number;
   audit: AuditLog;
   revealEnabled: boolean;
+  /**
+   * Secret rows by the tag or id they were asked for (see createSecretCache); none: every look-up
+   * reads storage.
+   */
+  cache?: InvalidatedCache<SecretRow> | undefined;
+}
+
+/**
+ * Rows announced on the same bus as key changes, by secret id. Entries live at most 10 s: during a
+ * rolling upgrade, nodes of the previous release change secrets without announcing it.
+ */
+export function createSecretCache(bus: InvalidationBus): InvalidatedCache<SecretRow> {
+  return new InvalidatedCache<SecretRow>(bus, {
+    ownerOf: (row) => row.id,
+    maxEntries: 10_000,
+    ttlMs: 10_000,
+  });
 }
 
 /** A caller as services receive it: the key, and where the request came from when over HTTP. */
@@ -96,7 +115,7 @@ function throwIfAny(violations: Violation[]) {
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { store, keyring, now, audit } = deps;
+  const { store, keyring, now, audit, cache } = deps;
   const { db } = store;
 
   // Every write of a value asks: compiled once (src/db/compiled-once.ts).
@@ -157,12 +176,23 @@ export function createSecretService(deps: SecretServiceDeps) {
   }
 
   /** SPEC §5: an id first, then a tag (tags can never look like ids). */
+  /** The secret a path names, from the cache when it holds it. Shared and frozen: never altered. */
   async function resolve(tagOrId: string): Promise<SecretRow> {
+    const cached = cache?.get(tagOrId);
+    if (cached !== undefined) return cached;
+    const ticket = cache?.ticket();
     const row = looksLikeId('se', tagOrId)
       ? await repo.findSecretById(db, tagOrId)
       : await repo.findSecretByTag(db, tagOrId);
     if (row === undefined) throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
+    Object.freeze(row);
+    if (ticket !== undefined) cache?.set(tagOrId, row, ticket);
     return row;
+  }
+
+  /** After a change to a secret has committed: every node drops what it cached of it. */
+  async function changed(id: string): Promise<void> {
+    await cache?.invalidate(id);
   }
 
   async function decrypt(row: SecretVersionRow): Promise<string> {
@@ -271,6 +301,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           });
           await record({ ...updated, detail: 'name' });
         });
+        await changed(current.id);
         return toSecret({ ...current, name: name as string });
       }
       let written = current;
@@ -299,6 +330,7 @@ export function createSecretService(deps: SecretServiceDeps) {
               return { ...fresh, ...changes };
             },
           );
+          await changed(current.id);
           return toSecret(written);
         } catch (error) {
           // Two updates raced for the same version number: the loser takes the next one.
@@ -318,6 +350,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           objectId: current.tag,
         });
       });
+      await changed(current.id);
     },
 
     async versions(

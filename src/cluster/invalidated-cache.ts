@@ -1,0 +1,95 @@
+import type { InvalidationBus } from './invalidation-bus.js';
+
+export interface InvalidatedCacheOptions<V> {
+  /** The id whose change notices drop this value (an API key's cid, a secret's id). */
+  ownerOf: (value: V) => string;
+  maxEntries?: number;
+  /** A belt on top of invalidation: no entry outlives this, whatever happens to messages. */
+  ttlMs?: number;
+  clock?: () => number;
+}
+
+/**
+ * Look-ups kept in process so that hot reads do not hit storage on every request, bounded (least
+ * recently used out first) and timed out. Correctness rests on invalidation: every change to an
+ * object is announced on the bus under its id and drops its entries on every node; while the bus
+ * is unhealthy the cache is bypassed (and emptied when the bus returns), so a node never serves
+ * what it could not hear changed.
+ */
+export class InvalidatedCache<V> {
+  private readonly entries = new Map<string, { value: V; at: number }>();
+  /** Bumped by every invalidation: a look-up that raced one must not be cached. */
+  private generation = 0;
+  private readonly ownerOf: (value: V) => string;
+  private readonly maxEntries: number;
+  private readonly ttlMs: number;
+  private readonly clock: () => number;
+
+  constructor(
+    private readonly bus: InvalidationBus,
+    options: InvalidatedCacheOptions<V>,
+  ) {
+    this.ownerOf = options.ownerOf;
+    this.maxEntries = options.maxEntries ?? 10_000;
+    this.ttlMs = options.ttlMs ?? 60_000;
+    this.clock = options.clock ?? Date.now;
+    bus.subscribe((id) => this.dropOwner(id));
+    bus.onReconnect(() => this.clear());
+  }
+
+  get(key: string): V | undefined {
+    if (!this.bus.healthy()) return undefined;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (this.clock() - entry.at > this.ttlMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    // Most recently used last, so eviction takes the least recently used first.
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** A ticket taken before reading storage; `set` only stores if nothing was invalidated since. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  set(key: string, value: V, ticket: number) {
+    if (ticket !== this.generation || !this.bus.healthy()) return;
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest !== undefined) this.entries.delete(oldest);
+    }
+    this.entries.set(key, { value, at: this.clock() });
+  }
+
+  /**
+   * Announces a change to an object to every node (this one included). Never throws: the change
+   * is already committed. False when the announcement could not be sent; nodes whose channel is
+   * down bypass their caches anyway, and every entry expires within the TTL.
+   */
+  async invalidate(id: string): Promise<boolean> {
+    this.dropOwner(id);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await this.bus.publish(id);
+        return true;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+    return false;
+  }
+
+  private dropOwner(id: string) {
+    this.generation++;
+    for (const [key, entry] of this.entries) if (this.ownerOf(entry.value) === id) this.entries.delete(key);
+  }
+
+  clear() {
+    this.generation++;
+    this.entries.clear();
+  }
+}

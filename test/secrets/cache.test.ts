@@ -1,0 +1,148 @@
+/**
+ * The in-process cache of secret rows (createSecretCache, src/features/secrets/secrets.service.ts):
+ * a change is seen at once by the node that made it and by every node on the same bus, a node
+ * whose bus is down reads storage, and the cache is really used (a change nobody announced is not
+ * seen until the entry expires). Two apps on one store and one bus stand for two nodes.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { buildApp } from '../../src/app.js';
+import type { InvalidationBus } from '../../src/cluster/invalidation-bus.js';
+import { testDialect } from '../helpers/database.js';
+import { client } from '../helpers/http.js';
+import { api, type Call } from '../helpers/keys.js';
+import { assertProblem } from '../helpers/problem.js';
+import { uniqueTag } from '../helpers/secrets.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** One process's bus, whose health the test controls. */
+function controlledBus() {
+  const listeners: ((id: string) => void)[] = [];
+  const reconnects: (() => void)[] = [];
+  const state = { healthy: true };
+  const bus: InvalidationBus = {
+    async publish(id) {
+      for (const listener of listeners) listener(id);
+    },
+    subscribe: (listener) => void listeners.push(listener),
+    onReconnect: (listener) => void reconnects.push(listener),
+    healthy: () => state.healthy,
+    async close() {},
+  };
+  const reconnect = () => {
+    for (const listener of reconnects) listener();
+  };
+  return { bus, state, reconnect };
+}
+
+describe(`the secret cache (${testDialect()})`, () => {
+  const { bus, state, reconnect } = controlledBus();
+  let server: TestServer;
+  let closeOther: () => Promise<void>;
+  /** Calls to the first node and to a second one on the same store and bus. */
+  let first: Call;
+  let second: Call;
+
+  before(async () => {
+    server = await startTestServer({ app: { bus } });
+    const other = await buildApp({
+      store: server.store,
+      keyring: server.keyring,
+      rateLimitPerMinute: 100_000,
+      bus,
+    });
+    const url = await other.server.listen({ host: '127.0.0.1', port: 0 });
+    closeOther = () => other.server.close();
+    first = api(server);
+    const viaOther = client(url);
+    second = (method, path, options = {}) => viaOther(method, path, { token: server.adminToken, ...options });
+  });
+  after(async () => {
+    await closeOther?.();
+    await server?.close();
+  });
+
+  async function created(name = 'cached') {
+    const tag = uniqueTag('cache');
+    const reply = await first('POST', '/api/v1/secrets', {
+      token: server.adminToken,
+      body: { name, tag, secret: 'one' },
+    });
+    assert.equal(reply.status, 200, reply.text);
+    return { tag, id: reply.body.id as string };
+  }
+  const read = async (call: Call, path: string) =>
+    (await call('GET', path, { token: server.adminToken })).body;
+  /** A change made in storage directly: nobody announces it. */
+  const renameInStorage = (id: string, name: string) =>
+    sql`update secrets set name = ${name} where id = ${id}`.execute(server.store.db);
+
+  test('the node that changes a secret sees the change at once, by tag and by id', async () => {
+    const { tag, id } = await created();
+    for (const path of [`/api/v1/secrets/${tag}`, `/api/v1/secrets/${id}`]) {
+      assert.equal((await read(first, path)).name, 'cached');
+    }
+    assert.equal((await read(first, `/api/v1/secrets/${tag}/value`)).value, 'one');
+    const token = server.adminToken;
+    assert.equal(
+      (await first('PUT', `/api/v1/secrets/${tag}`, { token, body: { name: 'renamed' } })).status,
+      200,
+    );
+    assert.equal((await read(first, `/api/v1/secrets/${id}`)).name, 'renamed');
+    assert.equal(
+      (await first('PUT', `/api/v1/secrets/${id}`, { token, body: { secret: 'two' } })).status,
+      200,
+    );
+    const revealed = await read(first, `/api/v1/secrets/${tag}/value`);
+    assert.deepEqual([revealed.version, revealed.value], [2, 'two']);
+    assert.equal((await first('DELETE', `/api/v1/secrets/${tag}`, { token, body: {} })).status, 200);
+    assertProblem(await first('GET', `/api/v1/secrets/${tag}`, { token }), 404, 'NOT_FOUND');
+    // The tag again, for another secret: its new id is served, not the cached old one.
+    const again = await first('POST', '/api/v1/secrets', {
+      token,
+      body: { name: 'again', tag, secret: 'x' },
+    });
+    assert.equal(again.status, 200, again.text);
+    assert.equal((await read(first, `/api/v1/secrets/${tag}`)).id, again.body.id);
+  });
+
+  test('another node on the same bus sees each change at once, though it had cached the secret', async () => {
+    const { tag, id } = await created();
+    const token = server.adminToken;
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'cached');
+    assert.equal((await read(second, `/api/v1/secrets/${tag}/value`)).value, 'one');
+    assert.equal(
+      (await first('PUT', `/api/v1/secrets/${id}`, { token, body: { name: 'n2', secret: 'two' } })).status,
+      200,
+    );
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'n2');
+    assert.equal((await read(second, `/api/v1/secrets/${tag}/value`)).value, 'two');
+    assert.equal((await first('DELETE', `/api/v1/secrets/${id}`, { token, body: {} })).status, 200);
+    assertProblem(await second('GET', `/api/v1/secrets/${tag}`), 404, 'NOT_FOUND');
+  });
+
+  test('a cached secret is served from memory: a change nobody announced is not seen', async () => {
+    const { tag, id } = await created();
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'cached');
+    await renameInStorage(id, 'unannounced');
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'cached');
+    // Not cached under its id yet: read from storage.
+    assert.equal((await read(second, `/api/v1/secrets/${id}`)).name, 'unannounced');
+  });
+
+  test('while the bus is down the cache is bypassed, and emptied when it returns', async () => {
+    const { tag, id } = await created();
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'cached');
+    state.healthy = false;
+    try {
+      await renameInStorage(id, 'while down');
+      assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'while down');
+    } finally {
+      state.healthy = true;
+      reconnect();
+    }
+    // What was cached before the outage went with the reconnect.
+    assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'while down');
+  });
+});
