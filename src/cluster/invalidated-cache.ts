@@ -16,8 +16,17 @@ export interface InvalidatedCacheOptions<V> {
  * is unhealthy the cache is bypassed (and emptied when the bus returns), so a node never serves
  * what it could not hear changed.
  */
+/**
+ * How often a hit may move its entry to the recent end (a delete and an insert). Moving the same
+ * key over and over costs V8's Map time in proportion to its size: about 19 µs per move with
+ * 10,000 entries (0.05 µs with 10), so a hot key moved on every hit slowed every request of a
+ * busy node. Eviction order is least recently used to within this interval.
+ */
+const RECENCY_STEP_MS = 1_000;
+
 export class InvalidatedCache<V> {
-  private readonly entries = new Map<string, { value: V; at: number }>();
+  /** In order of last use (to within RECENCY_STEP_MS): the first entry is evicted first. */
+  private readonly entries = new Map<string, { value: V; at: number; usedAt: number }>();
   /** Bumped by every invalidation: a look-up that raced one must not be cached. */
   private generation = 0;
   private readonly ownerOf: (value: V) => string;
@@ -41,13 +50,16 @@ export class InvalidatedCache<V> {
     if (!this.bus.healthy()) return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (this.clock() - entry.at > this.ttlMs) {
+    const now = this.clock();
+    if (now - entry.at > this.ttlMs) {
       this.entries.delete(key);
       return undefined;
     }
-    // Most recently used last, so eviction takes the least recently used first.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (now - entry.usedAt >= RECENCY_STEP_MS) {
+      entry.usedAt = now;
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
     return entry.value;
   }
 
@@ -62,7 +74,8 @@ export class InvalidatedCache<V> {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(key, { value, at: this.clock() });
+    const now = this.clock();
+    this.entries.set(key, { value, at: now, usedAt: now });
   }
 
   /**

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { InvalidatedCache } from '../../src/cluster/invalidated-cache.js';
 import type { InvalidationBus } from '../../src/cluster/invalidation-bus.js';
 import type { ApiKeyRow } from '../../src/features/api-keys/api-keys.table.js';
 import { TokenCache } from '../../src/features/api-keys/token-cache.js';
@@ -101,4 +102,39 @@ test('entries expire after a minute whatever happens to notices', async () => {
   assert.equal(cache.get('h1')?.cid, 'ak1');
   now = 120_001;
   assert.equal(cache.get('h1'), undefined);
+});
+
+test('when full, the least recently used entry goes first (to within a second of use)', () => {
+  const { bus } = controlledBus();
+  let clock = 0;
+  const cache = new InvalidatedCache<{ id: string }>(bus, {
+    ownerOf: (v) => v.id,
+    maxEntries: 3,
+    clock: () => clock,
+  });
+  const has = (id: string) => cache.get(id) !== undefined;
+  for (const id of ['a', 'b', 'c']) cache.set(id, { id }, cache.ticket());
+  clock = 1_000;
+  assert.ok(has('a')); // a becomes the most recent: b is now the oldest
+  cache.set('d', { id: 'd' }, cache.ticket());
+  assert.equal(has('b'), false);
+  clock = 1_500;
+  assert.ok(has('c')); // last moved at 0: moves to the recent end
+  assert.ok(has('a')); // moved at 1,000, within the second: keeps its place, now the oldest
+  cache.set('e', { id: 'e' }, cache.ticket());
+  assert.equal(has('a'), false);
+  assert.deepEqual(['c', 'd', 'e'].map(has), [true, true, true]);
+});
+
+test('an entry is dropped by a notice about its owner, whatever its key', async () => {
+  const { bus, deliver } = controlledBus();
+  const cache = new InvalidatedCache<{ id: string; name: string }>(bus, { ownerOf: (v) => v.id });
+  const row = { id: 'se1', name: 'one' };
+  cache.set('by-tag', row, cache.ticket());
+  cache.set('se1', row, cache.ticket());
+  cache.set('other', { id: 'se2', name: 'two' }, cache.ticket());
+  deliver('se1');
+  assert.equal(cache.get('by-tag'), undefined);
+  assert.equal(cache.get('se1'), undefined);
+  assert.deepEqual(cache.get('other'), { id: 'se2', name: 'two' });
 });
