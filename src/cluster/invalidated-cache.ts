@@ -10,13 +10,6 @@ export interface InvalidatedCacheOptions<V> {
 }
 
 /**
- * Look-ups kept in process so that hot reads do not hit storage on every request, bounded (least
- * recently used out first) and timed out. Correctness rests on invalidation: every change to an
- * object is announced on the bus under its id and drops its entries on every node; while the bus
- * is unhealthy the cache is bypassed (and emptied when the bus returns), so a node never serves
- * what it could not hear changed.
- */
-/**
  * How often a hit may move its entry to the recent end (a delete and an insert). Moving the same
  * key over and over costs V8's Map time in proportion to its size: about 19 µs per move with
  * 10,000 entries (0.05 µs with 10), so a hot key moved on every hit slowed every request of a
@@ -24,6 +17,13 @@ export interface InvalidatedCacheOptions<V> {
  */
 const RECENCY_STEP_MS = 1_000;
 
+/**
+ * Look-ups kept in process so that hot reads do not hit storage on every request, bounded (least
+ * recently used out first) and timed out. Correctness rests on invalidation: every change to an
+ * object is announced on the bus under its id and drops its entries on every node; while the bus
+ * is unhealthy the cache is bypassed (and emptied when the bus returns), so a node never serves
+ * what it could not hear changed.
+ */
 export class InvalidatedCache<V> {
   /** In order of last use (to within RECENCY_STEP_MS): the first entry is evicted first. */
   private readonly entries = new Map<string, { value: V; at: number; usedAt: number }>();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { base62FromBytes, base62FromNumber } from './base62.js';
 import { crc32 } from './crc32.js';
 import { sha256Hex } from './sha256.js';
@@ -48,23 +48,10 @@ export function hashToken(token: string): string {
 }
 
 /**
- * Whether two strings are equal, without an early exit that would time where they first differ, or
- * whether their lengths do: both are hashed to 32 bytes and the hashes compared with
- * timingSafeEqual. Hashed as UTF-16 code units, which keeps every string distinct (UTF-8 would
- * turn any lone surrogate into the same replacement character). For anything secret or derived
- * from a secret.
- */
-export function safeEqual(a: string, b: string): boolean {
-  const left = createHash('sha256').update(a, 'utf16le').digest();
-  const right = createHash('sha256').update(b, 'utf16le').digest();
-  return timingSafeEqual(left, right);
-}
-
-/**
  * Whether two strings of public length are equal, without an early exit at the first difference:
  * every character is compared, as text. Only for values whose length is no secret (a digest is 64
  * hex characters, a checksum 6), since a length difference returns at once. Runs on every request,
- * where safeEqual's two digests and four buffers cost about 2 µs.
+ * where comparing through two more digests and four buffers cost about 2 µs.
  */
 function sameChars(a: string, b: string): boolean {
   if (a.length !== b.length) return false;

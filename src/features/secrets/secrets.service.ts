@@ -175,8 +175,10 @@ export function createSecretService(deps: SecretServiceDeps) {
     };
   }
 
-  /** SPEC §5: an id first, then a tag (tags can never look like ids). */
-  /** The secret a path names, from the cache when it holds it. Shared and frozen: never altered. */
+  /**
+   * The secret a path names (SPEC §5: an id first, then a tag; tags can never look like ids),
+   * from the cache when it holds it. The row is shared and frozen: never altered.
+   */
   async function resolve(tagOrId: string): Promise<SecretRow> {
     const cached = cache?.get(tagOrId);
     if (cached !== undefined) return cached;
