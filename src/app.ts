@@ -40,6 +40,7 @@ import { sendProblem } from './http/problem.js';
 import { registerQueryBooleans } from './http/query-booleans.js';
 import { createMemoryRateLimiter, type RateLimiter } from './http/rate-limiter.js';
 import { generateRequestId } from './http/request-id.js';
+import { requestLoggerFactory } from './http/request-logger.js';
 import { API_HEADERS, registerResponseHeaders } from './http/response-headers.js';
 import { registerValidators } from './http/validation.js';
 import { type LogDestination, loggerOptions, registerRequestLog } from './log.js';
@@ -92,6 +93,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const server = Fastify({
     logger: loggerOptions(options.logLevel ?? 'info', options.logStream),
     genReqId: () => generateRequestId(),
+    // request.log is made only when something is logged (see request-logger.ts).
+    childLoggerFactory: requestLoggerFactory,
     // One line per request, from registerRequestLog, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -175,7 +178,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   async function storedObjectId(type: ObjectType, identifier: string): Promise<string | undefined> {
     const idShaped = (prefix: IdPrefix) => (looksLikeId(prefix, identifier) ? identifier : undefined);
     if (type === 'SECRET') {
-      const found = await secrets.get(identifier).catch(() => undefined);
+      const found = await Promise.resolve(identifier)
+        .then((id) => secrets.get(id))
+        .catch(() => undefined);
       return found?.tag ?? idShaped('se');
     }
     if (type === 'API_KEY') return idShaped('ak');

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { freshDecision, type RateDecision, type RateLimiter, WINDOW_MS } from '../http/rate-limiter.js';
+import type { MaybePromise } from '../runtime/maybe-promise.js';
 import type { InvalidationBus } from './invalidation-bus.js';
 
 export interface Warn {
@@ -53,7 +54,7 @@ export function createRedisRateLimiter(
     script: string,
     key: string,
     decide: (count: number, ttl: number) => RateDecision,
-    otherwise: () => Promise<RateDecision>,
+    otherwise: () => MaybePromise<RateDecision>,
   ): Promise<RateDecision> {
     let result: [number, number];
     try {

@@ -70,13 +70,13 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Rate
   }
 
   return {
-    async consume(key) {
+    consume(key) {
       const window = view.add(key, 1);
       unreported.set(key, (unreported.get(key) ?? 0) + 1);
       schedule();
       return decide(limit, window, view.now(), 0);
     },
-    async peek(key) {
+    peek(key) {
       return decide(limit, view.get(key), view.now(), 1);
     },
     async close() {

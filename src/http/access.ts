@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isWellFormedToken } from '../crypto/tokens.js';
 import type { ObjectType } from '../features/audit/audit.table.js';
 import type { Permission } from '../features/roles/permissions.js';
+import { andThen, type MaybePromise } from '../runtime/maybe-promise.js';
 import type { AuthFailureBudget } from './auth-failures.js';
 import { clientOf } from './client-address.js';
 import { AppError } from './errors.js';
@@ -13,8 +14,11 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
 }
 
-/** Looks a well-formed token up. `expired` is kept apart so the 401 can say so. */
-export type Authenticator<P extends Principal> = (token: string) => Promise<P | 'expired' | undefined>;
+/**
+ * Looks a well-formed token up: at once when the token cache holds it, later when storage must be
+ * read. `expired` is kept apart so the 401 can say so.
+ */
+export type Authenticator<P extends Principal> = (token: string) => MaybePromise<P | 'expired' | undefined>;
 
 /**
  * How a route is reached, set in its `config`:
@@ -50,17 +54,18 @@ function applyRateHeaders(reply: FastifyReply, decision: RateDecision) {
   reply.header('x-ratelimit-reset', decision.resetSeconds);
 }
 
-async function meter(limiter: RateLimiter, key: string, reply: FastifyReply) {
-  const decision = await limiter.consume(key);
-  applyRateHeaders(reply, decision);
-  if (!decision.allowed) {
-    throw new AppError(
-      'TOO_MANY_REQUESTS',
-      'Rate limit exceeded',
-      `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${decision.resetSeconds} s`,
-      { retryAfter: decision.resetSeconds },
-    );
-  }
+function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePromise<void> {
+  return andThen(limiter.consume(key), (decision) => {
+    applyRateHeaders(reply, decision);
+    if (!decision.allowed) {
+      throw new AppError(
+        'TOO_MANY_REQUESTS',
+        'Rate limit exceeded',
+        `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${decision.resetSeconds} s`,
+        { retryAfter: decision.resetSeconds },
+      );
+    }
+  });
 }
 
 /**
@@ -69,6 +74,10 @@ async function meter(limiter: RateLimiter, key: string, reply: FastifyReply) {
  * client IP's budget, so guessing tokens is rate limited too; and every presented credential that
  * fails also spends the client's much smaller failed-authentication budget, which once spent
  * refuses all its authentication attempts (see auth-failures.ts).
+ *
+ * Each step answers at once when it can (token cache, limits in memory) and only the steps that
+ * wait (storage, Redis) cost a promise (see maybe-promise.ts); a refusal is a throw or a rejection,
+ * and both end up in `done`.
  */
 export function registerAccessControl<P extends Principal>(
   app: FastifyInstance,
@@ -77,7 +86,7 @@ export function registerAccessControl<P extends Principal>(
   const { limiter, failures, authenticate } = options;
   app.decorateRequest('principal', undefined);
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  function admit(request: FastifyRequest, reply: FastifyReply): MaybePromise<void> {
     const access = request.routeOptions.config as RouteAccess;
     if (access.unmetered === true) return;
     const protectedRoute = access.permission !== undefined || access.authenticated === true;
@@ -88,38 +97,58 @@ export function registerAccessControl<P extends Principal>(
     const attempt = header !== undefined && header !== '';
     // Checked before the token is even looked at, so a refused attempt's answer and timing say
     // nothing about the token.
-    if (attempt) await failures.assertAllowed(request.ip);
-    const principal = await identify(header, authenticate);
-    if (typeof principal === 'string') {
-      if (attempt) await failures.recordFailure(request.ip);
-      await meter(limiter, `ip:${clientOf(request.ip)}`, reply);
-      throw unauthorized(principal);
+    const budget = attempt ? failures.assertAllowed(request.ip) : undefined;
+    return andThen(budget, () =>
+      andThen(identify(header, authenticate), (principal) => {
+        if (typeof principal === 'string') {
+          const spent = attempt ? failures.recordFailure(request.ip) : undefined;
+          return andThen(spent, () =>
+            andThen(meter(limiter, `ip:${clientOf(request.ip)}`, reply), () => {
+              throw unauthorized(principal);
+            }),
+          );
+        }
+        return andThen(meter(limiter, `key:${principal.cid}`, reply), () => {
+          request.principal = principal;
+          if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
+            throw new AppError(
+              'FORBIDDEN',
+              'Access denied',
+              `This API key lacks the ${access.permission} permission`,
+            );
+          }
+        });
+      }),
+    );
+  }
+
+  app.addHook('onRequest', (request, reply, done) => {
+    let pending: MaybePromise<void>;
+    try {
+      pending = admit(request, reply);
+    } catch (error) {
+      done(error as Error);
+      return;
     }
-    await meter(limiter, `key:${principal.cid}`, reply);
-    request.principal = principal;
-    if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
-      throw new AppError(
-        'FORBIDDEN',
-        'Access denied',
-        `This API key lacks the ${access.permission} permission`,
-      );
-    }
+    if (pending instanceof Promise) pending.then(() => done(), done);
+    else done();
   });
 }
 
 /** The principal, or the reason (a sentence) it could not be found. */
-async function identify<P extends Principal>(
+function identify<P extends Principal>(
   header: string | undefined,
   authenticate: Authenticator<P>,
-): Promise<P | string> {
+): MaybePromise<P | string> {
   if (header === undefined || header === '') return 'Missing bearer token in the Authorization header';
   const token = BEARER.exec(header)?.[1];
   if (token === undefined) return 'The Authorization header must be "Bearer <token>"';
   if (!isWellFormedToken(token)) return 'Malformed API key';
-  const found = await authenticate(token);
-  if (found === 'expired') return 'API key has expired';
-  if (found === undefined) return 'Invalid API key';
-  return found;
+  return andThen(authenticate(token), (found) => {
+    if (found === 'expired') return 'API key has expired';
+    if (found === undefined) return 'Invalid API key';
+    return found;
+  });
 }
 
 /** The authenticated caller of a protected route (the access hook guarantees one). */

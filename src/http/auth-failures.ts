@@ -1,3 +1,4 @@
+import { andThen, type MaybePromise } from '../runtime/maybe-promise.js';
 import { clientOf } from './client-address.js';
 import { AppError } from './errors.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -15,32 +16,36 @@ export const DEFAULT_AUTH_FAILURES_PER_MINUTE = 20;
  * spend; each attempt first looks at it without spending.
  */
 export interface AuthFailureBudget {
-  /** Throws 429 TOO_MANY_REQUESTS when the client at `ip` has no failed attempts left. */
-  assertAllowed(ip: string): Promise<void>;
+  /**
+   * Fails with 429 TOO_MANY_REQUESTS when the client at `ip` has no failed attempts left: a throw
+   * when the budget is in memory, a rejection when it answers later (see maybe-promise.ts).
+   */
+  assertAllowed(ip: string): MaybePromise<void>;
   /** Counts one failed attempt by the client at `ip`. */
-  recordFailure(ip: string): Promise<void>;
+  recordFailure(ip: string): MaybePromise<void>;
 }
 
 /** No budget: failed authentications draw on the general per-IP rate limit only. */
 export const NO_AUTH_FAILURE_BUDGET: AuthFailureBudget = Object.freeze({
-  assertAllowed: async () => {},
-  recordFailure: async () => {},
+  assertAllowed: () => {},
+  recordFailure: () => {},
 });
 
 export function createAuthFailureBudget(limiter: RateLimiter): AuthFailureBudget {
   return {
-    async assertAllowed(ip) {
-      const decision = await limiter.peek(`authfail:${clientOf(ip)}`);
-      if (decision.allowed) return;
-      throw new AppError(
-        'TOO_MANY_REQUESTS',
-        'Too many failed authentications',
-        `Too many failed authentication attempts from this address; retry in ${decision.resetSeconds} s`,
-        { retryAfter: decision.resetSeconds },
-      );
+    assertAllowed(ip) {
+      return andThen(limiter.peek(`authfail:${clientOf(ip)}`), (decision) => {
+        if (decision.allowed) return;
+        throw new AppError(
+          'TOO_MANY_REQUESTS',
+          'Too many failed authentications',
+          `Too many failed authentication attempts from this address; retry in ${decision.resetSeconds} s`,
+          { retryAfter: decision.resetSeconds },
+        );
+      });
     },
-    async recordFailure(ip) {
-      await limiter.consume(`authfail:${clientOf(ip)}`);
+    recordFailure(ip) {
+      return andThen(limiter.consume(`authfail:${clientOf(ip)}`), () => {});
     },
   };
 }

@@ -1,6 +1,9 @@
+import type { MaybePromise } from '../runtime/maybe-promise.js';
+
 /**
  * Fixed one-minute windows per key (a credential id, or a client IP for requests without a valid
- * token). The interface is async so a shared store (Redis) can stand behind it for many nodes.
+ * token). A limiter in memory answers at once; one over a shared store (Redis, for many nodes)
+ * answers with a promise.
  */
 export interface RateDecision {
   allowed: boolean;
@@ -12,12 +15,12 @@ export interface RateDecision {
 
 export interface RateLimiter {
   /** Counts one request against `key`'s window; `allowed` says whether it was within the limit. */
-  consume(key: string): Promise<RateDecision>;
+  consume(key: string): MaybePromise<RateDecision>;
   /**
    * The window's state without counting anything: `allowed` says whether one more request would
    * be, `remaining` how many are left. For budgets that only failures spend, checked first.
    */
-  peek(key: string): Promise<RateDecision>;
+  peek(key: string): MaybePromise<RateDecision>;
   close(): Promise<void>;
 }
 
@@ -112,10 +115,10 @@ export function decide(limit: number, window: Window | undefined, at: number, pe
 /** A limiter over windows held in this process. */
 export function rateLimiterOver(limit: number, windows: Windows): RateLimiter {
   return {
-    async consume(key) {
+    consume(key) {
       return decide(limit, windows.add(key, 1), windows.now(), 0);
     },
-    async peek(key) {
+    peek(key) {
       return decide(limit, windows.get(key), windows.now(), 1);
     },
     async close() {

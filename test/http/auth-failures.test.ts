@@ -3,13 +3,17 @@
  * minute a client's every authentication attempt is 429, valid tokens included; other clients are
  * unaffected; an IPv6 client is its /64; the window passes. The server trusts X-Forwarded-For, so
  * each test speaks as its own client addresses (documentation ranges), and the tests share one
- * server without sharing budgets. Last, with PostgreSQL and Redis servers: two real `tessera serve`
- * processes share one budget per client through Redis, configured from the environment.
+ * server without sharing budgets. Then the same checks with limits that answer with a promise, as
+ * Redis does (the access check takes in-memory answers at once: both paths must refuse alike).
+ * Last, with PostgreSQL and Redis servers: two real `tessera serve` processes share one budget per
+ * client through Redis, configured from the environment.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
+import { createMemoryRateLimiter, type RateDecision, type RateLimiter } from '../../src/http/rate-limiter.js';
+import type { MaybePromise } from '../../src/runtime/maybe-promise.js';
 import { type Cluster, clusterSkipReason, startCluster } from '../helpers/cluster.js';
 import { type CallOptions, client, type Reply } from '../helpers/http.js';
 import { assertProblem } from '../helpers/problem.js';
@@ -131,6 +135,59 @@ test('the budget comes back when the window has passed', async () => {
   // A whole fresh budget, not one attempt.
   await spendBudget(ip);
   assertRefused(await from(ip, 'GET', '/api/v1/me', { token: generateToken() }));
+});
+
+/** A limiter whose every answer comes on a later turn, as one over the network does. */
+function answeringLater(inner: RateLimiter): RateLimiter {
+  const later = (answer: () => MaybePromise<RateDecision>) =>
+    new Promise<RateDecision>((resolve, reject) =>
+      setImmediate(() => Promise.resolve(answer()).then(resolve, reject)),
+    );
+  return {
+    consume: (key) => later(() => inner.consume(key)),
+    peek: (key) => later(() => inner.peek(key)),
+    close: async () => inner.close(),
+  };
+}
+
+describe('limits that answer later, as Redis does', () => {
+  const PER_MINUTE = 10;
+  let later: TestServer;
+  let send: ReturnType<typeof client>;
+  before(async () => {
+    later = await startTestServer({
+      app: {
+        trustProxy: true,
+        rateLimiter: answeringLater(createMemoryRateLimiter(PER_MINUTE)),
+        authFailureLimiter: answeringLater(createMemoryRateLimiter(LIMIT)),
+      },
+    });
+    send = client(later.url);
+  });
+  after(async () => later?.close());
+
+  test('spent failures refuse the valid token; another client passes', async () => {
+    const ip = '198.51.100.10';
+    await spendBudget(ip, send);
+    const as = (address: string) => ({ token: later.adminToken, headers: { 'x-forwarded-for': address } });
+    assertRefused(await send('GET', '/api/v1/me', as(ip)));
+    assert.equal((await send('GET', '/api/v1/me', as('198.51.100.11'))).status, 200);
+  });
+
+  test("a key's rate limit refuses the call past it, with the limit's headers", async () => {
+    const as = { token: later.adminToken, headers: { 'x-forwarded-for': '198.51.100.20' } };
+    // The previous test spent one of the key's calls.
+    const statuses: number[] = [];
+    let last: Reply | undefined;
+    for (let i = 0; i < PER_MINUTE; i++) {
+      last = await send('GET', '/api/v1/me', as);
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [...Array(PER_MINUTE - 1).fill(200), 429]);
+    assertProblem(last as Reply, 429, 'TOO_MANY_REQUESTS');
+    assert.equal(last?.headers.get('x-ratelimit-limit'), String(PER_MINUTE));
+    assert.equal(last?.headers.get('x-ratelimit-remaining'), '0');
+  });
 });
 
 describe('a fleet: one budget per client across the nodes', { skip: clusterSkipReason() }, () => {

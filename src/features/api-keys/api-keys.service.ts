@@ -7,6 +7,7 @@ import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
 import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
+import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
@@ -167,6 +168,16 @@ function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permissi
 export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceDeps) {
   const { db } = store;
 
+  /** A key by its token's hash, from storage, kept in the token cache unless a change raced it. */
+  async function loadKey(tokenHash: string): Promise<AuthenticatedKey | undefined> {
+    const ticket = cache?.ticket();
+    const row = await repo.findApiKeyByTokenHash(db, tokenHash);
+    if (row === undefined) return undefined;
+    const found = authenticatedKey(row);
+    if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
+    return found;
+  }
+
   async function requireKey(cid: string): Promise<ApiKeyRow> {
     const row = await repo.findApiKeyByCid(db, cid);
     if (row === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
@@ -205,19 +216,14 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
   }
 
   return {
-    async authenticate(token: string): Promise<KeyPrincipal | 'expired' | undefined> {
+    /** At once from the token cache; from storage (a promise) on a miss. */
+    authenticate(token: string): MaybePromise<KeyPrincipal | 'expired' | undefined> {
       const tokenHash = hashToken(token);
-      let found = cache?.get(tokenHash);
-      if (found === undefined) {
-        const ticket = cache?.ticket();
-        const row = await repo.findApiKeyByTokenHash(db, tokenHash);
-        if (row === undefined) return undefined;
-        found = authenticatedKey(row);
-        if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
-      }
-      if (!digestsEqual(found.tokenHash, tokenHash)) return undefined;
-      if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
-      return found.principal;
+      return andThen(cache?.get(tokenHash) ?? loadKey(tokenHash), (found) => {
+        if (found === undefined || !digestsEqual(found.tokenHash, tokenHash)) return undefined;
+        if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
+        return found.principal;
+      });
     },
 
     /** A page of keys, their array already JSON text (src/db/json-page.ts). */

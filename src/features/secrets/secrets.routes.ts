@@ -71,7 +71,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretSchema, ...commonErrors, ...notFoundError },
       },
     },
-    async (request) => service.get(request.params.tagOrId),
+    (request) => service.get(request.params.tagOrId),
   );
 
   app.put<ByTag & { Body: UpdateSecretInput }>(

@@ -18,6 +18,7 @@ import {
   type PageQuery,
   pageInfo,
 } from '../../http/pagination.js';
+import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type Record } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import * as repo from './secrets.repository.js';
@@ -177,11 +178,13 @@ export function createSecretService(deps: SecretServiceDeps) {
 
   /**
    * The secret a path names (SPEC §5: an id first, then a tag; tags can never look like ids),
-   * from the cache when it holds it. The row is shared and frozen: never altered.
+   * at once from the cache when it holds it. The row is shared and frozen: never altered.
    */
-  async function resolve(tagOrId: string): Promise<SecretRow> {
-    const cached = cache?.get(tagOrId);
-    if (cached !== undefined) return cached;
+  function resolve(tagOrId: string): MaybePromise<SecretRow> {
+    return cache?.get(tagOrId) ?? load(tagOrId);
+  }
+
+  async function load(tagOrId: string): Promise<SecretRow> {
     const ticket = cache?.ticket();
     const row = looksLikeId('se', tagOrId)
       ? await repo.findSecretById(db, tagOrId)
@@ -230,8 +233,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       );
     },
 
-    async get(tagOrId: string): Promise<Secret> {
-      return toSecret(await resolve(tagOrId));
+    /** At once when the secret is cached (the hot path: see maybe-promise.ts). */
+    get(tagOrId: string): MaybePromise<Secret> {
+      return andThen(resolve(tagOrId), toSecret);
     },
 
     async create(caller: Caller, input: CreateSecretInput): Promise<Secret> {
