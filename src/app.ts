@@ -178,10 +178,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
   async function storedObjectId(type: ObjectType, identifier: string): Promise<string | undefined> {
     const idShaped = (prefix: IdPrefix) => (looksLikeId(prefix, identifier) ? identifier : undefined);
     if (type === 'SECRET') {
-      const found = await Promise.resolve(identifier)
-        .then((id) => secrets.get(id))
-        .catch(() => undefined);
-      return found?.tag ?? idShaped('se');
+      try {
+        return (await secrets.get(identifier)).tag;
+      } catch {
+        return idShaped('se');
+      }
     }
     if (type === 'API_KEY') return idShaped('ak');
     return undefined;
