@@ -25,7 +25,8 @@ function hasAnyKey(object: object): boolean {
  * - A level that is off returns at once.
  * - A line whose first argument is a plain object goes to the parent with the bindings put first
  *   in it. pino writes a child's bindings right before the line's own fields, so the line is
- *   byte for byte the child's. This is the one-line-per-request log at `info`.
+ *   byte for byte the child's (a client error's line at `info`, for one; the request line has a
+ *   logger of its own: see registerRequestLog).
  * - Anything else (a message alone, an error, a level change, a route with its own log level or
  *   serializers) makes the real child once and hands over to it.
  */
