@@ -176,17 +176,16 @@ describe('limits that answer later, as Redis does', () => {
 
   test("a key's rate limit refuses the call past it, with the limit's headers", async () => {
     const as = { token: later.adminToken, headers: { 'x-forwarded-for': '198.51.100.20' } };
-    // The previous test spent one of the key's calls.
-    const statuses: number[] = [];
-    let last: Reply | undefined;
-    for (let i = 0; i < PER_MINUTE; i++) {
-      last = await send('GET', '/api/v1/me', as);
-      statuses.push(last.status);
-    }
-    assert.deepEqual(statuses, [...Array(PER_MINUTE - 1).fill(200), 429]);
-    assertProblem(last as Reply, 429, 'TOO_MANY_REQUESTS');
-    assert.equal(last?.headers.get('x-ratelimit-limit'), String(PER_MINUTE));
-    assert.equal(last?.headers.get('x-ratelimit-remaining'), '0');
+    const first = await send('GET', '/api/v1/me', as);
+    assert.equal(first.status, 200);
+    // Whatever other tests spent of the key's budget, the header says what is left.
+    const remaining = Number(first.headers.get('x-ratelimit-remaining'));
+    assert.ok(remaining >= 1 && remaining < PER_MINUTE, `remaining ${remaining}`);
+    for (let i = 0; i < remaining; i++) assert.equal((await send('GET', '/api/v1/me', as)).status, 200);
+    const past = await send('GET', '/api/v1/me', as);
+    assertProblem(past, 429, 'TOO_MANY_REQUESTS');
+    assert.equal(past.headers.get('x-ratelimit-limit'), String(PER_MINUTE));
+    assert.equal(past.headers.get('x-ratelimit-remaining'), '0');
   });
 });
 
