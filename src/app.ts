@@ -19,7 +19,7 @@ import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
 import {
-  createSecretCache,
+  createSecretCaches,
   createSecretService,
   type SecretService,
 } from './features/secrets/secrets.service.js';
@@ -169,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
     audit,
-    cache: bus === null ? undefined : createSecretCache(bus),
+    cache: bus === null ? undefined : createSecretCaches(bus),
   });
   /**
    * What a denied call's path identifier is recorded as: a stored secret by its tag, else an

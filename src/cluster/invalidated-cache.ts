@@ -96,9 +96,18 @@ export class InvalidatedCache<V> {
     return false;
   }
 
-  private dropOwner(id: string) {
+  /**
+   * Drops this node's entries of an object without announcing anything: for a cache that shares
+   * another's announcements (the same ids on the same bus), so that one notice serves both.
+   */
+  dropOwner(id: string) {
     this.generation++;
     for (const [key, entry] of this.entries) if (this.ownerOf(entry.value) === id) this.entries.delete(key);
+  }
+
+  /** Drops one entry, on this node only: a value found unusable, to be read again. */
+  delete(key: string) {
+    this.entries.delete(key);
   }
 
   clear() {

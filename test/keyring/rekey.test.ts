@@ -204,6 +204,11 @@ describe('an online rotation', () => {
       [next.id]: { state: 'active', linked: false },
     });
     await assertEverythingReveals(server, 'after the rotation');
+    // Once the node has forgotten the retired key, versions it had cached wrapped under that key
+    // (the reveals above) are read again from storage, where they are wrapped under the new one.
+    await server.keyring.refresh();
+    assert.equal(await server.keyring.get(current1.id), undefined);
+    await assertEverythingReveals(server, 'after the rotation, the retired key forgotten');
     // New writes after the rotation, on the same running server.
     const late = await createSecret(server, { tag: 'rekey-late' });
     current.set(late.tag, late.value);

@@ -1,8 +1,9 @@
 /**
- * The in-process cache of secret rows (createSecretCache, src/features/secrets/secrets.service.ts):
- * a change is seen at once by the node that made it and by every node on the same bus, a node
- * whose bus is down reads storage, and the cache is really used (a change nobody announced is not
- * seen until the entry expires). Two apps on one store and one bus stand for two nodes.
+ * The in-process caches of secrets (createSecretCaches, src/features/secrets/secrets.service.ts):
+ * secret rows, and the sealed versions reveals read. A change is seen at once by the node that
+ * made it and by every node on the same bus, a node whose bus is down reads storage, and the
+ * caches are really used (a change nobody announced is not seen until the entry expires). Two apps
+ * on one store and one bus stand for two nodes.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -16,13 +17,14 @@ import { assertProblem } from '../helpers/problem.js';
 import { uniqueTag } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-/** One process's bus, whose health the test controls. */
+/** One process's bus, whose health, and whether it delivers what is published, the test controls. */
 function controlledBus() {
   const listeners: ((id: string) => void)[] = [];
   const reconnects: (() => void)[] = [];
-  const state = { healthy: true };
+  const state = { healthy: true, delivers: true };
   const bus: InvalidationBus = {
     async publish(id) {
+      if (!state.delivers) throw new Error('notice lost');
       for (const listener of listeners) listener(id);
     },
     subscribe: (listener) => void listeners.push(listener),
@@ -45,7 +47,8 @@ describe(`the secret cache (${testDialect()})`, () => {
   let second: Call;
 
   before(async () => {
-    server = await startTestServer({ app: { bus } });
+    // Two versions kept on the first node: a second new value prunes the first.
+    server = await startTestServer({ app: { bus }, secretVersionsKept: 2 });
     const other = await buildApp({
       store: server.store,
       keyring: server.keyring,
@@ -63,11 +66,11 @@ describe(`the secret cache (${testDialect()})`, () => {
     await server?.close();
   });
 
-  async function created(name = 'cached') {
+  async function created(name = 'cached', secret = 'one') {
     const tag = uniqueTag('cache');
     const reply = await first('POST', '/api/v1/secrets', {
       token: server.adminToken,
-      body: { name, tag, secret: 'one' },
+      body: { name, tag, secret },
     });
     assert.equal(reply.status, 200, reply.text);
     return { tag, id: reply.body.id as string };
@@ -77,6 +80,11 @@ describe(`the secret cache (${testDialect()})`, () => {
   /** A change made in storage directly: nobody announces it. */
   const renameInStorage = (id: string, name: string) =>
     sql`update secrets set name = ${name} where id = ${id}`.execute(server.store.db);
+  /** A version removed from storage directly: nobody announces it. */
+  const removeVersionInStorage = (id: string, version: number) =>
+    sql`delete from secret_versions where secret_id = ${id} and version = ${version}`.execute(
+      server.store.db,
+    );
 
   test('the node that changes a secret sees the change at once, by tag and by id', async () => {
     const { tag, id } = await created();
@@ -144,5 +152,47 @@ describe(`the secret cache (${testDialect()})`, () => {
     }
     // What was cached before the outage went with the reconnect.
     assert.equal((await read(second, `/api/v1/secrets/${tag}`)).name, 'while down');
+  });
+
+  test('a revealed version is kept sealed in memory: removed unannounced, it still reveals; with the bus down, storage is read', async () => {
+    const { tag, id } = await created();
+    const value = `/api/v1/secrets/${tag}/value`;
+    assert.equal((await read(second, value)).value, 'one');
+    await removeVersionInStorage(id, 1);
+    assert.equal((await read(second, value)).value, 'one');
+    state.healthy = false;
+    try {
+      assertProblem(await second('GET', value), 404, 'NOT_FOUND');
+    } finally {
+      state.healthy = true;
+      reconnect();
+    }
+    assertProblem(await second('GET', value), 404, 'NOT_FOUND');
+  });
+
+  test('a value over 4 KiB is not kept: every reveal of it reads storage', async () => {
+    const large = 'x'.repeat(4_097);
+    const { tag, id } = await created('large', large);
+    const value = `/api/v1/secrets/${tag}/value`;
+    assert.equal((await read(second, value)).value, large);
+    await removeVersionInStorage(id, 1);
+    assertProblem(await second('GET', value), 404, 'NOT_FOUND');
+  });
+
+  test('the node that prunes a version stops revealing it at once, though the notice was lost', async () => {
+    const { tag } = await created();
+    const token = server.adminToken;
+    const first1 = `/api/v1/secrets/${tag}/value?version=1`;
+    assert.equal((await read(first, first1)).value, 'one');
+    state.delivers = false;
+    try {
+      for (const secret of ['two', 'three']) {
+        assert.equal((await first('PUT', `/api/v1/secrets/${tag}`, { token, body: { secret } })).status, 200);
+      }
+    } finally {
+      state.delivers = true;
+    }
+    assertProblem(await first('GET', first1, { token }), 404, 'NOT_FOUND');
+    assert.equal((await read(first, `/api/v1/secrets/${tag}/value?version=2`)).value, 'two');
   });
 });

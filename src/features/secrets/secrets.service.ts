@@ -51,23 +51,44 @@ export interface SecretServiceDeps {
   versionsKept: number;
   audit: AuditLog;
   revealEnabled: boolean;
+  /** What this node keeps of secrets in memory (see createSecretCaches); none: every look-up reads storage. */
+  cache?: SecretCaches | undefined;
+}
+
+/** A node's caches of secrets, dropped by the same change notices (a secret's id). */
+export interface SecretCaches {
+  /** Secret rows by the tag or id they were asked for. */
+  rows: InvalidatedCache<SecretRow>;
   /**
-   * Secret rows by the tag or id they were asked for (see createSecretCache); none: every look-up
-   * reads storage.
+   * Sealed versions by secret id and version, for reveals: ciphertext and wrapped data key, as
+   * storage holds them. Never a value, never an unwrapped key: every reveal still decrypts.
    */
-  cache?: InvalidatedCache<SecretRow> | undefined;
+  versions: InvalidatedCache<SecretVersionRow>;
 }
 
 /**
- * Rows announced on the same bus as key changes, by secret id. Entries live at most 10 s: during a
- * rolling upgrade, nodes of the previous release change secrets without announcing it.
+ * The largest sealed value a node keeps in its version cache, in bytes. With at most 4,096 entries
+ * the cache holds at most 16 MiB of ciphertext; larger values are read from storage at each reveal.
  */
-export function createSecretCache(bus: InvalidationBus): InvalidatedCache<SecretRow> {
-  return new InvalidatedCache<SecretRow>(bus, {
-    ownerOf: (row) => row.id,
-    maxEntries: 10_000,
-    ttlMs: 10_000,
-  });
+const CACHED_VERSION_MAX_BYTES = 4_096;
+
+/**
+ * Dropped by notices on the same bus as key changes, by secret id. Entries live at most 10 s:
+ * during a rolling upgrade, nodes of the previous release change secrets without announcing it.
+ */
+export function createSecretCaches(bus: InvalidationBus): SecretCaches {
+  return {
+    rows: new InvalidatedCache<SecretRow>(bus, {
+      ownerOf: (row) => row.id,
+      maxEntries: 10_000,
+      ttlMs: 10_000,
+    }),
+    versions: new InvalidatedCache<SecretVersionRow>(bus, {
+      ownerOf: (row) => row.secret_id,
+      maxEntries: 4_096,
+      ttlMs: 10_000,
+    }),
+  };
 }
 
 /** A caller as services receive it: the key, and where the request came from when over HTTP. */
@@ -116,8 +137,10 @@ function throwIfAny(violations: Violation[]) {
 }
 
 export function createSecretService(deps: SecretServiceDeps) {
-  const { store, keyring, now, audit, cache } = deps;
+  const { store, keyring, now, audit } = deps;
   const { db } = store;
+  const cache = deps.cache?.rows;
+  const versions = deps.cache?.versions;
 
   // Every write of a value asks: compiled once (src/db/compiled-once.ts).
   const activeKeyId = compiledOnce((db) => {
@@ -197,7 +220,39 @@ export function createSecretService(deps: SecretServiceDeps) {
 
   /** After a change to a secret has committed: every node drops what it cached of it. */
   async function changed(id: string): Promise<void> {
+    // One notice drops both caches' entries on the other nodes; this node drops its own now.
+    versions?.dropOwner(id);
     await cache?.invalidate(id);
+  }
+
+  /**
+   * A version's value, decrypted. The sealed row comes from the version cache when it holds it.
+   * A cached row that no longer opens is read again, once: a rotation re-wraps data keys in
+   * storage without a notice, then retires the master key the cached row was wrapped under.
+   */
+  async function revealVersion(secretId: string, version: number, tagOrId: string): Promise<string> {
+    const key = `${secretId}/${version}`;
+    const cached = versions?.get(key);
+    if (cached !== undefined) {
+      try {
+        return await decrypt(cached);
+      } catch {
+        versions?.delete(key);
+      }
+    }
+    const ticket = versions?.ticket();
+    const row = await repo.findSecretVersion(db, secretId, version);
+    if (row === undefined) {
+      throw notFound(
+        'Secret version not found',
+        `Secret '${tagOrId}' has no version ${version} (the newest ${deps.versionsKept} are kept)`,
+      );
+    }
+    const value = await decrypt(row);
+    if (ticket !== undefined && row.value_data.length <= CACHED_VERSION_MAX_BYTES) {
+      versions?.set(key, Object.freeze(row), ticket);
+    }
+    return value;
   }
 
   async function decrypt(row: SecretVersionRow): Promise<string> {
@@ -398,14 +453,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       }
       const secret = await resolve(tagOrId);
       const wanted = version ?? secret.current_version;
-      const row = await repo.findSecretVersion(db, secret.id, wanted);
-      if (row === undefined) {
-        throw notFound(
-          'Secret version not found',
-          `Secret '${tagOrId}' has no version ${wanted} (the newest ${deps.versionsKept} are kept)`,
-        );
-      }
-      const value = await decrypt(row);
+      const value = await revealVersion(secret.id, wanted, tagOrId);
       await audit.run((_trx, record) =>
         record({
           actor: keyActor(caller),
