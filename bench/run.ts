@@ -596,9 +596,20 @@ function tempDir(name: string): string {
 }
 
 /**
+ * The calibration rows of servers/baseline-reveal-floor.mjs, by the FLOOR_AUDIT each runs with:
+ * what a reveal's decryption alone costs, then the least any reveal can cost.
+ */
+const REVEAL_FLOORS = [
+  { audit: '0', name: "bare Fastify GET / + two AES-GCM opens (a reveal's decryption alone)" },
+  { audit: '1', name: "bare Fastify GET / + two AES-GCM opens and a durable audit event (a reveal's floor)" },
+];
+
+/**
  * Calibration rows of the baseline phase, one per BENCH_CALIBRATION_US value: the bare server with
  * that many microseconds of busy work per request (servers/baseline-work.mjs), bracketed by bare runs
  * like any scenario. They show how fast the ratio to bare falls with per-request work on this machine.
+ * Then a reveal's decryption alone, and its floor (servers/baseline-reveal-floor.mjs): the ratio no
+ * reveal can exceed here.
  */
 async function calibrationPhase() {
   for (const us of options.calibrationUs) {
@@ -609,6 +620,13 @@ async function calibrationPhase() {
     });
     await measure('baseline', name, server, { path: '/' });
     await stopServer(server, `baseline-work-${us}us`);
+  }
+  for (const { audit, name } of REVEAL_FLOORS) {
+    if (skipped('baseline', name)) continue;
+    const label = `baseline-reveal-floor-audit-${audit}`;
+    const server = await startBareServer('baseline-reveal-floor.mjs', label, { FLOOR_AUDIT: audit });
+    await measure('baseline', name, server, { path: '/' });
+    await stopServer(server, label);
   }
 }
 
@@ -915,8 +933,14 @@ interface Verdict extends Figure {
 }
 
 function judge(): Verdict[] {
+  /** A row by its scenario's name, or that name followed by a parenthesis ("POST … (creates)"). */
   const find = (phase: string, scenario: string, connections = options.connections) =>
-    rows.find((r) => r.phase === phase && r.scenario.startsWith(scenario) && r.connections === connections);
+    rows.find(
+      (r) =>
+        r.phase === phase &&
+        (r.scenario === scenario || r.scenario.startsWith(`${scenario} (`)) &&
+        r.connections === connections,
+    );
   const verdicts: Verdict[] = [];
   const add = (target: string, measured: string, met: boolean | null) =>
     verdicts.push({ target, measured, met });
@@ -942,6 +966,11 @@ function judge(): Verdict[] {
     const value = find(phase, 'GET /api/v1/secrets/{tag}/value');
     return value && { measured: fmt(value), met: (value.ratioToBare ?? 0) >= 0.5 };
   });
+  for (const { name } of REVEAL_FLOORS) {
+    const floor = find('baseline', name);
+    if (floor !== undefined)
+      add(`${name.replace('bare Fastify GET / + ', '')}: no reveal gets above it`, fmt(floor), null);
+  }
   addBoth('POST /api/v1/secrets on SQLite (durable): ≥ 3,000 creates/s', (phase) => {
     const creates = find(phase, 'POST /api/v1/secrets');
     return (
