@@ -6,6 +6,8 @@ import { isIPv6 } from 'node:net';
  * address for every request, so a per-address budget would not limit it at all.
  */
 export function clientOf(ip: string): string {
+  // Every request asks; an IPv4 address, the common case, has no colon and needs no pattern.
+  if (!ip.includes(':')) return ip;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
   if (mapped !== null) return mapped[1] as string;
   if (!isIPv6(ip)) return ip;
