@@ -1,10 +1,11 @@
-// The least a value reveal can cost under the issues' own rules, apart from Tessera: the bare
-// baseline (servers/baseline.mjs) whose route does only what every reveal must do, with nothing
-// else around it:
+// The least a value reveal can cost under Tessera's rules, apart from Tessera: the bare baseline
+// (servers/baseline.mjs) whose route does only what every reveal must do, with nothing else
+// around it:
 //   - two AES-256-GCM opens: the data key under the master key, then the value under the data key
-//     (envelope encryption, issue 3);
-//   - one audit event, hash-chained to the one before and inserted in the same transaction (issue 5);
-//   - a durable commit before answering (issue 6: an acknowledged write is durable), shared by every
+//     (envelope encryption, docs/security.md);
+//   - one audit event, hash-chained to the one before: no value is returned unrecorded
+//     (docs/audit.md);
+//   - a durable commit before answering (an acknowledged write is durable), shared by every
 //     reveal that arrived in the same turn of the event loop (group commit), on SQLite in WAL mode
 //     with synchronous=FULL, as Tessera opens it.
 // No authentication, no permission check, no rate limit, no look-up of the secret, no logging:
