@@ -170,8 +170,16 @@ describe(`the secret cache (${testDialect()})`, () => {
     assertProblem(await second('GET', value), 404, 'NOT_FOUND');
   });
 
-  test('a value over 4 KiB is not kept: every reveal of it reads storage', async () => {
-    const large = 'x'.repeat(4_097);
+  test('a value of 4 KiB is kept; one byte more is not, and every reveal of it reads storage', async () => {
+    // 2,048 two-byte characters: 4,096 bytes of UTF-8, as the limit counts them.
+    const atLimit = 'é'.repeat(2_048);
+    const kept = await created('at the limit', atLimit);
+    const keptPath = `/api/v1/secrets/${kept.tag}/value`;
+    assert.equal((await read(second, keptPath)).value, atLimit);
+    await removeVersionInStorage(kept.id, 1);
+    assert.equal((await read(second, keptPath)).value, atLimit);
+
+    const large = `${atLimit}x`;
     const { tag, id } = await created('large', large);
     const value = `/api/v1/secrets/${tag}/value`;
     assert.equal((await read(second, value)).value, large);

@@ -67,10 +67,11 @@ export interface SecretCaches {
 }
 
 /**
- * The largest sealed value a node keeps in its version cache, in bytes. With at most 4,096 entries
- * the cache holds at most 16 MiB of ciphertext; larger values are read from storage at each reveal.
+ * The largest value, in bytes of UTF-8, whose version a node keeps in its version cache. With at
+ * most 4,096 entries the cache holds about 16 MiB of ciphertext at most; versions of larger values
+ * are read from storage at each reveal.
  */
-const CACHED_VERSION_MAX_BYTES = 4_096;
+const CACHED_VALUE_MAX_BYTES = 4_096;
 
 /**
  * Dropped by notices on the same bus as key changes, by secret id. Entries live at most 10 s:
@@ -249,7 +250,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       );
     }
     const value = await decrypt(row);
-    if (ticket !== undefined && row.value_data.length <= CACHED_VERSION_MAX_BYTES) {
+    if (ticket !== undefined && Buffer.byteLength(value, 'utf8') <= CACHED_VALUE_MAX_BYTES) {
       versions?.set(key, Object.freeze(row), ticket);
     }
     return value;
