@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateMasterKey } from '../crypto/master-key.js';
@@ -20,6 +21,7 @@ Commands:
   keygen    Print a fresh master key (base64 of 32 random bytes)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
             TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
+  version   Print the installed version (also --version)
   help      Show this text
 `;
 
@@ -28,9 +30,13 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: { 'batch-size': { type: 'string' }, 'grace-seconds': { type: 'string' } },
+    options: {
+      'batch-size': { type: 'string' },
+      'grace-seconds': { type: 'string' },
+      version: { type: 'boolean', short: 'v' },
+    },
   });
-  const command = positionals[0] ?? 'help';
+  const command = values.version === true ? 'version' : (positionals[0] ?? 'help');
   switch (command) {
     case 'serve': {
       const config = loadConfig();
@@ -84,6 +90,9 @@ async function main(argv: string[]): Promise<number> {
         graceSeconds: wholeNumber(values['grace-seconds'], '--grace-seconds', 5, 0, 3600),
       });
     }
+    case 'version':
+      process.stdout.write(`tessera ${packageVersion()}\n`);
+      return 0;
     case 'help':
     case '--help':
     case '-h':
@@ -93,6 +102,12 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`tessera: unknown command '${command}'\n\n${USAGE}`);
       return 2;
   }
+}
+
+/** The package's own version: package.json sits two folders up from both src/cli and dist/cli. */
+function packageVersion(): string {
+  const manifest = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(manifest) as { version: string }).version;
 }
 
 main(process.argv.slice(2)).then(

@@ -46,6 +46,15 @@ describe('the tessera command', { skip }, () => {
     assert.notEqual(first.stdout, second.stdout);
   });
 
+  test('`--version` prints the package version', () => {
+    const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const flag of ['--version', 'version']) {
+      const result = cli([flag], {});
+      assert.equal(result.status, 0);
+      assert.equal(result.stdout, `tessera ${manifest.version}\n`);
+    }
+  });
+
   test('bad configuration stops start-up with one line naming the variable, not the value', () => {
     const result = cli(['serve'], {
       TESSERA_DATA_DIR: dataDir,
