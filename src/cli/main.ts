@@ -21,6 +21,9 @@ Commands:
   keygen    Print a fresh master key (base64 of 32 random bytes)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
             TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
+  recover-admin
+            Create a fresh ADMIN key when every ADMIN token is lost (run on the host: needs the
+            database and the master key); its token is the last line of the output
   version   Print the installed version (also --version)
   help      Show this text
 `;
@@ -89,6 +92,10 @@ async function main(argv: string[]): Promise<number> {
         batchSize: wholeNumber(values['batch-size'], '--batch-size', 500, 1, 100_000),
         graceSeconds: wholeNumber(values['grace-seconds'], '--grace-seconds', 5, 0, 3600),
       });
+    }
+    case 'recover-admin': {
+      const { runRecoverAdmin } = await import('./recover-admin.command.js');
+      return runRecoverAdmin(loadConfig());
     }
     case 'version':
       process.stdout.write(`tessera ${packageVersion()}\n`);

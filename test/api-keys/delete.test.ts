@@ -1,6 +1,6 @@
 /**
- * SPEC §4: DELETE /api/v1/auth/key/{cid}, and "no lockout": deleting the last unexpired ADMIN
- * key is 409.
+ * DELETE /api/v1/auth/key/{cid}, and "no lockout": deleting an ADMIN key is 409 unless another
+ * ADMIN key stays valid for at least an hour.
  *
  * One server for the file (servers are costly on PostgreSQL), so the tests run in order and each
  * leaves exactly one unexpired ADMIN key behind, `sole`: the bootstrap key at first.
@@ -53,7 +53,7 @@ describe('delete', () => {
   });
 });
 
-describe('no lockout: the last unexpired ADMIN key', () => {
+describe('no lockout: another ADMIN key must stay valid for at least an hour', () => {
   test('deleting the only ADMIN key: 409 CONFLICT, and it keeps working', async () => {
     await createKey(server, { roles: ['MANAGER'], token: sole.token });
     await createKey(server, { roles: ['USER'], token: sole.token });
@@ -83,9 +83,22 @@ describe('no lockout: the last unexpired ADMIN key', () => {
     assertProblem(await del(sole.cid), 409, 'CONFLICT');
   });
 
+  test('an ADMIN key that expires within the hour does not count: deleting the other is 409', async () => {
+    // The lockout this guards against: an ADMIN key valid for 8 s deletes the bootstrap key, then
+    // expires, and no token can administer the service any more.
+    const soon = await expiringKey(server, 8_000, ['ADMIN'], sole.token);
+    const problem = assertProblem(await del(sole.cid, soon.apiKey), 409, 'CONFLICT');
+    assert.match(problem.detail, /at least an hour/);
+    const almost = await expiringKey(server, 3_540_000, ['ADMIN'], sole.token);
+    assertProblem(await del(sole.cid, almost.apiKey), 409, 'CONFLICT');
+    assert.equal((await call('GET', '/api/v1/me', { token: sole.token })).status, 200);
+    assert.equal((await del(soon.cid)).status, 200);
+    assert.equal((await del(almost.cid)).status, 200);
+  });
+
   // Last: afterwards the only ADMIN key is one that expires.
-  test('an ADMIN key with a future expirationDate counts', async () => {
-    const expiring = await expiringKey(server, 3_600_000, ['ADMIN'], sole.token);
+  test('an ADMIN key valid for more than an hour counts', async () => {
+    const expiring = await expiringKey(server, 2 * 3_600_000, ['ADMIN'], sole.token);
     assert.equal((await del(sole.cid, expiring.apiKey)).status, 200);
   });
 });

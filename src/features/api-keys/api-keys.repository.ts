@@ -56,14 +56,14 @@ export async function hasAnyApiKey(db: Db): Promise<boolean> {
   return (await db.selectFrom('api_keys').select('cid').limit(1).executeTakeFirst()) !== undefined;
 }
 
-/** Keys holding ADMIN that are still valid at `now`, other than `exceptCid`. */
-export async function countOtherActiveAdmins(db: Db, exceptCid: string, now: string): Promise<number> {
+/** Keys holding ADMIN that are still valid at `validAt`, other than `exceptCid`. */
+export async function countOtherActiveAdmins(db: Db, exceptCid: string, validAt: string): Promise<number> {
   const { count } = await db
     .selectFrom('api_keys')
     .select((eb) => eb.fn.countAll<number | string>().as('count'))
     .where('is_admin', '=', 1)
     .where('cid', '!=', exceptCid)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>=', validAt)]))
     .executeTakeFirstOrThrow();
   return Number(count);
 }

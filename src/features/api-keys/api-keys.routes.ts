@@ -96,7 +96,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
         ...cortexCall,
         summary: 'Delete an API key',
         description:
-          'Answers 200 with an empty body. Deleting the last unexpired ADMIN key is 409. ' +
+          'Answers 200 with an empty body. Deleting an ADMIN key is 409 unless another ADMIN key stays valid for at least an hour. ' +
           'Any request body is ignored. Needs EDIT_API_KEYS.',
         params: cidParams,
         response: {

@@ -1,6 +1,7 @@
+import type { Kysely } from 'kysely';
 import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
-import type { Store } from '../../db/database.js';
+import type { Database, Store } from '../../db/database.js';
 import { type JsonItem, listItemText } from '../../db/json-page.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
@@ -8,7 +9,7 @@ import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
 import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
-import { type AuditLog, keyActor, systemActor } from '../audit/audit.log.js';
+import { type AuditLog, keyActor, type Record as RecordEvent, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
   holdsAdmin,
@@ -161,6 +162,9 @@ function resolveRoles(input: CreateApiKeyInput['roles'], violations: Violation[]
   return [...resolved.values()];
 }
 
+/** Deleting an ADMIN key needs another ADMIN key that stays valid at least this long. */
+const ADMIN_SUCCESSOR_VALID_FOR_MS = 3_600_000;
+
 function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permission>): string {
   return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
 }
@@ -305,11 +309,14 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
         const at = now();
         if (target.is_admin === 1 && !isExpired(target, at)) {
           await lockWithinTransaction(trx, store.dialect, 'admin-keys');
-          const others = await repo.countOtherActiveAdmins(trx, cid, at.toISOString());
+          // Another ADMIN key that expires in a moment would leave nobody able to administer
+          // the service soon after: only keys that stay valid long enough to act count.
+          const validUntil = new Date(at.getTime() + ADMIN_SUCCESSOR_VALID_FOR_MS).toISOString();
+          const others = await repo.countOtherActiveAdmins(trx, cid, validUntil);
           if (others === 0) {
             throw conflict(
               'Cannot delete the last admin key',
-              `API key '${cid}' is the last unexpired key holding ADMIN; create another admin key first`,
+              `API key '${cid}' is the last key holding ADMIN that stays valid for at least an hour; create another admin key first`,
             );
           }
         }
@@ -319,29 +326,46 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       await cache?.invalidate(cid);
     },
 
-    /** The first key of an empty store: an ADMIN key named `bootstrap` (SPEC §8). */
+    /** The first key of an empty store: an ADMIN key named `bootstrap`. */
     async bootstrap(token: string): Promise<ApiKey | undefined> {
       return audit.run(async (trx, record) => {
         await lockWithinTransaction(trx, store.dialect, 'bootstrap');
         if (await repo.hasAnyApiKey(trx)) return undefined;
-        const row = newRow({
+        return insertSystemAdmin(trx, record, 'bootstrap', {
           name: 'bootstrap',
           description: 'Created at first start: replace it with named keys, then delete it',
-          roles: [{ type: 'DEFAULT', role: 'ADMIN' }],
-          expiresAt: null,
           token,
         });
-        await repo.insertApiKey(trx, row);
-        await record({
-          actor: systemActor('bootstrap'),
-          action: 'CREATE',
-          objectType: 'API_KEY',
-          objectId: row.cid,
-        });
-        return toApiKey(row);
       });
     },
+
+    /**
+     * The break-glass way back (`tessera recover-admin`, run on the host with the master key): a
+     * fresh ADMIN key beside whatever keys exist, for an operator who has lost every ADMIN token.
+     */
+    async recoverAdmin(token: string): Promise<ApiKey> {
+      return audit.run((trx, record) =>
+        insertSystemAdmin(trx, record, 'recover-admin', {
+          name: 'recovered-admin',
+          description: `Created by tessera recover-admin at ${now().toISOString()}: replace it with named keys, then delete it`,
+          token,
+        }),
+      );
+    },
   };
+
+  /** An ADMIN key that no caller made: audited as a SYSTEM event named for what made it. */
+  async function insertSystemAdmin(
+    trx: Kysely<Database>,
+    record: RecordEvent,
+    madeBy: string,
+    fields: { name: string; description: string; token: string },
+  ): Promise<ApiKey> {
+    const row = newRow({ ...fields, roles: [{ type: 'DEFAULT', role: 'ADMIN' }], expiresAt: null });
+    await repo.insertApiKey(trx, row);
+    await record({ actor: systemActor(madeBy), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
+    return toApiKey(row);
+  }
 }
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
