@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError } from 'fastify';
 import { redactTokens } from '../crypto/tokens.js';
 import { ERROR_STATUS, ERROR_TITLES, type ErrorType } from './errors.js';
+import { MAX_HEADER_BYTES, MAX_HEADERS_COUNT } from './limits.js';
 import type { Problem } from './problem.js';
 import { generateRequestId } from './request-id.js';
 import { API_HEADERS } from './response-headers.js';
@@ -19,7 +20,8 @@ function refusalOf(code: string | undefined): { type: ErrorType; message: string
     return {
       type: 'REQUEST_HEADER_FIELDS_TOO_LARGE',
       message: 'Request headers too large',
-      detail: 'The request line and headers are limited to 16 KiB',
+      // Node 22 and later also refuse headers past the count this way; Node 20 ignores them.
+      detail: `The request line and headers are limited to ${MAX_HEADER_BYTES / 1024} KiB and ${MAX_HEADERS_COUNT} header fields`,
     };
   }
   return { type: 'BAD_REQUEST', message: 'Malformed request', detail: 'The request is not valid HTTP' };

@@ -26,5 +26,8 @@ export const HTTP_LIMITS: Readonly<HttpLimits> = Object.freeze({
 export const MAX_HEADER_BYTES = 16 * 1024;
 /** Characters in one path parameter; the longest identifier (a tag) has 100. */
 export const MAX_PARAM_LENGTH = 200;
-/** Headers past this many are ignored (not added to the request); real clients send about ten. */
+/**
+ * Headers past this many are never read: Node 20 leaves them out of the request, later lines
+ * refuse the request with 431. Real clients send about ten.
+ */
 export const MAX_HEADERS_COUNT = 100;

@@ -126,7 +126,7 @@ test('oversized headers are refused with 431, without naming the server', async 
   assert.doesNotMatch(response, /^(server|x-powered-by):/im);
 });
 
-test('headers past the hundredth are ignored: a token sent after them is never read', async () => {
+test('headers past the hundredth are never read: a token sent after them is not honoured', async () => {
   const padding = Array.from({ length: 120 }, (_, i) => `X-Padding-${i}: x\r\n`).join('');
   const connection = await open();
   connection.socket.write(
@@ -134,7 +134,9 @@ test('headers past the hundredth are ignored: a token sent after them is never r
       `Authorization: Bearer ${server.adminToken}\r\n\r\n`,
   );
   assert.equal(await connection.closed, true);
-  assert.equal(statusOf(connection.received()), 401, connection.received());
+  // Node 20 drops the headers past the count (so the request has no token: 401); later lines
+  // refuse the whole request (431). Either way the token is never used.
+  assert.ok([401, 431].includes(statusOf(connection.received()) ?? 0), connection.received());
 });
 
 test('a prompt client on the same server is served', async () => {
