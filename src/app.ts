@@ -42,6 +42,7 @@ import { createMemoryRateLimiter, type RateLimiter } from './http/rate-limiter.j
 import { generateRequestId } from './http/request-id.js';
 import { requestLoggerFactory } from './http/request-logger.js';
 import { API_HEADERS, registerResponseHeaders } from './http/response-headers.js';
+import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { registerValidators } from './http/validation.js';
 import { type LogDestination, loggerOptions, registerRequestLog } from './log.js';
 
@@ -57,7 +58,8 @@ export interface AppOptions {
   logLevel?: LogLevel;
   /** Where log lines go (tests capture them); stdout when unset. */
   logStream?: LogDestination;
-  trustProxy?: boolean;
+  /** Which proxies may name the client in X-Forwarded-For (default: none). */
+  trustProxy?: TrustProxy;
   /** The clock; injectable so tests can move time. */
   now?: () => Date;
   rateLimiter?: RateLimiter;
@@ -98,7 +100,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // One line per request, from registerRequestLog, instead of Fastify's two.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     // Slow clients may not hold a connection or a request open indefinitely (see HttpLimits).
     connectionTimeout: limits.idleTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,

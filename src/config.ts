@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { ConfigError } from './config-error.js';
 import { decodeMasterKey } from './crypto/master-key.js';
 import { isWellFormedToken } from './crypto/tokens.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/auth-failures.js';
+import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
+
+export { ConfigError };
 
 /**
  * All configuration comes from the environment, is parsed once at start and frozen.
@@ -23,7 +27,8 @@ export interface Config {
   /** Failed authentications per client (IPv4 address, IPv6 /64) per minute before 429s. */
   readonly authFailuresPerMinute: number;
   readonly logLevel: LogLevel;
-  readonly trustProxy: boolean;
+  /** Which proxies may name the client in X-Forwarded-For (see trust-proxy.ts). */
+  readonly trustProxy: TrustProxy;
   /** The master key from TESSERA_MASTER_KEY or TESSERA_MASTER_KEY_FILE; unset: the data folder's. */
   readonly masterKey: ConfiguredMasterKey | undefined;
   /** Value versions kept per secret, the current one included. */
@@ -40,10 +45,6 @@ export interface Config {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -165,7 +166,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       1_000_000,
     ),
     logLevel: oneOf(env, 'TESSERA_LOG_LEVEL', LOG_LEVELS, 'info'),
-    trustProxy: boolean(env, 'TESSERA_TRUST_PROXY', false),
+    trustProxy: parseTrustProxy(text(env, 'TESSERA_TRUST_PROXY')),
     masterKey: masterKeyFromEnv(env),
     secretVersionsKept: integer(env, 'TESSERA_SECRET_VERSIONS_KEPT', 10, 1, 1000),
     secretReveal: boolean(env, 'TESSERA_SECRET_REVEAL', true),

@@ -1,8 +1,9 @@
 /**
  * The failed-authentication budget (src/http/auth-failures.ts): after LIMIT failed attempts in a
  * minute a client's every authentication attempt is 429, valid tokens included; other clients are
- * unaffected; an IPv6 client is its /64; the window passes. The server trusts X-Forwarded-For, so
- * each test speaks as its own client addresses (documentation ranges), and the tests share one
+ * unaffected; an IPv6 client is its /64; the window passes. The server trusts one proxy (the test,
+ * on loopback) to name the client in X-Forwarded-For, so each test speaks as its own client
+ * addresses (documentation ranges), and the tests share one
  * server without sharing budgets. Then the same checks with limits that answer with a promise, as
  * Redis does (the access check takes in-memory answers at once: both paths must refuse alike).
  * Last, with PostgreSQL and Redis servers: two real `tessera serve` processes share one budget per
@@ -23,7 +24,7 @@ const LIMIT = 4;
 let server: TestServer;
 let call: ReturnType<typeof client>;
 before(async () => {
-  server = await startTestServer({ app: { trustProxy: true, authFailuresPerMinute: LIMIT } });
+  server = await startTestServer({ app: { trustProxy: 1, authFailuresPerMinute: LIMIT } });
   call = client(server.url);
 });
 after(async () => server.close());
@@ -157,7 +158,7 @@ describe('limits that answer later, as Redis does', () => {
   before(async () => {
     later = await startTestServer({
       app: {
-        trustProxy: true,
+        trustProxy: 1,
         rateLimiter: answeringLater(createMemoryRateLimiter(PER_MINUTE)),
         authFailureLimiter: answeringLater(createMemoryRateLimiter(LIMIT)),
       },
@@ -194,7 +195,7 @@ describe('a fleet: one budget per client across the nodes', { skip: clusterSkipR
   before(async () => {
     fleet = await startCluster({
       nodes: 2,
-      env: { TESSERA_TRUST_PROXY: 'true', TESSERA_AUTH_FAILURES_PER_MINUTE: String(LIMIT) },
+      env: { TESSERA_TRUST_PROXY: '1', TESSERA_AUTH_FAILURES_PER_MINUTE: String(LIMIT) },
     });
   });
   after(async () => fleet?.stop());

@@ -81,7 +81,7 @@ test('/healthz and /readyz are never limited', async () => {
 });
 
 test('clients without a key are metered per IPv4 address and per IPv6 /64 network', async () => {
-  const limited = await startTestServer({ rateLimitPerMinute: 3, app: { trustProxy: true } });
+  const limited = await startTestServer({ rateLimitPerMinute: 3, app: { trustProxy: 1 } });
   try {
     const call = api(limited);
     const from = (ip: string) =>

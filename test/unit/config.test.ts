@@ -129,3 +129,68 @@ describe('bad settings stop start-up with a message naming the variable', () => 
     assert.match(failure({ REDIS_URL: 'http://cache:6379' }).message, /REDIS_URL/);
   });
 });
+
+describe('TESSERA_TRUST_PROXY: a hop count or proxy addresses, never "every hop"', () => {
+  const trust = (value: string) => loadConfig({ TESSERA_TRUST_PROXY: value }, '/srv/tessera').trustProxy;
+
+  test('unset, false and 0 trust no proxy (the default)', () => {
+    assert.equal(loadConfig({}, '/srv/tessera').trustProxy, false);
+    for (const value of ['', 'false', 'FALSE', 'no', 'off', '0', '00'])
+      assert.equal(trust(value), false, value);
+  });
+
+  test('a whole number is the count of proxies in front', () => {
+    assert.equal(trust('1'), 1);
+    assert.equal(trust(' 2 '), 2);
+    assert.equal(trust('16'), 16);
+  });
+
+  test('a comma-separated list of IPv4 and IPv6 addresses and CIDR ranges', () => {
+    assert.deepEqual(trust('10.0.0.0/8, 192.0.2.7,fd00::/8, ::1 ,2001:db8::/32,172.16.0.0/12'), [
+      '10.0.0.0/8',
+      '192.0.2.7',
+      'fd00::/8',
+      '::1',
+      '2001:db8::/32',
+      '172.16.0.0/12',
+    ]);
+    assert.deepEqual(trust('192.0.2.7/32'), ['192.0.2.7/32']);
+    assert.deepEqual(trust('2001:db8::/128'), ['2001:db8::/128']);
+  });
+
+  test('true (and yes, on) stops start-up with one line saying why and what to write', () => {
+    for (const value of ['true', 'TRUE', 'yes', 'on']) {
+      const message = failure({ TESSERA_TRUST_PROXY: value }).message;
+      assert.equal(
+        message,
+        'TESSERA_TRUST_PROXY=true would let clients choose their own address: set it to the number of proxies in front of Tessera (e.g. 1) or to their addresses/CIDRs',
+      );
+      assert.doesNotMatch(message, /\n/);
+    }
+  });
+
+  for (const value of [
+    '17',
+    'loopback',
+    '10.0.0.0/0',
+    '::/0',
+    '10.0.0.0/33',
+    '2001:db8::/129',
+    '10.0.0.0/',
+    '10.0.0.0/8/8',
+    '10.0.0.256',
+    '10.0.0.1,',
+    '10.0.0.1,,10.0.0.2',
+    '1.5',
+    '-1',
+    'proxy.internal',
+    '10.0.0.0/255.0.0.0',
+    Array.from({ length: 65 }, (_, i) => `10.0.0.${i}`).join(','),
+  ]) {
+    test(`TESSERA_TRUST_PROXY=${value.slice(0, 40)} is refused, naming the variable`, () => {
+      const message = failure({ TESSERA_TRUST_PROXY: value }).message;
+      assert.match(message, /^TESSERA_TRUST_PROXY/);
+      assert.doesNotMatch(message, /\n/);
+    });
+  }
+});
