@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
@@ -6,6 +5,7 @@ import { decodeMasterKey } from './crypto/master-key.js';
 import { isWellFormedToken } from './crypto/tokens.js';
 import { DEFAULT_AUTH_FAILURES_PER_MINUTE } from './http/auth-failures.js';
 import { parseTrustProxy, type TrustProxy } from './http/trust-proxy.js';
+import { readKeyFile } from './runtime/key-file.js';
 
 export { ConfigError };
 
@@ -131,8 +131,9 @@ export function masterKeyFromEnv(env: Env, prefix = 'TESSERA_MASTER_KEY'): Confi
   if (file === undefined) return undefined;
   let content: string;
   try {
-    content = readFileSync(file, 'utf8');
+    content = readKeyFile(file, `${prefix}_FILE`);
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     throw new ConfigError(`${prefix}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
   }
   const key = decodeMasterKey(content);

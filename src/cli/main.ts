@@ -2,7 +2,6 @@ import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.js';
-import { generateMasterKey } from '../crypto/master-key.js';
 import { generateToken } from '../crypto/tokens.js';
 
 // Each command loads only what it uses: the primary of a multi-process server loads no database
@@ -18,7 +17,9 @@ Commands:
             Walk the audit log's hash chain; exit 1 naming the first altered, removed or
             reordered event
   backup F  Write a consistent copy of the SQLite database to file F (safe while serving)
-  keygen    Print a fresh master key (base64 of 32 random bytes)
+  keygen [--out FILE]
+            Print a fresh master key (base64 of 32 random bytes), or write it to FILE, created
+            with mode 0600 (an existing FILE is never overwritten)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
             TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
   recover-admin
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       'batch-size': { type: 'string' },
       'grace-seconds': { type: 'string' },
+      out: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
     },
   });
@@ -83,9 +85,10 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`Wrote ${target}\n`);
       return 0;
     }
-    case 'keygen':
-      process.stdout.write(`${generateMasterKey().toString('base64')}\n`);
-      return 0;
+    case 'keygen': {
+      const { runKeygen } = await import('./keygen.command.js');
+      return runKeygen(values.out);
+    }
     case 'rekey': {
       const { runRekey } = await import('./rekey.command.js');
       return runRekey(loadConfig(), {

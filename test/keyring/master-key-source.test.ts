@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -153,6 +162,31 @@ describe('the data folder’s master.key', { skip }, () => {
     }
   });
 
+  test('readable by group or others: refused, naming the file and chmod 600; 0600 again starts', async () => {
+    const dataDir = freshDir();
+    const file = join(dataDir, 'master.key');
+    const id = await withStorage({ TESSERA_DATA_DIR: dataDir }, async (opened) => opened.keyring.active().id);
+    for (const mode of [0o644, 0o640]) {
+      chmodSync(file, mode);
+      await assert.rejects(
+        withStorage({ TESSERA_DATA_DIR: dataDir }, async () => undefined),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError, String(error));
+          const octal = mode.toString(8).padStart(4, '0');
+          assert.equal(
+            error.message,
+            `${file} is accessible by group or others (mode ${octal}): run chmod 600 ${file}`,
+          );
+          return true;
+        },
+      );
+    }
+    chmodSync(file, 0o600);
+    await withStorage({ TESSERA_DATA_DIR: dataDir }, async (opened) => {
+      assert.equal(opened.keyring.active().id, id);
+    });
+  });
+
   test('with TESSERA_MASTER_KEY set, no key file is written and the configured key is used', async () => {
     const dataDir = freshDir();
     const key = randomBytes(32);
@@ -178,6 +212,23 @@ describe('the data folder’s master.key', { skip }, () => {
     await withStorage({ TESSERA_DATA_DIR: dataDir, TESSERA_MASTER_KEY_FILE: keyFile }, async (opened) => {
       assert.equal(opened.keyring.active().id, masterKeyFrom(key).id);
     });
+  });
+
+  test('TESSERA_MASTER_KEY_FILE readable by group or others: ConfigError naming the variable, the file and the fix', () => {
+    const keyFile = join(freshDir(), 'key');
+    writeFileSync(keyFile, `${randomBytes(32).toString('base64')}\n`);
+    chmodSync(keyFile, 0o644);
+    assert.throws(
+      () => loadConfig({ TESSERA_MASTER_KEY_FILE: keyFile }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError, String(error));
+        assert.equal(
+          error.message,
+          `TESSERA_MASTER_KEY_FILE: ${keyFile} is accessible by group or others (mode 0644): run chmod 600 ${keyFile}`,
+        );
+        return true;
+      },
+    );
   });
 });
 
@@ -210,7 +261,7 @@ describe('a malformed configured key: ConfigError naming the variable, never the
   test('TESSERA_MASTER_KEY_FILE holding a malformed key: names the file, not its content', () => {
     const keyFile = join(freshDir(), 'key');
     const content = randomBytes(24).toString('base64');
-    writeFileSync(keyFile, content);
+    writeFileSync(keyFile, content, { mode: 0o600 });
     assert.throws(
       () => loadConfig({ TESSERA_MASTER_KEY_FILE: keyFile }),
       (error: unknown) => {

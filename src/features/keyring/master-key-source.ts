@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfiguredMasterKey } from '../../config.js';
 import {
@@ -8,6 +8,7 @@ import {
   masterKeyFrom,
 } from '../../crypto/master-key.js';
 import type { Store } from '../../db/database.js';
+import { readKeyFile } from '../../runtime/key-file.js';
 import { KeyringError } from './keyring.js';
 import { listMasterKeys } from './keyring.repository.js';
 
@@ -22,7 +23,7 @@ export interface ResolvedMasterKey {
 /**
  * Where the master key comes from: the environment when configured; otherwise, on the embedded
  * default only, `<data dir>/master.key`, generated (mode 0600) when the store has never had a
- * key. A store that has had one never gets a fresh key silently: that would strand its data.
+ * key, and refused when its mode lets group or others read it. A store that has had one never gets a fresh key silently: that would strand its data.
  */
 export async function resolveMasterKey(
   configured: ConfiguredMasterKey | undefined,
@@ -37,7 +38,8 @@ export async function resolveMasterKey(
   }
   const file = join(dataDir, MASTER_KEY_FILE_NAME);
   if (existsSync(file)) {
-    const key = decodeMasterKey(readFileSync(file, 'utf8'));
+    // Refused when group or others may read it, as a configured key file is (see key-file.ts).
+    const key = decodeMasterKey(readKeyFile(file));
     if (key === undefined) throw new KeyringError(`${file} must hold base64 of exactly 32 bytes`);
     return { key: masterKeyFrom(key), source: file, generated: false };
   }
