@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './config-error.js';
@@ -77,6 +78,35 @@ function workers(env: Env): number {
   return raw === undefined ? 1 : Number(raw);
 }
 
+/** A DNS label: letters, digits and inner hyphens, 63 characters at most. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** A host name: labels joined by dots (one may end it), 253 characters at most, the last not all digits. */
+function isHostName(name: string): boolean {
+  const labels = name.replace(/\.$/, '').split('.');
+  return (
+    name.length <= 253 &&
+    labels.every((label) => LABEL.test(label)) &&
+    // `1.2.3.999` is neither an address nor a name.
+    !/^\d+$/.test(labels[labels.length - 1] ?? '')
+  );
+}
+
+/**
+ * TESSERA_HOST: an IPv4 or IPv6 address, or a host name. Anything else (a URL, a port, a space)
+ * would only fail later, inside listen, with an error that names no setting.
+ */
+function host(env: Env): string {
+  const raw = text(env, 'TESSERA_HOST');
+  if (raw === undefined) return '127.0.0.1';
+  if (isIP(raw) === 0 && !isHostName(raw)) {
+    throw new ConfigError(
+      `TESSERA_HOST must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::) or a host name (got '${raw.slice(0, 64)}')`,
+    );
+  }
+  return raw;
+}
+
 function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = text(env, name)?.toLowerCase();
   if (raw === undefined) return fallback;
@@ -151,7 +181,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     );
   }
   return Object.freeze({
-    host: text(env, 'TESSERA_HOST') ?? '127.0.0.1',
+    host: host(env),
     port: integer(env, 'TESSERA_PORT', 8080, 0, 65535),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),

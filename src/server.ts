@@ -1,8 +1,10 @@
 import cluster from 'node:cluster';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Warn } from './cluster/redis.js';
-import type { Config } from './config.js';
+import { type Config, ConfigError } from './config.js';
 import { connect } from './db/connect.js';
 import type { Dialect, Store } from './db/database.js';
 import { startListItemBackfill } from './db/list-item-backfill.js';
@@ -20,6 +22,20 @@ import { boundHeapGrowth } from './runtime/heap-growth.js';
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Running nodes re-read the master-key table this often, to follow a rotation. */
 export const KEYRING_REFRESH_MS = 2_000;
+
+/**
+ * A TESSERA_HOST name that does not resolve stops start-up naming the variable, before anything
+ * is created in the data folder (listen would fail only after that, naming no setting).
+ */
+async function assertResolvable(host: string): Promise<void> {
+  if (isIP(host) !== 0) return;
+  try {
+    await lookup(host);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new ConfigError(`TESSERA_HOST: '${host}' does not resolve to an address to listen on (${code})`);
+  }
+}
 
 /** Connects, migrates and checks the master key; closes the store again if any step fails. */
 export async function openStorage(config: Config, warn: (message: string) => void) {
@@ -51,6 +67,7 @@ export async function openStorage(config: Config, warn: (message: string) => voi
  */
 export async function startServer(config: Config) {
   boundHeapGrowth();
+  await assertResolvable(config.host);
   // Until the logger exists warnings are held; after that they go straight to it (the keyring
   // keeps warning from its background refresh for as long as the process runs).
   const warnings: string[] = [];

@@ -1,8 +1,8 @@
 /**
  * Start-up refusals and key files, through the real `tessera` command: `keygen --out` writes an
  * owner-only key file and never overwrites one; `serve` refuses a key file group or others may
- * read and TESSERA_TRUST_PROXY=true, each with one line naming the setting (and, for a file, the
- * fix), before anything is written to the data folder;
+ * read, a listen host that does not resolve and TESSERA_TRUST_PROXY=true, each with one line
+ * naming the setting (and, for a file, the fix), before anything is written to the data folder;
  * the same key file at 0600 starts. Process-level behaviour is the same on both dialects, so this
  * runs in the SQLite pass only.
  */
@@ -98,6 +98,17 @@ describe('key files and start-up refusals', { skip }, () => {
       line,
       `tessera: ${file} is accessible by group or others (mode 0644): run chmod 600 ${file}`,
     );
+  });
+
+  test('TESSERA_HOST that does not resolve refuses to start, naming the variable, before the data folder is touched', async () => {
+    const dataDir = freshDir();
+    // `.invalid` never resolves (RFC 6761); the name itself is well-formed, so only a look-up can tell.
+    const line = await refusedStart({ TESSERA_DATA_DIR: dataDir, TESSERA_HOST: 'not-a-host.invalid' });
+    assert.match(
+      line,
+      /^tessera: TESSERA_HOST: 'not-a-host\.invalid' does not resolve to an address to listen on/,
+    );
+    assert.deepEqual(readdirSync(dataDir), [], 'no key, database or bootstrap token created');
   });
 
   test('TESSERA_TRUST_PROXY=true refuses to start with one line saying why and what to write', async () => {

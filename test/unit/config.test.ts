@@ -194,3 +194,45 @@ describe('TESSERA_TRUST_PROXY: a hop count or proxy addresses, never "every hop"
     });
   }
 });
+
+describe('TESSERA_HOST: an address or a host name', () => {
+  const host = (value: string) => loadConfig({ TESSERA_HOST: value }, '/srv/tessera').host;
+
+  test('addresses and names are read as they are', () => {
+    for (const value of [
+      '127.0.0.1',
+      '0.0.0.0',
+      '::',
+      '::1',
+      '2001:db8::7',
+      'localhost',
+      'not-a-host',
+      'tessera.internal',
+      'node-1.eu-west.example.com.',
+      'xn--bcher-kva.example',
+    ]) {
+      assert.equal(host(value), value);
+    }
+  });
+
+  for (const value of [
+    'not a host',
+    'http://tessera.internal',
+    'tessera.internal:8080',
+    '[::1]',
+    '127.0.0.1:8080',
+    '1.2.3.999',
+    '-tessera',
+    'tessera-.internal',
+    'tessera..internal',
+    'tessera_internal',
+    `${'a'.repeat(64)}.example`,
+    `${'abcdefgh.'.repeat(28)}example`,
+    '0.0.0.0/0',
+  ]) {
+    test(`TESSERA_HOST=${value.slice(0, 40)} is refused, naming the variable`, () => {
+      const message = failure({ TESSERA_HOST: value }).message;
+      assert.match(message, /^TESSERA_HOST must be an IP address/);
+    });
+  }
+});
