@@ -164,6 +164,11 @@ export function masterKeyFromEnv(env: Env, prefix = 'TESSERA_MASTER_KEY'): Confi
     content = readKeyFile(file, `${prefix}_FILE`);
   } catch (error) {
     if (error instanceof ConfigError) throw error;
+    // No such file, and the "path" has a key's shape: the key itself was put where its file's
+    // path belongs (`..._FILE=$(tessera keygen)`), and quoting the path would print it.
+    if (decodeMasterKey(file) !== undefined) {
+      throw new ConfigError(`${prefix}_FILE holds a key, not a file's path: set ${prefix} to it instead`);
+    }
     throw new ConfigError(`${prefix}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`);
   }
   const key = decodeMasterKey(content);

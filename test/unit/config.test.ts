@@ -1,8 +1,12 @@
 /** loadConfig (src/config.ts): defaults, and a clear, value-free message for every bad setting. */
 import assert from 'node:assert/strict';
-import { availableParallelism } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig, MAX_WORKERS } from '../../src/config.js';
+import { ConfigError, loadConfig, MAX_WORKERS, masterKeyFromEnv } from '../../src/config.js';
+import { decodeMasterKey } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { flipChar } from '../helpers/keys.js';
 
@@ -235,4 +239,60 @@ describe('TESSERA_HOST: an address or a host name', () => {
       assert.match(message, /^TESSERA_HOST must be an IP address/);
     });
   }
+});
+
+describe('a bad secret setting never has its value printed', () => {
+  // Each value holds MARKER where a secret would be; the message must name the variable only.
+  const MARKER = 'Zq7sEcReTmArKeR';
+  const markedKey = Buffer.alloc(32, 7)
+    .toString('base64')
+    .replace(/^.{15}/, MARKER);
+  const cases: [string, Record<string, string>][] = [
+    ['TESSERA_MASTER_KEY', { TESSERA_MASTER_KEY: `${MARKER}==` }],
+    ['TESSERA_MASTER_KEY', { TESSERA_MASTER_KEY: markedKey.slice(0, -4) }],
+    ['TESSERA_NEW_MASTER_KEY', { TESSERA_NEW_MASTER_KEY: `${MARKER}==` }],
+    ['TESSERA_MASTER_KEY', { TESSERA_MASTER_KEY: markedKey, TESSERA_MASTER_KEY_FILE: '/run/key' }],
+    // The key itself where the file's path belongs: the "path" is a secret then.
+    ['TESSERA_MASTER_KEY_FILE', { TESSERA_MASTER_KEY_FILE: markedKey }],
+    ['TESSERA_NEW_MASTER_KEY_FILE', { TESSERA_NEW_MASTER_KEY_FILE: markedKey }],
+    ['TESSERA_BOOTSTRAP_TOKEN', { TESSERA_BOOTSTRAP_TOKEN: `tsk_${MARKER}` }],
+    ['TESSERA_BOOTSTRAP_TOKEN', { TESSERA_BOOTSTRAP_TOKEN: MARKER }],
+    ['DATABASE_URL', { DATABASE_URL: `mysql://tessera:${MARKER}@db/tessera` }],
+    ['DATABASE_URL', { DATABASE_URL: `postgres://tessera:${MARKER}@db:99999/tessera` }],
+    ['DATABASE_URL', { DATABASE_URL: `tessera:${MARKER} at db` }],
+    ['REDIS_URL', { REDIS_URL: `http://default:${MARKER}@cache:6379` }],
+    ['REDIS_URL', { REDIS_URL: `redis://default:${MARKER}@cache:port` }],
+  ];
+  for (const [variable, env] of cases) {
+    test(`${variable}=${Object.values(env)[0]?.replace(MARKER, '…').slice(0, 40)}`, () => {
+      // The new master key is read by `tessera rekey`, through the same function as the current one.
+      const read = () =>
+        'TESSERA_NEW_MASTER_KEY' in env || 'TESSERA_NEW_MASTER_KEY_FILE' in env
+          ? masterKeyFromEnv(env, 'TESSERA_NEW_MASTER_KEY')
+          : loadConfig(env, '/srv/tessera');
+      let error: unknown;
+      try {
+        read();
+      } catch (thrown) {
+        error = thrown;
+      }
+      assert.ok(error instanceof ConfigError, `not refused with a ConfigError: ${error}`);
+      assert.ok(error.message.includes(variable), error.message);
+      assert.ok(!error.message.includes(MARKER), `the value is in the message: ${error.message}`);
+      assert.ok(!String(error.stack).includes(MARKER), 'the value is in the stack');
+    });
+  }
+
+  test("a key file whose path merely has a key's shape is read as a file", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k'));
+    try {
+      const file = join(dir, 'a'.repeat(43 - dir.length - 1));
+      assert.ok(decodeMasterKey(file) !== undefined, `${file} should have a key's shape`);
+      const key = randomBytes(32);
+      writeFileSync(file, key.toString('base64'), { mode: 0o600 });
+      assert.deepEqual(loadConfig({ TESSERA_MASTER_KEY_FILE: file }, '/srv/tessera').masterKey?.key, key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
