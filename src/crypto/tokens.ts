@@ -15,16 +15,33 @@ const CHECKSUM_CHARS = 6; // 62^6 > 2^32
 export const TOKEN_LENGTH = TOKEN_PREFIX.length + RANDOM_CHARS + CHECKSUM_CHARS;
 const TOKEN_SHAPE = new RegExp(`^${TOKEN_PREFIX}[0-9A-Za-z]{${RANDOM_CHARS + CHECKSUM_CHARS}}$`);
 
+/**
+ * One character of a token as it may reach us in a URL: itself, or percent-encoded (`%5F` or
+ * `%5f` for `_`). Only ASCII escapes can stand for a token's characters, so matching them here is
+ * exactly matching the percent-decoded text, without decoding it (`decodeURIComponent` throws on
+ * a stray `%`) and with the whole encoded span replaced. Digits are %30-%39, A-Z %41-%5A, a-z
+ * %61-%7A.
+ */
+const ESCAPED_ALNUM = '%(?:3[0-9]|[46][1-9A-Fa-f]|[57][0-9Aa])';
+function spelled(char: string): string {
+  const hex = char.charCodeAt(0).toString(16).toUpperCase();
+  return `(?:${char}|%${hex[0]}[${hex[1]}${hex[1]?.toLowerCase()}])`;
+}
+const ENCODED_PREFIX = [...TOKEN_PREFIX].map(spelled).join('');
+
 /** Anything that looks like a token, valid or not: long enough to be one, or most of one. */
-const TOKEN_LIKE = new RegExp(`${TOKEN_PREFIX}[0-9A-Za-z]{16,}`, 'g');
+const TOKEN_LIKE = new RegExp(`${ENCODED_PREFIX}(?:[0-9A-Za-z]|${ESCAPED_ALNUM}){16,}`, 'g');
 
 /**
  * Text with every token-like run replaced by `tsk_[redacted]`: for anything a client put in a
  * URL that goes back out in an error, a log line or an audit record. A token pasted into a path
- * by mistake must not be written anywhere.
+ * by mistake must not be written anywhere, percent-encoded (`tsk%5F…`, `%74sk_…`) or not.
+ * Text with neither the prefix nor a `%` cannot hold one, and is returned as it is.
  */
 export function redactTokens(text: string): string {
-  return text.includes(TOKEN_PREFIX) ? text.replace(TOKEN_LIKE, `${TOKEN_PREFIX}[redacted]`) : text;
+  return text.includes(TOKEN_PREFIX) || text.includes('%')
+    ? text.replace(TOKEN_LIKE, `${TOKEN_PREFIX}[redacted]`)
+    : text;
 }
 
 function checksum(body: string): string {

@@ -92,6 +92,27 @@ export function flipChar(token: string, index: number): string {
   return token.slice(0, at) + replacement + token.slice(at + 1);
 }
 
+/** `%5F` for `_`: one character percent-encoded, as a client or a proxy may write it. */
+function escaped(char: string, lower = false): string {
+  const hex = `%${char.charCodeAt(0).toString(16).toUpperCase()}`;
+  return lower ? hex.toLowerCase() : hex;
+}
+
+/**
+ * The token as it may appear in a URL, percent-encoded in part or whole: `tsk%5F…`, `tsk%5f…`,
+ * `%74sk_…`, one character of its random part escaped, every character escaped.
+ */
+export function percentEncodedForms(token: string): string[] {
+  const body = token.slice(4);
+  return [
+    `tsk${escaped('_')}${body}`,
+    `tsk${escaped('_', true)}${body}`,
+    `${escaped('t')}sk_${body}`,
+    `tsk_${body.slice(0, 20)}${escaped(body[20] ?? 'x', true)}${body.slice(21)}`,
+    [...token].map((c) => escaped(c)).join(''),
+  ];
+}
+
 /** The fields of SPEC §4's `ApiKey`. */
 export const API_KEY_FIELDS = [
   'cid',

@@ -80,7 +80,8 @@ export function fingerprintOf(value: string | Buffer): string {
 
 /** `text` with every registered string, in any of its forms, replaced by its fingerprint. */
 export function redacted(text: string): string {
-  let out = text;
+  // A path may hold a string percent-encoded: it is said decoded, with the string replaced.
+  let out = percentDecoded(Buffer.from(text))?.toString('utf8') ?? text;
   for (const form of index.forms()) {
     const written = form.bytes.toString('utf8');
     if (out.includes(written))
@@ -204,25 +205,74 @@ export interface Finding {
   offset: number;
 }
 
-/** Every registered string found in the sources, in any of its forms. */
+/**
+ * Every registered string found in the sources, in any of its forms, and in any of its forms once
+ * the source is percent-decoded: a URL may carry a string with any of its characters escaped
+ * (`tsk%5F…`, `%74sk_…`), which no fixed list of forms covers. A string found as written is not
+ * reported again from the decoded text.
+ */
 export function findLeaks(sources: Iterable<Source>): Finding[] {
   const findings: Finding[] = [];
   for (const source of sources) {
     const bytes = typeof source.content === 'string' ? Buffer.from(source.content, 'utf8') : source.content;
     stats.bytes += bytes.length;
-    for (const { form, offset } of index.find(bytes)) {
-      if (source.allows?.(form.sensitive) === true) continue;
+    const seen = new Set<Sensitive>();
+    const report = (form: LeakForm, offset: number, encoding: string) => {
+      if (source.allows?.(form.sensitive) === true) return;
+      seen.add(form.sensitive);
       findings.push({
         where: typeof source.where === 'string' ? source.where : source.where(),
         kind: form.sensitive.kind,
         fingerprint: form.sensitive.fingerprint,
-        encoding: form.encoding,
+        encoding,
         offset,
       });
+    };
+    for (const { form, offset } of index.find(bytes)) report(form, offset, form.encoding);
+    const decoded = percentDecoded(bytes);
+    if (decoded !== undefined) {
+      for (const { form, offset } of index.find(decoded)) {
+        if (!seen.has(form.sensitive)) report(form, offset, `percent-encoded, then ${form.encoding}`);
+      }
     }
   }
   stats.findings += findings.length;
   return findings;
+}
+
+const PERCENT = 0x25;
+
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/**
+ * `bytes` with every `%XX` (either case) replaced by the byte it stands for, leniently: a `%` not
+ * followed by two hex digits stays as it is (where `decodeURIComponent` would throw); undefined
+ * when there is nothing to decode. Offsets in the result are offsets in the decoded text.
+ */
+export function percentDecoded(bytes: Buffer): Buffer | undefined {
+  let at = bytes.indexOf(PERCENT);
+  if (at === -1) return undefined;
+  const out = Buffer.allocUnsafe(bytes.length);
+  let length = bytes.copy(out, 0, 0, at);
+  let changed = false;
+  for (; at < bytes.length; at++) {
+    const byte = bytes[at] as number;
+    const high = byte === PERCENT ? hexValue(bytes[at + 1]) : -1;
+    const low = high === -1 ? -1 : hexValue(bytes[at + 2]);
+    if (low === -1) {
+      out[length++] = byte;
+    } else {
+      out[length++] = (high << 4) | low;
+      at += 2;
+      changed = true;
+    }
+  }
+  return changed ? out.subarray(0, length) : undefined;
 }
 
 export class LeakError extends Error {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { api, createKey, flipChar, role } from '../helpers/keys.js';
+import { api, createKey, flipChar, percentEncodedForms, role } from '../helpers/keys.js';
+import { percentDecoded } from '../helpers/sensitive.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { REQUEST_ID } from '../helpers/spec.js';
 
@@ -61,6 +62,13 @@ before(async () => {
     body: { name: 'renamed', description: bodySecret, apiKey: admin },
   });
   await send('DELETE', `/api/v1/auth/key/${created[1]?.cid}`, { token: admin, body: { secret: bodySecret } });
+  // Tokens percent-encoded in a path that matches no route (logged, redacted), in one that does,
+  // and in a query string.
+  for (const form of percentEncodedForms(unknown)) {
+    await send('GET', `/nope/${form}`);
+    await send('GET', `/nope/${form}/more?token=${form}`, { token: admin });
+    await send('GET', `/api/v1/auth/key/${form}?apiKey=${form}`, { token: admin });
+  }
 });
 after(async () => server.close());
 
@@ -74,6 +82,17 @@ test('no token and no body value appears in any log line', () => {
       assert.ok(!line.includes(secret), `a secret in the log: ${line}`);
     }
   }
+});
+
+test('no token appears percent-encoded either, and the unmatched paths were logged redacted', () => {
+  const paths: string[] = [];
+  for (const line of server.logs) {
+    const decoded = percentDecoded(Buffer.from(line))?.toString('utf8') ?? line;
+    for (const secret of secrets) assert.ok(!decoded.includes(secret), `a secret in the log: ${line}`);
+    const path = JSON.parse(line).req?.path;
+    if (typeof path === 'string' && path.startsWith('/nope/')) paths.push(path);
+  }
+  assert.deepEqual(new Set(paths), new Set(['/nope/tsk_[redacted]', '/nope/tsk_[redacted]/more']));
 });
 
 test('no log line carries headers or bodies', () => {
@@ -101,6 +120,11 @@ test('request lines name the route pattern, never what the client put in the pat
   assert.ok(routes.includes('/api/v1/auth/key'));
   assert.ok(routes.includes('/api/v1/auth/key/:cid'), 'a route with a parameter is logged as its pattern');
   for (const request of requests) {
+    // Only the `/nope/…` calls match no route: they log a redacted path (tested above).
+    if (request.route === undefined) {
+      assert.ok(request.path.startsWith('/nope/'), request.path);
+      continue;
+    }
     assert.equal(request.path, undefined, 'a matched route logs no path');
     assert.ok(!request.route.includes('?'), request.route);
   }

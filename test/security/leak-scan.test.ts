@@ -17,7 +17,7 @@ import { rekey } from '../../src/features/keyring/rekey.js';
 import { freePort, spawnServer } from '../helpers/child-server.js';
 import { createTestStore, testDialect } from '../helpers/database.js';
 import { type CallOptions, client } from '../helpers/http.js';
-import { api, createKey, flipChar } from '../helpers/keys.js';
+import { api, createKey, flipChar, percentEncodedForms } from '../helpers/keys.js';
 import { createSecret, marker, reveal } from '../helpers/secrets.js';
 import {
   assertNoLeaks,
@@ -27,8 +27,10 @@ import {
   errorReplySources,
   type Finding,
   findLeaks,
+  fingerprintOf,
   LeakError,
   leakScanStats,
+  redacted,
   registerSensitive,
   takeErrorReplies,
 } from '../helpers/sensitive.js';
@@ -98,6 +100,24 @@ describe('the scanner', () => {
     const found = findLeaks(sources);
     assert.deepEqual(found.map((f) => f.where).sort(), ['ASCII JSON', 'JSON', 'URL', 'form']);
     assert.ok(found.every((f) => f.kind === 'secret value'));
+  });
+
+  test('finds a token percent-encoded in part or whole, a stray % before it or not', () => {
+    const sources = percentEncodedForms(token).flatMap((form, i) => [
+      { where: `form ${i}`, content: `{"instance":"/nope/${form}"}` },
+      { where: `form ${i} after a stray %`, content: `/100%/%zz/${form}?x=%` },
+    ]);
+    const found = findLeaks(sources);
+    assert.deepEqual(
+      sources.map((s) => s.where).filter((where) => !found.some((f) => f.where === where)),
+      [],
+      'forms not found',
+    );
+    assert.ok(found.every((f) => f.encoding === 'percent-encoded, then plaintext'));
+    // A finding's `where` may name the path it was found in: said redacted, so decoded first.
+    for (const form of percentEncodedForms(token)) {
+      assert.equal(redacted(`/nope/${form}`), `/nope/[token ${fingerprintOf(token)}]`);
+    }
   });
 
   test("does not find what is stored by design: the token's SHA-256, a near-miss, a key's last4", () => {
@@ -358,9 +378,9 @@ describe('the risky paths leave nothing behind', () => {
   });
 });
 
-// A token pasted where a cid goes is recognisable (prefix and shape): it is redacted from the
-// 404's detail and `instance`, never logged (log lines name the route pattern), and a denied call
-// does not record it as the object.
+// A token pasted where a cid goes is recognisable (prefix and shape), percent-encoded or not: it is
+// redacted from the 404's detail and `instance`, never logged (log lines name the route pattern, or
+// a redacted path), and a denied call does not record it as the object.
 test('a token put into a URL path appears nowhere', async () => {
   const findings = await scanAfter(async (server) => {
     const key = await createKey(server, { roles: ['READ_ONLY'] });
@@ -374,6 +394,21 @@ test('a token put into a URL path appears nowhere', async () => {
       (await call('GET', `/api/v1/no-such-route/${key.apiKey}`, { token: key.apiKey })).status,
       404,
     );
+    // Percent-encoded, in part or whole: in a route's path, in no route's, and in a query string.
+    for (const form of percentEncodedForms(key.apiKey)) {
+      assert.equal((await call('GET', `/api/v1/auth/key/${form}`, { token: server.adminToken })).status, 404);
+      assert.equal((await call('DELETE', `/api/v1/auth/key/${form}`, { token: key.apiKey })).status, 403);
+      assert.equal((await call('GET', `/nope/${form}`)).status, 404);
+      assert.equal((await call('GET', `/nope/x?apiKey=${form}&token=${form}`)).status, 404);
+      assert.equal(
+        (
+          await call('GET', `/api/v1/audit-logs?actorIdentifier=${form}&page=${form}`, {
+            token: server.adminToken,
+          })
+        ).status,
+        400,
+      );
+    }
   });
   assert.deepEqual(
     findings.map((f) => `${f.kind} in ${f.where}`),

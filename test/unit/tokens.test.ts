@@ -5,7 +5,14 @@ import { describe, test } from 'node:test';
 import { base62FromBigInt, base62FromBytes, base62FromNumber } from '../../src/crypto/base62.js';
 import { crc32 } from '../../src/crypto/crc32.js';
 import { generateId, looksLikeId } from '../../src/crypto/ids.js';
-import { digestsEqual, generateToken, hashToken, isWellFormedToken } from '../../src/crypto/tokens.js';
+import {
+  digestsEqual,
+  generateToken,
+  hashToken,
+  isWellFormedToken,
+  redactTokens,
+} from '../../src/crypto/tokens.js';
+import { percentEncodedForms } from '../helpers/keys.js';
 import { TOKEN } from '../helpers/spec.js';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -79,6 +86,24 @@ describe('tokens', () => {
     assert.equal(hashToken(token), createHash('sha256').update(token).digest('hex'));
     assert.match(hashToken(token), /^[0-9a-f]{64}$/);
     assert.notEqual(hashToken(token), hashToken(generateToken()));
+  });
+
+  test('redactTokens replaces a token, percent-encoded in part or whole, with the whole encoded span', () => {
+    const token = generateToken();
+    for (const form of [token, ...percentEncodedForms(token)]) {
+      assert.equal(redactTokens(`/nope/${form}/x`), '/nope/tsk_[redacted]/x', form);
+      assert.equal(redactTokens(`/100%/%zz/${form}`), '/100%/%zz/tsk_[redacted]', 'a stray % is kept');
+    }
+    // What decodes to no token is left as it is: too short, another prefix, another case, `%2574`.
+    for (const text of [
+      `/nope/tsk%5F${token.slice(4, 19)}`,
+      `/nope/TSK%5F${token.slice(4)}`,
+      `/nope/tsk%2D${token.slice(4)}`,
+      `/nope/%2574sk_${token.slice(4)}`.replace('sk_', 'sk-'),
+      '/nope/100%25',
+    ]) {
+      assert.equal(redactTokens(text), text);
+    }
   });
 
   test('digestsEqual compares hex digests', () => {
