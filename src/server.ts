@@ -18,6 +18,7 @@ import { resolveMasterKey } from './features/keyring/master-key-source.js';
 import { listedSecret } from './features/secrets/secrets.service.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { boundHeapGrowth } from './runtime/heap-growth.js';
+import { onStopSignal } from './runtime/stop-signals.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Running nodes re-read the master-key table this often, to follow a rotation. */
@@ -229,10 +230,7 @@ async function workerParts(config: Config, dialect: Dialect) {
 }
 
 function closeOnSignals(server: FastifyInstance, release: () => Promise<void>) {
-  let closing = false;
-  const shutdown = (signal: string) => {
-    if (closing) return;
-    closing = true;
+  onStopSignal((signal) => {
     server.log.info({ signal }, 'shutting down: finishing in-flight requests');
     const timer = setTimeout(() => {
       server.log.error('in-flight requests did not finish in time; exiting');
@@ -252,7 +250,5 @@ function closeOnSignals(server: FastifyInstance, release: () => Promise<void>) {
           process.exit(1);
         },
       );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  });
 }

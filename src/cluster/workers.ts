@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config.js';
+import { onStopSignal } from '../runtime/stop-signals.js';
 import type { ToPrimary } from './ipc.js';
 import { createPrimaryHub, type WorkerEnd } from './primary-hub.js';
 import { createPrimaryLog } from './primary-log.js';
@@ -84,8 +85,7 @@ export async function runPrimary(config: Config): Promise<void> {
     log.error({ workerPid: worker.process.pid, code, signal }, 'a worker exited; starting a new one');
     fork().catch(() => {});
   });
-  process.once('SIGTERM', () => stop(0));
-  process.once('SIGINT', () => stop(0));
+  onStopSignal(() => stop(0));
 
   try {
     await fork();
