@@ -14,6 +14,11 @@ Every call under \`/api/v1\` needs \`Authorization: Bearer <token>\` (a \`tsk_\`
 \`POST /api/v1/auth/key\`). Errors are \`application/problem+json\` (RFC 9457, with Cortex's field names
 alongside). Lists take \`page\` (0-indexed) and \`pageSize\` (1 to 1000, default 250).`;
 
+/** The reference page's top-bar logo: the product's name, white on the bar's dark ground. */
+const WORDMARK =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">' +
+  '<text x="0" y="29" font-family="sans-serif" font-size="26" font-weight="600" fill="#fff">Tessera</text></svg>';
+
 /**
  * The OpenAPI 3.1 document is generated from the route schemas (the same schemas that validate
  * requests and serialise responses), so it cannot drift from the code.
@@ -60,11 +65,11 @@ export async function registerOpenApi(app: FastifyInstance) {
       deepLinking: true,
       tryItOutEnabled: false,
     },
-    staticCSP: true,
-    // The plugin's policy ends with upgrade-insecure-requests, which makes browsers fetch the
-    // page's own scripts over HTTPS: over plain HTTP (a private network, a first look) the page
-    // would load blank. TLS is the deployer's choice (docs/deploy.md), not the page's.
-    transformStaticCSP: (policy: string) => policy.replace(/\s*upgrade-insecure-requests;?/, ''),
+    // The page's policy is Tessera's own (DOCS_CSP in response-headers.ts, with every other
+    // security header), not the plugin's, which allows styles and fonts from anywhere.
+    staticCSP: false,
+    // The plugin's default logo is its framework's: the top bar names the product instead.
+    logo: { type: 'image/svg+xml', content: Buffer.from(WORDMARK) },
     theme: { title: 'Tessera API reference' },
   });
 
