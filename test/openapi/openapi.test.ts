@@ -113,6 +113,11 @@ describe('the document', () => {
     }
   });
 
+  test("stands alone: no text cites the developers' contract by its sections", () => {
+    const text = JSON.stringify(document);
+    assert.doesNotMatch(text, /\bSPEC\b|§/);
+  });
+
   test('matches the snapshot (UPDATE_SNAPSHOTS=1 rewrites it)', () => {
     const text = `${JSON.stringify(document, null, 2)}\n`;
     if (process.env.UPDATE_SNAPSHOTS === '1') {
