@@ -61,20 +61,43 @@ export function connectSqlite(dataDir: string): Store {
   };
 }
 
+/** How long forgetting overwritten data keeps trying while other processes hold the log. */
+export const FORGET_WITHIN_MS = 2_000;
+/**
+ * How long one attempt lets SQLite wait for readers. Its busy handler sleeps on the calling
+ * thread, so this is also the longest the event loop stops for; with the connection's usual
+ * BUSY_TIMEOUT_MS one attempt stopped it for 5 s.
+ */
+const ATTEMPT_WAIT_MS = 10;
+/** The pause between attempts, on a timer: requests use the connection meanwhile. */
+const RETRY_EVERY_MS = 50;
+
 /**
  * After overwriting sensitive data: on SQLite, copies the write-ahead log into the database and
- * truncates it, so that old versions of pages survive in neither file. Readers of other processes
- * can hold the log for a moment, so it tries a few times. PostgreSQL: nothing to do here (old row
- * versions go with vacuum; its own WAL and archives are the operator's, see docs/security.md).
+ * truncates it, so that old versions of pages survive in neither file. A reader in another process
+ * keeps the log in use while its transaction lasts, so this tries again on a timer for up to
+ * `withinMs`, each attempt waiting only ATTEMPT_WAIT_MS; false when the log was still in use then
+ * (the caller says what that leaves behind). PostgreSQL: nothing to do here (old row versions go
+ * with vacuum; its own WAL and archives are the operator's, see docs/security.md).
  */
-export async function forgetOverwrittenData(store: Store): Promise<boolean> {
+export async function forgetOverwrittenData(store: Store, withinMs = FORGET_WITHIN_MS): Promise<boolean> {
   if (store.dialect !== 'sqlite') return true;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(store.db);
-    if (rows[0]?.busy === 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  const deadline = performance.now() + withinMs;
+  for (;;) {
+    // One connection for the three statements, so the short wait never applies to anyone else's.
+    const busy = await store.db.connection().execute(async (db) => {
+      await sql.raw(`pragma busy_timeout = ${ATTEMPT_WAIT_MS}`).execute(db);
+      try {
+        const { rows } = await sql<{ busy: number }>`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+        return rows[0]?.busy !== 0;
+      } finally {
+        await sql.raw(`pragma busy_timeout = ${BUSY_TIMEOUT_MS}`).execute(db);
+      }
+    });
+    if (!busy) return true;
+    if (performance.now() + RETRY_EVERY_MS > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_EVERY_MS));
   }
-  return false;
 }
 
 /** An online, consistent copy of the embedded database (SQLite's backup API). */

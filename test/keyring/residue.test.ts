@@ -7,13 +7,20 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
 import SQLite from 'better-sqlite3';
+import { sql } from 'kysely';
 import { generateMasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
-import { connectSqlite, forgetOverwrittenData, SQLITE_FILE_NAME } from '../../src/db/connect.js';
+import {
+  connectSqlite,
+  FORGET_WITHIN_MS,
+  forgetOverwrittenData,
+  SQLITE_FILE_NAME,
+} from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { listMasterKeys } from '../../src/features/keyring/keyring.repository.js';
@@ -140,5 +147,87 @@ test('when another process keeps reading the log, the rotation says the links ma
     reader.close();
     await store.close();
     rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A store with a reader in another connection holding a snapshot from before the last write, as
+ * a second process in the middle of a read would: the log cannot be emptied under it.
+ */
+async function storeWithReader(folder: string) {
+  const store = connectSqlite(folder);
+  await migrateToLatest(store.db, store.dialect);
+  const reader = new SQLite(join(folder, SQLITE_FILE_NAME));
+  reader.exec('begin');
+  reader.prepare('select count(*) from master_keys').get();
+  // Written after the reader's snapshot began: the log holds pages the reader may still need.
+  await sql`create table written_after_the_snapshot (x integer)`.execute(store.db);
+  const release = async () => {
+    if (reader.inTransaction) reader.exec('rollback');
+    reader.close();
+    await store.close();
+    rmSync(folder, { recursive: true, force: true });
+  };
+  return { store, reader, wal: join(folder, `${SQLITE_FILE_NAME}-wal`), release };
+}
+
+/** The longest the event loop stalled while `run` ran, in ms, and what `run` returned. */
+async function maxStallDuring<T>(run: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  // The monitor measures from its first tick on: a stall before that would go unseen.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    const result = await run();
+    return { result, stallMs: delay.max / 1e6 };
+  } finally {
+    delay.disable();
+  }
+}
+
+test('while another process holds the log, forgetting keeps the event loop and the store free', {
+  skip,
+}, async () => {
+  const { store, release } = await storeWithReader(mkdtempSync(join(tmpdir(), 'tessera-forget-busy-')));
+  try {
+    let servedMeanwhile = 0;
+    const { result, stallMs } = await maxStallDuring(async () => {
+      const forgetting = forgetOverwrittenData(store);
+      let done = false;
+      void forgetting.finally(() => {
+        done = true;
+      });
+      // Requests keep being served between attempts: a query through the same store answers.
+      while (!done) {
+        await sql`select 1`.execute(store.db);
+        if (!done) servedMeanwhile += 1;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return forgetting;
+    });
+    assert.equal(result, false, 'the reader never let go: the log could not be emptied');
+    // One attempt used to stop the event loop for 5 s (the connection's busy timeout), 20 times.
+    assert.ok(stallMs < 1_000, `the event loop stalled for ${stallMs.toFixed(0)} ms`);
+    assert.ok(servedMeanwhile > 1, `only ${servedMeanwhile} queries ran while forgetting`);
+  } finally {
+    await release();
+  }
+});
+
+test('a reader that lets go within the bound lets forgetting finish: the log is emptied', {
+  skip,
+}, async () => {
+  const { store, reader, wal, release } = await storeWithReader(
+    mkdtempSync(join(tmpdir(), 'tessera-forget-later-')),
+  );
+  try {
+    // The reader's transaction ends on a timer, which fires only if the attempts leave the loop free.
+    setTimeout(() => reader.exec('rollback'), FORGET_WITHIN_MS / 4);
+    const { result, stallMs } = await maxStallDuring(() => forgetOverwrittenData(store));
+    assert.equal(result, true);
+    assert.equal(statSync(wal).size, 0, 'the log was truncated');
+    assert.ok(stallMs < 1_000, `the event loop stalled for ${stallMs.toFixed(0)} ms`);
+  } finally {
+    await release();
   }
 });

@@ -1,7 +1,7 @@
 import { rewrapDataKey } from '../../crypto/envelope.js';
 import type { MasterKey } from '../../crypto/master-key.js';
 import { verifierOf } from '../../crypto/master-key.js';
-import { forgetOverwrittenData } from '../../db/connect.js';
+import { FORGET_WITHIN_MS, forgetOverwrittenData } from '../../db/connect.js';
 import type { Store } from '../../db/database.js';
 import { createAuditLog, systemActor } from '../audit/audit.log.js';
 import { rewrapSecretVersion, versionsWrappedBy } from '../secrets/secrets.repository.js';
@@ -201,7 +201,7 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
       phase: 'retire',
       message: forgotten
         ? `master key ${previous.key_id} retired`
-        : `master key ${previous.key_id} retired; the database log stayed in use by another process, so old key links may remain in it until the service restarts`,
+        : `master key ${previous.key_id} retired; the database log stayed in use by another process for ${FORGET_WITHIN_MS / 1000} s, so old key links may remain in it until the service restarts`,
     });
   }
   report({
