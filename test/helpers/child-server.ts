@@ -5,8 +5,10 @@
  * crash-consistency tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type CallOptions, client, type Reply } from './http.js';
@@ -14,7 +16,11 @@ import { type CallOptions, client, type Reply } from './http.js';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** How `tessera` is started: TypeScript through tsx, in the node process itself (signals reach it). */
-export const TESSERA_CLI = ['--import', 'tsx', 'src/cli/main.ts'];
+const TSX = ['--import', 'tsx'];
+export const TESSERA_CLI = [...TSX, 'src/cli/main.ts'];
+
+/** Makes a served child say which port it bound (see listen-report.ts). */
+const LISTEN_REPORT = resolve(REPO_ROOT, 'test/helpers/listen-report.ts');
 
 /**
  * Start-up through tsx compiles the sources first: about a second on an idle machine, but
@@ -25,7 +31,11 @@ const STOP_WITHIN_MS = 5_000;
 /** No single call in these tests may take longer: a hang is a failure, not a stuck run. */
 const CALL_TIMEOUT_MS = 5_000;
 
-/** A free loopback port (free when asked: the caller binds it soon after). */
+/**
+ * A loopback port that was free when asked. Nothing holds it after that: any process that binds
+ * port 0 (every in-process test server does) can be given it before the caller binds it. Only for
+ * a child that cannot report its own port; spawnServer needs none.
+ */
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((done, fail) => {
@@ -100,6 +110,7 @@ function capture(stream: NodeJS.ReadableStream, into: string[]) {
 export interface ChildServer {
   /** A label for messages ('A', 'B', ... in a cluster). */
   readonly name: string;
+  /** Known once `healthy` has settled: the port is the one the process itself bound. */
   readonly url: string;
   readonly port: number;
   readonly dataDir: string;
@@ -120,23 +131,36 @@ export interface ChildServer {
 
 /**
  * Starts `tessera serve` with exactly `env` (over a clean environment, see `childEnv`); it must
- * hold TESSERA_PORT and TESSERA_DATA_DIR. `healthy` settles once /healthz answers, or rejects with
- * what the process printed.
+ * hold TESSERA_DATA_DIR. Without TESSERA_PORT the process listens on a port of the system's
+ * choosing, so no other process can hold it. `healthy` settles once the process has reported the
+ * port it listens on (listen-report.ts) and /healthz answers there, or rejects with what the
+ * process printed: a server of someone else's that answers on the port never counts.
  */
 export function spawnServer(
   name: string,
   env: Record<string, string>,
 ): ChildServer & { healthy: Promise<void> } {
-  const port = Number(env.TESSERA_PORT);
-  const url = `http://127.0.0.1:${port}`;
+  const asked = env.TESSERA_PORT ?? '0';
   const dataDir = env.TESSERA_DATA_DIR as string;
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [...TESSERA_CLI, 'serve'], {
-    cwd: REPO_ROOT,
-    env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const reportDir = mkdtempSync(join(tmpdir(), 'tessera-listen-'));
+  const report = join(reportDir, 'port');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...TSX, '--import', LISTEN_REPORT, 'src/cli/main.ts', 'serve'],
+    {
+      cwd: REPO_ROOT,
+      env: childEnv({ ...env, TESSERA_PORT: asked, TESSERA_TEST_LISTEN_REPORT: report }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let port: number | undefined;
+  const listening = () => {
+    if (port === undefined) throw new Error(`node ${name} has not reported its port yet: await healthy`);
+    return port;
+  };
+  const url = () => `http://127.0.0.1:${listening()}`;
   if (child.stdout !== null) capture(child.stdout, stdout);
   if (child.stderr !== null) capture(child.stderr, stderr);
   let code: number | null | undefined;
@@ -144,9 +168,11 @@ export function spawnServer(
     // 'close', not 'exit': by then every line the process wrote has been captured.
     child.once('close', (exitCode, signal) => {
       code = signal === null ? exitCode : null;
+      rmSync(reportDir, { recursive: true, force: true });
       done();
     });
     child.once('error', (error) => {
+      rmSync(reportDir, { recursive: true, force: true });
       stderr.push(`spawn failed: ${error.message}`);
       code = code ?? -1;
       done();
@@ -154,18 +180,28 @@ export function spawnServer(
   });
 
   const describe = () =>
-    `node ${name} (port ${port}); stderr:\n${stderr.join('\n') || '(empty)'}\nlast stdout:\n${stdout.slice(-10).join('\n') || '(empty)'}`;
+    `node ${name} (port ${port ?? `${asked}, not reported`}); stderr:\n${stderr.join('\n') || '(empty)'}\nlast stdout:\n${stdout.slice(-10).join('\n') || '(empty)'}`;
 
+  const healthy = (async () => {
+    port = await reportedPort(report, () => code, describe);
+    if (asked !== '0' && String(port) !== asked)
+      throw new Error(`${describe()}\nlistens on ${port}, not ${asked}`);
+    await waitForHealthy(url(), () => code, describe);
+  })();
   return {
     name,
-    url,
-    port,
+    get url() {
+      return url();
+    },
+    get port() {
+      return listening();
+    },
     dataDir,
     stdout,
     stderr,
-    healthy: waitForHealthy(url, () => code, describe),
+    healthy,
     exitCode: () => code,
-    call: (method, path, options) => request(url, method, path, options),
+    call: (method, path, options) => request(url(), method, path, options),
     linesMatching: (pattern, from = 0) => stdout.slice(from).filter((line) => pattern.test(line)),
     async stop() {
       if (code !== undefined) return;
@@ -182,6 +218,32 @@ export function spawnServer(
       await exited;
     },
   };
+}
+
+/**
+ * The port the child reported once it listened (listen-report.ts). Fails at once when the process
+ * has exited first (for instance because the port it was given is taken), and after
+ * HEALTHY_WITHIN_MS otherwise.
+ */
+async function reportedPort(
+  file: string,
+  exitCode: () => number | null | undefined,
+  describe: () => string,
+): Promise<number> {
+  const deadline = performance.now() + HEALTHY_WITHIN_MS;
+  while (performance.now() < deadline) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // not listening yet
+    }
+    if (text !== undefined) return Number(text.trim());
+    const code = exitCode();
+    if (code !== undefined) throw new Error(`${describe()}\nexited with ${code} before listening`);
+    await sleep(50);
+  }
+  throw new Error(`${describe()}\ndid not listen within ${HEALTHY_WITHIN_MS} ms`);
 }
 
 export interface CommandResult {

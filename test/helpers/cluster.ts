@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { type ChildServer, freePort, sleep, spawnServer } from './child-server.js';
+import { type ChildServer, sleep, spawnServer } from './child-server.js';
 
-export { freePort, REPO_ROOT, request } from './child-server.js';
+export { REPO_ROOT, request } from './child-server.js';
 
 /**
  * Why the cluster tests cannot run here, or undefined when they can. They start real processes
@@ -143,22 +143,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const masterKey = randomBytes(32).toString('base64');
   const databaseUrl = viaLoopback(storage.url, options.postgresPort);
   const redisUrl = viaLoopback(requiredEnv('TEST_REDIS_URL'), options.redisPort);
-  const ports: number[] = [];
-  for (let i = 0; i < count; i++) {
-    let port = await freePort();
-    while (ports.includes(port)) port = await freePort();
-    ports.push(port);
-  }
-  const dataDirs = ports.map(() => mkdtempSync(join(tmpdir(), 'tessera-mn-')));
-  const nodes = ports.map((port, i) =>
+  const dataDirs = Array.from({ length: count }, () => mkdtempSync(join(tmpdir(), 'tessera-mn-')));
+  // Each node listens on a port of its own choosing (see spawnServer).
+  const nodes = dataDirs.map((dataDir, i) =>
     spawnServer(String.fromCharCode(65 + i), {
       DATABASE_URL: databaseUrl,
       ...(options.noRedis === true ? {} : { REDIS_URL: redisUrl }),
       TESSERA_MASTER_KEY: masterKey,
       TESSERA_BOOTSTRAP_TOKEN: adminToken,
       TESSERA_HOST: '127.0.0.1',
-      TESSERA_PORT: String(port),
-      TESSERA_DATA_DIR: dataDirs[i] as string,
+      TESSERA_DATA_DIR: dataDir,
       TESSERA_LOG_LEVEL: 'info',
       // Several clusters and test files share one server: a small pool per node is plenty.
       TESSERA_DB_POOL_SIZE: '5',

@@ -21,7 +21,7 @@ import { connectSqlite, SQLITE_FILE_NAME } from '../../src/db/connect.js';
 import { connectPostgres } from '../../src/db/connect-postgres.js';
 import type { Store } from '../../src/db/database.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
-import { type ChildServer, freePort, runTessera, spawnServer } from '../helpers/child-server.js';
+import { type ChildServer, runTessera, spawnServer } from '../helpers/child-server.js';
 import { createSchema, type Storage } from '../helpers/cluster.js';
 import { testDialect } from '../helpers/database.js';
 import { checkRecovery } from '../helpers/recovery-check.js';
@@ -126,10 +126,8 @@ describe('crash consistency: SIGKILL during a storm of concurrent writes', { ski
     };
     const servers: ChildServer[] = [];
     const start = async () => {
-      const server = spawnServer(`crash-${servers.length}`, {
-        ...env,
-        TESSERA_PORT: String(await freePort()),
-      });
+      // A port of the process's own: see spawnServer.
+      const server = spawnServer(`crash-${servers.length}`, env);
       servers.push(server);
       await server.healthy;
       return server;

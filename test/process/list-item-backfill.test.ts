@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connectSqlite } from '../../src/db/connect.js';
-import { type ChildServer, freePort, sleep, spawnServer } from '../helpers/child-server.js';
+import { type ChildServer, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'a process on a data folder: the SQLite pass only';
@@ -22,7 +22,7 @@ describe('tessera serve renders missing list items in the background', { skip },
 
   before(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tessera-backfill-'));
-    env = { TESSERA_DATA_DIR: dataDir, TESSERA_PORT: String(await freePort()), TESSERA_LOG_LEVEL: 'info' };
+    env = { TESSERA_DATA_DIR: dataDir, TESSERA_LOG_LEVEL: 'info' };
   });
   after(async () => {
     await server?.stop();

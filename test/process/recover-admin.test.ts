@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWellFormedToken } from '../../src/crypto/tokens.js';
-import { type ChildServer, freePort, runTessera, spawnServer } from '../helpers/child-server.js';
+import { type ChildServer, runTessera, spawnServer } from '../helpers/child-server.js';
 import { createSchema, type Storage } from '../helpers/cluster.js';
 import { testDialect } from '../helpers/database.js';
 
@@ -38,7 +38,7 @@ describe(`tessera recover-admin (${dialect})`, { skip }, () => {
       TESSERA_LOG_LEVEL: 'warn',
       ...(storage === undefined ? {} : { DATABASE_URL: storage.url }),
     };
-    const started = spawnServer('recover', { ...env, TESSERA_PORT: String(await freePort()) });
+    const started = spawnServer('recover', env);
     server = started;
     await started.healthy;
   });

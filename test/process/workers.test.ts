@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type ChildServer, freePort, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
+import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'multi-process mode on SQLite runs in the SQLite pass only';
@@ -66,7 +66,6 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
     env = {
       TESSERA_DATA_DIR: dataDir,
-      TESSERA_PORT: String(await freePort()),
       TESSERA_WORKERS: '2',
       TESSERA_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
     };
@@ -187,10 +186,8 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
 describe('a primary that dies takes its workers with it', { skip }, () => {
   test('SIGKILL of the primary: both workers exit, nothing keeps the port', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
-    const port = await freePort();
     const server = spawnServer('orphaned', {
       TESSERA_DATA_DIR: dataDir,
-      TESSERA_PORT: String(port),
       TESSERA_WORKERS: '2',
     });
     try {

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import { rekey } from '../../src/features/keyring/rekey.js';
-import { freePort, spawnServer } from '../helpers/child-server.js';
+import { spawnServer } from '../helpers/child-server.js';
 import { createTestStore, testDialect } from '../helpers/database.js';
 import { type CallOptions, client } from '../helpers/http.js';
 import { api, createKey, flipChar, percentEncodedForms } from '../helpers/keys.js';
@@ -450,7 +450,6 @@ describe('tessera serve: its output and its data folder', () => {
 
   test('no token, value or master key outside the two key files made for them', { skip }, async () => {
     const node = spawnServer('leak', {
-      TESSERA_PORT: String(await freePort()),
       TESSERA_DATA_DIR: dataDir,
       TESSERA_LOG_LEVEL: 'debug',
     });
