@@ -34,7 +34,8 @@ const CALL_TIMEOUT_MS = 5_000;
 /**
  * A loopback port that was free when asked. Nothing holds it after that: any process that binds
  * port 0 (every in-process test server does) can be given it before the caller binds it. Only for
- * a child that cannot report its own port; spawnServer needs none.
+ * a port that is never listened on (a start that must be refused); spawnServer and
+ * listeningPort need none.
  */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -60,6 +61,29 @@ export function request(
 
 export async function sleep(ms: number) {
   await new Promise((done) => setTimeout(done, ms));
+}
+
+/**
+ * The port a `tessera serve` started with TESSERA_PORT=0 listens on, read from its own log line
+ * ("Server listening at http://…:PORT", at log level info): for children started some other way
+ * than spawnServer (through npm, say), so that no other process can answer in their place. Fails
+ * at once when `exitCode()` says the process has exited, and after `withinMs` otherwise.
+ */
+export async function listeningPort(
+  output: () => string,
+  exitCode: () => number | null | undefined,
+  describe: () => string,
+  withinMs = HEALTHY_WITHIN_MS,
+): Promise<number> {
+  const deadline = performance.now() + withinMs;
+  while (performance.now() < deadline) {
+    const port = /Server listening at http:\/\/[^"\s]*:(\d+)/.exec(output())?.[1];
+    if (port !== undefined) return Number(port);
+    const code = exitCode();
+    if (code !== undefined) throw new Error(`${describe()}\nexited with ${code} before listening`);
+    await sleep(50);
+  }
+  throw new Error(`${describe()}\ndid not log that it listens within ${withinMs} ms`);
 }
 
 /**

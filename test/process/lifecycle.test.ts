@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWellFormedToken } from '../../src/crypto/tokens.js';
-import { freePort, waitForHealthy } from '../helpers/child-server.js';
+import { listeningPort, waitForHealthy } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 // The `tessera` command as a user runs it: a real process, a real port, real signals.
@@ -22,14 +22,14 @@ function cli(args: string[], env: Record<string, string>) {
   });
 }
 
-/** Until the server answers /healthz; fails at once if it exits first. */
-const waitForHealth = (port: number, child: ChildProcess) =>
-  waitForHealthy(
-    `http://127.0.0.1:${port}`,
-    () => child.exitCode ?? undefined,
-    () => 'the server',
-    20_000,
-  );
+/** The port the server listens on (its own, see listeningPort) once it answers /healthz. */
+async function waitForHealth(child: ChildProcess, output: () => string): Promise<number> {
+  const exitCode = () => child.exitCode ?? undefined;
+  const describe = () => `the server; it printed:\n${output().slice(-2000)}`;
+  const port = await listeningPort(output, exitCode, describe, 20_000);
+  await waitForHealthy(`http://127.0.0.1:${port}`, exitCode, describe, 20_000);
+  return port;
+}
 
 describe('the tessera command', { skip }, () => {
   let dataDir: string;
@@ -74,12 +74,11 @@ describe('the tessera command', { skip }, () => {
   });
 
   test('serve bootstraps, and SIGTERM lets an in-flight request finish before exiting 0', async () => {
-    const port = await freePort();
     const child = spawn(process.execPath, [...CLI, 'serve'], {
       env: {
         ...process.env,
         TESSERA_DATA_DIR: dataDir,
-        TESSERA_PORT: String(port),
+        TESSERA_PORT: '0',
         TESSERA_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -90,7 +89,7 @@ describe('the tessera command', { skip }, () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await waitForHealth(port, child);
+      const port = await waitForHealth(child, () => output);
       const keyFile = join(dataDir, 'bootstrap-admin.key');
       assert.equal(statSync(keyFile).mode & 0o777, 0o600);
       const token = readFileSync(keyFile, 'utf8').trim();

@@ -14,7 +14,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { childEnv, freePort, REPO_ROOT, sleep, waitForHealthy } from '../helpers/child-server.js';
+import { childEnv, listeningPort, REPO_ROOT, sleep, waitForHealthy } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'process signals run in the SQLite pass only';
@@ -42,10 +42,10 @@ const dataDirs: string[] = [];
 async function npmStart(args: string[] = []): Promise<NpmStart> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-npm-start-'));
   dataDirs.push(dataDir);
-  const port = await freePort();
   const npm = spawn('npm', ['start', ...args], {
     cwd: REPO_ROOT,
-    env: childEnv({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'info' }),
+    // Port 0: the server's own log line says where it listens (see listeningPort).
+    env: childEnv({ TESSERA_DATA_DIR: dataDir, TESSERA_PORT: '0', TESSERA_LOG_LEVEL: 'info' }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -57,7 +57,7 @@ async function npmStart(args: string[] = []): Promise<NpmStart> {
   );
   const run: NpmStart = {
     npm,
-    port,
+    port: 0, // known once the server logs it, below
     output,
     exited,
     serverPid() {
@@ -70,12 +70,10 @@ async function npmStart(args: string[] = []): Promise<NpmStart> {
     },
   };
   started.push(run);
-  await waitForHealthy(
-    `http://127.0.0.1:${port}`,
-    () => npm.exitCode ?? (npm.signalCode === null ? undefined : null),
-    () => `npm start\n${output.join('').slice(-2000)}`,
-    HEALTHY_WITHIN_MS,
-  );
+  const exitCode = () => npm.exitCode ?? (npm.signalCode === null ? undefined : null);
+  const describe = () => `npm start\n${output.join('').slice(-2000)}`;
+  run.port = await listeningPort(() => output.join(''), exitCode, describe, HEALTHY_WITHIN_MS);
+  await waitForHealthy(`http://127.0.0.1:${run.port}`, exitCode, describe, HEALTHY_WITHIN_MS);
   return run;
 }
 

@@ -77,7 +77,6 @@ describe('key files and start-up refusals', { skip }, () => {
     chmodSync(keyFile, 0o600);
     const server = spawnServer('0600', {
       TESSERA_DATA_DIR: dataDir,
-      TESSERA_PORT: String(await freePort()),
       TESSERA_MASTER_KEY_FILE: keyFile,
     });
     try {
