@@ -40,7 +40,7 @@ async function insertRow(store: Store, key: SortKey, counted = true, block = BLO
         updated_at: key.createdAt,
       })
       .execute();
-    if (counted) await countInsert(trx, 'secrets', key, block);
+    if (counted) await countInsert(trx, store.dialect, 'secrets', key, block);
   });
 }
 
@@ -72,7 +72,7 @@ describe(`page blocks (${testDialect()})`, () => {
   async function deleteRow(key: SortKey) {
     await store.db.transaction().execute(async (trx) => {
       await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
-      await countDelete(trx, 'secrets', key);
+      await countDelete(trx, store.dialect, 'secrets', key);
     });
   }
 
@@ -181,6 +181,77 @@ describe(`page blocks (${testDialect()})`, () => {
   });
 });
 
+describe(`page blocks under concurrent writers (${testDialect()})`, () => {
+  // Writers on several connections at once (the PostgreSQL server's pool: SQLite and PGlite run
+  // one transaction at a time, so there they cannot race, and the test checks the plain case).
+  // Blocks of four, so that concurrent writers split, shrink and empty blocks under each other.
+  test('concurrent inserts and deletes leave every block counting exactly the rows in its range', async () => {
+    const { store, close } = await openMigratedStore('page-blocks-concurrent');
+    try {
+      const next = random(11);
+      const live: SortKey[] = [];
+      let serial = 0;
+      let clock = 20_000_000;
+      /** One writer: a transaction per step, like a request; mostly appends, some deletes. */
+      async function writer(steps: number) {
+        for (let step = 0; step < steps; step++) {
+          if (next() < 0.7 || live.length < 4) {
+            // A row of "now", as the services write them: later than most, sometimes the same ms.
+            clock += next() < 0.5 ? 1 : 0;
+            const key = { createdAt: at(clock), id: `w${String(++serial).padStart(6, '0')}` };
+            await insertRow(store, key);
+            live.push(key);
+          } else {
+            const key = live.splice(Math.floor(next() * live.length), 1)[0] as SortKey;
+            await store.db.transaction().execute(async (trx) => {
+              await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
+              await countDelete(trx, store.dialect, 'secrets', key);
+            });
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: 8 }, () => writer(40)));
+      const rows = await store.db
+        .selectFrom('secrets')
+        .select(['created_at', 'id'])
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      assert.equal(rows.length, live.length);
+      const blocks = await store.db
+        .selectFrom('page_blocks')
+        .select(['first_created_at', 'first_id', 'row_count'])
+        .where('list', '=', 'secrets')
+        .orderBy('first_created_at')
+        .orderBy('first_id')
+        .execute();
+      /** Whether a row's sort key comes before a block's first key. */
+      const isBefore = (row: (typeof rows)[number], block: (typeof blocks)[number]) =>
+        row.created_at < block.first_created_at ||
+        (row.created_at === block.first_created_at && row.id < block.first_id);
+      // Each block counts the rows from its first key up to the next block's first key.
+      const wrong = blocks
+        .map((block, i) => {
+          const following = blocks[i + 1];
+          const inRange = rows.filter(
+            (row) => !isBefore(row, block) && (following === undefined || isBefore(row, following)),
+          ).length;
+          return { first: block.first_id, counted: Number(block.row_count), inRange };
+        })
+        .filter((block) => block.counted !== block.inRange);
+      assert.deepEqual(wrong, [], `${wrong.length} of ${blocks.length} blocks count other than their rows`);
+      const first = blocks[0];
+      assert.ok(
+        first === undefined || rows.every((row) => !isBefore(row, first)),
+        'a row before every block',
+      );
+      assert.equal((await idsOfPage(store, 0, 5)).total, rows.length, 'total');
+    } finally {
+      await close();
+    }
+  });
+});
+
 describe(`the block index kept between list reads (${testDialect()})`, () => {
   test('it is reused while the change stamp holds and read again once it moves', async () => {
     const { store, close } = await openMigratedStore('page-index');
@@ -226,7 +297,7 @@ describe(`the block index kept between list reads (${testDialect()})`, () => {
               updated_at: key.createdAt,
             })
             .execute();
-          await countInsert(trx, 'secrets', key, BLOCK);
+          await countInsert(trx, store.dialect, 'secrets', key, BLOCK);
           // Its stamp is read now, mid-transaction; its blocks once the transaction is over.
           waiting = idsOfPage(store, 0, 50);
           throw new Error('roll back');

@@ -102,7 +102,7 @@ test('a deleted secret’s ciphertext leaves no copy in the database or its log'
     });
     // Written through to the database file, then deleted there.
     assert.equal(await forgetOverwrittenData(store), true);
-    await store.db.transaction().execute((trx) => deleteSecret(trx, 'se00000000000000aa'));
+    await store.db.transaction().execute((trx) => deleteSecret(trx, store.dialect, 'se00000000000000aa'));
     assert.equal(await forgetOverwrittenData(store), true);
     for (const file of readdirSync(dataDir)) {
       assert.ok(

@@ -8,9 +8,9 @@ import type { ApiKeyRow, ListedApiKeyRow, NewApiKeyRow } from './api-keys.table.
 /** Queries only: no rules, no mapping. `db` may be a transaction. */
 type Db = Kysely<Database>;
 
-export async function insertApiKey(db: Db, row: NewApiKeyRow): Promise<void> {
+export async function insertApiKey(db: Db, dialect: Dialect, row: NewApiKeyRow): Promise<void> {
   await db.insertInto('api_keys').values(row).execute();
-  await countInsert(db, 'api_keys', { createdAt: row.created_at, id: row.cid });
+  await countInsert(db, dialect, 'api_keys', { createdAt: row.created_at, id: row.cid });
 }
 
 // A token the cache does not hold, and every read of a key, start here: compiled once
@@ -76,11 +76,12 @@ export async function updateApiKey(
   await db.updateTable('api_keys').set(changes).where('cid', '=', cid).execute();
 }
 
-export async function deleteApiKey(db: Db, cid: string): Promise<void> {
+export async function deleteApiKey(db: Db, dialect: Dialect, cid: string): Promise<void> {
   const deleted = await db
     .deleteFrom('api_keys')
     .where('cid', '=', cid)
     .returning('created_at')
     .executeTakeFirst();
-  if (deleted !== undefined) await countDelete(db, 'api_keys', { createdAt: deleted.created_at, id: cid });
+  if (deleted !== undefined)
+    await countDelete(db, dialect, 'api_keys', { createdAt: deleted.created_at, id: cid });
 }

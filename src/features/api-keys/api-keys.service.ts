@@ -277,7 +277,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
         token,
       });
       await audit.run(async (trx, record) => {
-        await repo.insertApiKey(trx, row);
+        await repo.insertApiKey(trx, store.dialect, row);
         await record({ actor: keyActor(caller), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
       });
       return { apiKey: token, ...toApiKey(row) };
@@ -320,7 +320,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
             );
           }
         }
-        await repo.deleteApiKey(trx, cid);
+        await repo.deleteApiKey(trx, store.dialect, cid);
         await record({ actor: keyActor(caller), action: 'DELETE', objectType: 'API_KEY', objectId: cid });
       });
       await cache?.invalidate(cid);
@@ -362,7 +362,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     fields: { name: string; description: string; token: string },
   ): Promise<ApiKey> {
     const row = newRow({ ...fields, roles: [{ type: 'DEFAULT', role: 'ADMIN' }], expiresAt: null });
-    await repo.insertApiKey(trx, row);
+    await repo.insertApiKey(trx, store.dialect, row);
     await record({ actor: systemActor(madeBy), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
     return toApiKey(row);
   }

@@ -36,9 +36,9 @@ const versionOf = compiledOnce((db, secretId: string, version: number) =>
     .where('version', '=', version),
 );
 
-export async function insertSecret(db: Db, row: SecretRow): Promise<void> {
+export async function insertSecret(db: Db, dialect: Dialect, row: SecretRow): Promise<void> {
   await insertSecretRow(db, row);
-  await countInsert(db, 'secrets', { createdAt: row.created_at, id: row.id });
+  await countInsert(db, dialect, 'secrets', { createdAt: row.created_at, id: row.id });
 }
 
 export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promise<void> {
@@ -93,7 +93,7 @@ export async function updateSecret(
   await db.updateTable('secrets').set(changes).where('id', '=', id).execute();
 }
 
-export async function deleteSecret(db: Db, id: string): Promise<void> {
+export async function deleteSecret(db: Db, dialect: Dialect, id: string): Promise<void> {
   // Versions go with it (ON DELETE CASCADE); deleting them first keeps that true without FKs too.
   await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
   const deleted = await db
@@ -101,7 +101,7 @@ export async function deleteSecret(db: Db, id: string): Promise<void> {
     .where('id', '=', id)
     .returning('created_at')
     .executeTakeFirst();
-  if (deleted !== undefined) await countDelete(db, 'secrets', { createdAt: deleted.created_at, id });
+  if (deleted !== undefined) await countDelete(db, dialect, 'secrets', { createdAt: deleted.created_at, id });
 }
 
 export async function findSecretVersion(

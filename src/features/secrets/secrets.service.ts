@@ -312,7 +312,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           id,
           async () => 1,
           async (trx, envelope, version, record) => {
-            await repo.insertSecret(trx, row);
+            await repo.insertSecret(trx, store.dialect, row);
             await repo.insertSecretVersion(trx, versionRow(id, version, envelope, caller, at));
             await record({
               actor: keyActor(caller),
@@ -404,7 +404,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     async delete(caller: Caller, tagOrId: string): Promise<void> {
       const current = await resolve(tagOrId);
       await audit.run(async (trx, record) => {
-        await repo.deleteSecret(trx, current.id);
+        await repo.deleteSecret(trx, store.dialect, current.id);
         await record({
           actor: keyActor(caller),
           action: 'DELETE',
