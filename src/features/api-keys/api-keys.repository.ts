@@ -26,6 +26,23 @@ export async function findApiKeyByCid(db: Db, cid: string): Promise<ApiKeyRow | 
   return (await keyByCid(db, cid))[0];
 }
 
+const keyByCidForUpdate = compiledOnce((db, cid: string) =>
+  db.selectFrom('api_keys').selectAll().where('cid', '=', cid).forUpdate(),
+);
+
+/**
+ * A key read inside the transaction that will change it: on PostgreSQL locked to the commit, so
+ * neither a delete nor another update can change it between this read and the write. (SQLite has
+ * one writer: nothing else writes while the transaction is open.)
+ */
+export async function findApiKeyToChange(
+  db: Db,
+  dialect: Dialect,
+  cid: string,
+): Promise<ApiKeyRow | undefined> {
+  return (await (dialect === 'postgres' ? keyByCidForUpdate : keyByCid)(db, cid))[0];
+}
+
 export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<ApiKeyRow | undefined> {
   return (await keyByTokenHash(db, tokenHash))[0];
 }
@@ -68,20 +85,28 @@ export async function countOtherActiveAdmins(db: Db, exceptCid: string, validAt:
   return Number(count);
 }
 
+/** Changes a key's name and description; false when no such row exists (any more). */
 export async function updateApiKey(
   db: Db,
   cid: string,
   changes: { name: string; description?: string | null; list_item: string },
-): Promise<void> {
-  await db.updateTable('api_keys').set(changes).where('cid', '=', cid).execute();
+): Promise<boolean> {
+  const { numUpdatedRows } = await db
+    .updateTable('api_keys')
+    .set(changes)
+    .where('cid', '=', cid)
+    .executeTakeFirstOrThrow();
+  return numUpdatedRows === 1n;
 }
 
-export async function deleteApiKey(db: Db, dialect: Dialect, cid: string): Promise<void> {
+/** Deletes a key; false when no such row exists (any more: another delete committed first). */
+export async function deleteApiKey(db: Db, dialect: Dialect, cid: string): Promise<boolean> {
   const deleted = await db
     .deleteFrom('api_keys')
     .where('cid', '=', cid)
     .returning('created_at')
     .executeTakeFirst();
-  if (deleted !== undefined)
-    await countDelete(db, dialect, 'api_keys', { createdAt: deleted.created_at, id: cid });
+  if (deleted === undefined) return false;
+  await countDelete(db, dialect, 'api_keys', { createdAt: deleted.created_at, id: cid });
+  return true;
 }

@@ -165,6 +165,10 @@ function resolveRoles(input: CreateApiKeyInput['roles'], violations: Violation[]
 /** Deleting an ADMIN key needs another ADMIN key that stays valid at least this long. */
 const ADMIN_SUCCESSOR_VALID_FOR_MS = 3_600_000;
 
+function keyNotFound(cid: string) {
+  return notFound('API key not found', `No API key with cid '${cid}'`);
+}
+
 function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permission>): string {
   return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
 }
@@ -184,7 +188,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
 
   async function requireKey(cid: string): Promise<ApiKeyRow> {
     const row = await repo.findApiKeyByCid(db, cid);
-    if (row === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
+    if (row === undefined) throw keyNotFound(cid);
     return row;
   }
 
@@ -286,16 +290,25 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     async update(caller: KeyCaller, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
       const name = cleanName(input.name, '/body/name');
       if (typeof name !== 'string') throw badRequest(name.description, [name]);
-      const target = await requireKey(cid);
-      requireCoverage(caller, target, 'update');
       const changes = {
         name,
         ...(input.description === undefined ? {} : { description: input.description }),
       };
-      const shown = { ...target, ...changes };
-      await audit.run(async (trx, record) => {
-        await repo.updateApiKey(trx, cid, { ...changes, list_item: listItemText(listedApiKey, shown) });
+      // The key is read inside the transaction that changes it, and held there: a delete that
+      // committed first makes this a 404 with no event, and the item text is rendered from the
+      // row as it is written, never from one another update has changed since.
+      const shown = await audit.run(async (trx, record) => {
+        const target = await repo.findApiKeyToChange(trx, store.dialect, cid);
+        if (target === undefined) throw keyNotFound(cid);
+        requireCoverage(caller, target, 'update');
+        const row = { ...target, ...changes };
+        const written = await repo.updateApiKey(trx, cid, {
+          ...changes,
+          list_item: listItemText(listedApiKey, row),
+        });
+        if (!written) throw keyNotFound(cid);
         await record({ actor: keyActor(caller), action: 'UPDATE', objectType: 'API_KEY', objectId: cid });
+        return row;
       });
       await cache?.invalidate(cid);
       return toApiKey(shown);
@@ -304,7 +317,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     async delete(caller: KeyCaller, cid: string): Promise<void> {
       await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyByCid(trx, cid);
-        if (target === undefined) throw notFound('API key not found', `No API key with cid '${cid}'`);
+        if (target === undefined) throw keyNotFound(cid);
         requireCoverage(caller, target, 'delete');
         const at = now();
         if (target.is_admin === 1 && !isExpired(target, at)) {
@@ -320,7 +333,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
             );
           }
         }
-        await repo.deleteApiKey(trx, store.dialect, cid);
+        // Read without a lock: another delete may commit between that read and this one.
+        if (!(await repo.deleteApiKey(trx, store.dialect, cid))) throw keyNotFound(cid);
         await record({ actor: keyActor(caller), action: 'DELETE', objectType: 'API_KEY', objectId: cid });
       });
       await cache?.invalidate(cid);

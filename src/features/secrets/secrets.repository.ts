@@ -82,6 +82,11 @@ export async function listSecrets(
   return readJsonPage(db, dialect, 'secrets', offset, limit, pageRows, item);
 }
 
+/**
+ * Changes a secret's row and returns what it shows now; undefined when no such row exists (any
+ * more: a delete committed since the caller read it). On PostgreSQL the row stays locked to the
+ * commit, so a delete waits for this change instead of racing it.
+ */
 export async function updateSecret(
   db: Db,
   id: string,
@@ -89,19 +94,29 @@ export async function updateSecret(
   changes:
     | Partial<Pick<SecretRow, 'current_version' | 'updated_at'>>
     | (Partial<Pick<SecretRow, 'current_version' | 'updated_at'>> & { name: string; list_item: string }),
-): Promise<void> {
-  await db.updateTable('secrets').set(changes).where('id', '=', id).execute();
+): Promise<Pick<SecretRow, 'id' | 'name' | 'tag'> | undefined> {
+  return db
+    .updateTable('secrets')
+    .set(changes)
+    .where('id', '=', id)
+    .returning(['id', 'name', 'tag'])
+    .executeTakeFirst();
 }
 
-export async function deleteSecret(db: Db, dialect: Dialect, id: string): Promise<void> {
-  // Versions go with it (ON DELETE CASCADE); deleting them first keeps that true without FKs too.
-  await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
+/** Deletes a secret and its versions; false when no such row exists (any more). */
+export async function deleteSecret(db: Db, dialect: Dialect, id: string): Promise<boolean> {
+  // The secret's row first, as an update locks it first: two writers of one secret then lock its
+  // rows in the same order and never wait on each other in a circle. Its versions go with it
+  // (ON DELETE CASCADE); deleting them here too keeps that true without foreign keys.
   const deleted = await db
     .deleteFrom('secrets')
     .where('id', '=', id)
     .returning('created_at')
     .executeTakeFirst();
-  if (deleted !== undefined) await countDelete(db, dialect, 'secrets', { createdAt: deleted.created_at, id });
+  await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
+  if (deleted === undefined) return false;
+  await countDelete(db, dialect, 'secrets', { createdAt: deleted.created_at, id });
+  return true;
 }
 
 export async function findSecretVersion(

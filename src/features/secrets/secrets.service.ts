@@ -133,6 +133,11 @@ function checkValue(value: string, violations: Violation[]) {
   }
 }
 
+/** The 404 of a path naming no secret, or one a delete removed while the change was under way. */
+function secretNotFound(tagOrId: string): AppError {
+  return notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
+}
+
 function throwIfAny(violations: Violation[]) {
   if (violations.length > 0) throw badRequest(violations.map((v) => v.description).join('; '), violations);
 }
@@ -213,7 +218,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     const row = looksLikeId('se', tagOrId)
       ? await repo.findSecretById(db, tagOrId)
       : await repo.findSecretByTag(db, tagOrId);
-    if (row === undefined) throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
+    if (row === undefined) throw secretNotFound(tagOrId);
     Object.freeze(row);
     if (ticket !== undefined) cache?.set(tagOrId, row, ticket);
     return row;
@@ -353,43 +358,45 @@ export function createSecretService(deps: SecretServiceDeps) {
         objectType: 'SECRET',
         objectId: current.tag,
       } as const;
+      // `current` was read before the transaction (perhaps from the cache): each write below
+      // re-checks inside it that the row still exists, and a change that finds it gone is a 404
+      // with no event, never a success recorded after the delete.
       if (secretValue === undefined) {
-        await audit.run(async (trx, record) => {
-          const renamed = { ...current, name: name as string };
-          await repo.updateSecret(trx, current.id, {
-            name: renamed.name,
+        const renamed = await audit.run(async (trx, record) => {
+          const row = await repo.updateSecret(trx, current.id, {
+            name: name as string,
             updated_at: at,
-            list_item: listItemText(listedSecret, renamed),
+            // The id and tag never change: the item shows them as read.
+            list_item: listItemText(listedSecret, { ...current, name: name as string }),
           });
+          if (row === undefined) throw secretNotFound(tagOrId);
           await record({ ...updated, detail: 'name' });
+          return row;
         });
         await changed(current.id);
-        return toSecret({ ...current, name: name as string });
+        return toSecret(renamed);
       }
-      let written = current;
       for (let attempt = 1; ; attempt++) {
         try {
-          written = await writeWithEnvelope(
+          const written = await writeWithEnvelope(
             secretValue,
             current.id,
             async () =>
               ((await repo.findSecretById(db, current.id))?.current_version ?? current.current_version) + 1,
             async (trx, envelope, version, record) => {
-              const fresh = await repo.findSecretById(trx, current.id);
-              if (fresh === undefined)
-                throw notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
-              await repo.insertSecretVersion(trx, versionRow(current.id, version, envelope, caller, at));
-              const changes = {
+              // The row before its versions, as a delete takes them (see deleteSecret).
+              const row = await repo.updateSecret(trx, current.id, {
                 current_version: version,
                 updated_at: at,
                 ...(name === undefined
                   ? {}
-                  : { name, list_item: listItemText(listedSecret, { ...fresh, name }) }),
-              };
-              await repo.updateSecret(trx, current.id, changes);
+                  : { name, list_item: listItemText(listedSecret, { ...current, name }) }),
+              });
+              if (row === undefined) throw secretNotFound(tagOrId);
+              await repo.insertSecretVersion(trx, versionRow(current.id, version, envelope, caller, at));
               await repo.pruneSecretVersions(trx, current.id, version, deps.versionsKept);
               await record({ ...updated, detail: `value version ${version}` });
-              return { ...fresh, ...changes };
+              return row;
             },
           );
           await changed(current.id);
@@ -404,7 +411,8 @@ export function createSecretService(deps: SecretServiceDeps) {
     async delete(caller: Caller, tagOrId: string): Promise<void> {
       const current = await resolve(tagOrId);
       await audit.run(async (trx, record) => {
-        await repo.deleteSecret(trx, store.dialect, current.id);
+        // Another delete may have committed since `current` was read: then this one is a 404.
+        if (!(await repo.deleteSecret(trx, store.dialect, current.id))) throw secretNotFound(tagOrId);
         await record({
           actor: keyActor(caller),
           action: 'DELETE',
