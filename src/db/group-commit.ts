@@ -70,7 +70,9 @@ function savepointOf(index: number): SavepointStatements {
  * acknowledged write is durable. If the commit itself fails, every unit of the batch gets that
  * error and none of their writes is stored.
  *
- * A unit must do all its storage work through the transaction it is given.
+ * A unit must do all its storage work through the transaction it is given. On SQLite a query
+ * through `db` would wait for the connection this batch holds, forever: the driver refuses it
+ * instead with QUERY_INSIDE_WRITE (src/db/sqlite-driver.ts), and only that unit fails.
  */
 export function createGroupCommit({
   db,

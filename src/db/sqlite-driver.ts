@@ -37,6 +37,22 @@ export class SqliteQueueDialect extends SqliteDialect {
   }
 }
 
+/** What a query through `db` inside a write gets, instead of waiting forever for the connection. */
+export const QUERY_INSIDE_WRITE =
+  'query through db inside a write transaction: use the trx the write gave you';
+
+/** A caller that asked for the connection while a transaction held it. */
+interface Waiter {
+  granted: boolean;
+  refused: boolean;
+  reject: (error: Error) => void;
+}
+
+/** A transaction from its begin to its commit or rollback, and who asked for the connection meanwhile. */
+interface OpenTransaction {
+  waiters: Waiter[];
+}
+
 class QueuedSqliteDriver implements Driver {
   readonly #database: SQLite.Database;
   readonly #connection: CachedStatementConnection;
@@ -44,6 +60,8 @@ class QueuedSqliteDriver implements Driver {
   readonly #begin: SQLite.Statement;
   readonly #dontWait: SQLite.Statement;
   readonly #wait: SQLite.Statement;
+  /** The transaction holding the connection, once begun; see #acquireDuring. */
+  #open: OpenTransaction | undefined;
 
   constructor(database: SQLite.Database) {
     this.#database = database;
@@ -56,8 +74,45 @@ class QueuedSqliteDriver implements Driver {
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    const open = this.#open;
+    if (open !== undefined) return this.#acquireDuring(open);
     await this.#queue.acquire();
     return this.#connection;
+  }
+
+  /**
+   * The connection, asked for while a transaction holds it. A transaction runs to its commit
+   * without the event loop getting a turn: better-sqlite3 answers at once, and a write does all
+   * its storage work through the `trx` it was given. So a transaction still open at the loop's
+   * next turn waits for something, and a caller that asked during it and still waits is the
+   * transaction's own code querying through `db`: it would wait for the commit, and the commit
+   * for it. That caller is refused with QUERY_INSIDE_WRITE. Costs nothing on the hot path: outside
+   * a transaction's own run, nobody can ask for the connection while one is open.
+   */
+  #acquireDuring(open: OpenTransaction): Promise<DatabaseConnection> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { granted: false, refused: false, reject };
+      open.waiters.push(waiter);
+      if (open.waiters.length === 1) setImmediate(() => this.#refuseIfStillOpen(open));
+      void this.#queue.acquire().then(() => {
+        if (waiter.refused) {
+          this.#queue.release();
+        } else {
+          waiter.granted = true;
+          resolve(this.#connection);
+        }
+      });
+    });
+  }
+
+  #refuseIfStillOpen(open: OpenTransaction): void {
+    // Committed or rolled back in its own run, as every transaction should be: nobody waits on it.
+    if (this.#open !== open) return;
+    for (const waiter of open.waiters) {
+      if (waiter.granted || waiter.refused) continue;
+      waiter.refused = true;
+      waiter.reject(new Error(QUERY_INSIDE_WRITE));
+    }
   }
 
   /**
@@ -72,6 +127,7 @@ class QueuedSqliteDriver implements Driver {
       this.#dontWait.get();
       try {
         this.#begin.run();
+        this.#open = { waiters: [] };
         return;
       } catch (error) {
         if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
@@ -88,10 +144,16 @@ class QueuedSqliteDriver implements Driver {
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('commit'));
+    // A failed commit leaves the transaction open until the rollback that follows it.
+    this.#open = undefined;
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+    } finally {
+      this.#open = undefined;
+    }
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {

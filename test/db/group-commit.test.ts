@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../src/db/database.js';
 import { createGroupCommit } from '../../src/db/group-commit.js';
+import { QUERY_INSIDE_WRITE } from '../../src/db/sqlite-driver.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 
 // Group commit on the dialect of this pass: shared transactions, isolated failures, durable acks.
@@ -161,5 +162,60 @@ describe(`group commit (${testDialect()})`, () => {
     assert.deepEqual(order, names);
     assert.equal(batches, 3, 'ten units with at most four per batch: three batches');
     assert.deepEqual(await stored('ordered-'), names);
+  });
+
+  // The embedded database has one connection, which a write holds to its commit: a query through
+  // `db` from inside the write would wait for the commit, and the commit for it. PostgreSQL runs
+  // such a query on another connection of its pool (outside the transaction, but it returns).
+  const oneConnection = testDialect() === 'sqlite' ? false : 'one connection: the embedded database only';
+
+  test('a unit querying through db instead of its trx fails at once with that error, and the rest commit', {
+    skip: oneConnection,
+    // Without the check the unit waits forever: the timeout turns that into a failure.
+    timeout: 5_000,
+  }, async () => {
+    const commits = createGroupCommit({ db: store.db });
+    const outcomes = await Promise.allSettled([
+      commits.run(insertKey('outside-a')),
+      commits.run(async (trx) => {
+        await insertKey('outside-wrong')(trx);
+        return store.db.selectFrom('api_keys').select('name').execute();
+      }),
+      commits.run(insertKey('outside-c')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal(String((outcomes[1] as PromiseRejectedResult).reason), `Error: ${QUERY_INSIDE_WRITE}`);
+    assert.deepEqual(await stored('outside-'), ['outside-a', 'outside-c'], 'the failing unit was undone');
+  });
+
+  test('so does a query through db inside a plain transaction', {
+    skip: oneConnection,
+    timeout: 5_000,
+  }, async () => {
+    await assert.rejects(
+      store.db.transaction().execute(async (trx) => {
+        await insertKey('plain-wrong')(trx);
+        await store.db.selectFrom('api_keys').select('name').execute();
+      }),
+      { message: QUERY_INSIDE_WRITE },
+    );
+    assert.deepEqual(await stored('plain-'), []);
+  });
+
+  test('a query through db started inside a write but not waited for runs after the commit', {
+    skip: oneConnection,
+    timeout: 5_000,
+  }, async () => {
+    const commits = createGroupCommit({ db: store.db });
+    let later: Promise<{ name: string }[]> | undefined;
+    await commits.run(async (trx) => {
+      await insertKey('after-commit')(trx);
+      // Not a deadlock: the unit does not wait for it, so the write commits and then it runs.
+      later = store.db.selectFrom('api_keys').select('name').where('name', '=', 'after-commit').execute();
+    });
+    assert.deepEqual(await later, [{ name: 'after-commit' }]);
   });
 });
