@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -8,6 +9,9 @@ export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
  * `Content-Type: application/yaml` on requests without a body, and `{}` (or nothing) as the body
  * of a DELETE. So: an empty body of any declared type is "no body"; a non-empty body that is not
  * JSON is 415; malformed JSON is 400 with a message that never echoes the input.
+ *
+ * Every route gets the same guarantee about a JSON body here, before its schema sees it: it
+ * nests at most MAX_JSON_DEPTH levels (json-depth.ts), checked on the bytes before parsing.
  *
  * A request that matched no route is not parsed at all: whatever its body, the answer is the 404
  * (Fastify parses before it runs the not-found handler, which would turn it into a 400 or 415).
@@ -18,10 +22,19 @@ export function registerBodyParsers(app: FastifyInstance) {
 
   app.addContentTypeParser(
     'application/json',
-    { parseAs: 'string', bodyLimit: BODY_LIMIT_BYTES },
-    (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
+    (request: FastifyRequest, bytes: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       if (request.is404) return done(null, undefined);
-      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (nestedDeeperThan(bytes, MAX_JSON_DEPTH)) {
+        return done(
+          new AppError(
+            'BAD_REQUEST',
+            'Request body nested too deeply',
+            `The request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+          ),
+        );
+      }
+      const text = bytes.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
       parseJson(request, text, (error, parsed) => {
         if (error)

@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { MAX_JSON_DEPTH } from './json-depth.js';
 import { origin } from './schemas.js';
 
 export const API_VERSION = '0.1.0';
@@ -12,7 +13,10 @@ clients work unchanged); those marked \`x-tessera-extension\` are Tessera's own.
 
 Every call under \`/api/v1\` needs \`Authorization: Bearer <token>\` (a \`tsk_\` token issued by
 \`POST /api/v1/auth/key\`). Errors are \`application/problem+json\` (RFC 9457, with Cortex's field names
-alongside). Lists take \`page\` (0-indexed) and \`pageSize\` (1 to 1000, default 250).`;
+alongside). Lists take \`page\` (0-indexed) and \`pageSize\` (1 to 1000, default 250).
+
+Request bodies are JSON of at most 2 MB (413 beyond). A body that nests arrays and objects more
+than ${MAX_JSON_DEPTH} levels deep is refused with 400 before it reaches the operation.`;
 
 /** The reference page's top-bar logo: the product's name, white on the bar's dark ground. */
 const WORDMARK =

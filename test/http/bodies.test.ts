@@ -1,6 +1,7 @@
 /**
  * SPEC §1 and §3 on request bodies: JSON only (415 otherwise), at most 2 MB (413), malformed
- * JSON is 400 without echoing it, and the quirks of Cortex's clients are tolerated.
+ * JSON is 400 without echoing it, nested at most 32 levels, and the quirks of Cortex's clients
+ * are tolerated.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -44,6 +45,53 @@ describe('malformed JSON', () => {
       assert.ok(!reply.text.includes('SENTINEL'), `echoed: ${reply.text}`);
       assert.ok(!reply.text.includes('Unexpected token'), `parser message leaked: ${reply.text}`);
     }
+  });
+});
+
+/** A valid create body whose ignored field `pad` brings the whole body to `depth` levels. */
+function nestedBody(depth: number, name = 'nested'): string {
+  const body = JSON.stringify({ name, roles: [{ type: 'DEFAULT', role: 'READ_ONLY' }] });
+  // The body's own object is the first level; `pad` holds the other depth - 1.
+  return `${body.slice(0, -1)},"pad":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+}
+
+const TOO_DEEP = 'The request body is nested deeper than 32 levels';
+
+describe('nesting', () => {
+  test('32 levels, in a field the schema ignores, are accepted', async () => {
+    const reply = await post(nestedBody(32), 'application/json');
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, 'nested');
+  });
+
+  test('33 levels: 400, and nothing is created', async () => {
+    const before = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+    const body = assertProblem(await post(nestedBody(33), 'application/json'), 400, 'BAD_REQUEST');
+    assert.equal(body.detail, TOO_DEEP);
+    const after = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+    assert.equal(after, before);
+  });
+
+  test('a 2 MB [[[…]]] and a 2 MB {"a":{"a":…}}: 400 too deep', async () => {
+    const half = (MB2 - 2) / 2;
+    const arrays = `${'['.repeat(half)}${']'.repeat(half)}`;
+    assert.equal(assertProblem(await post(arrays, 'application/json'), 400, 'BAD_REQUEST').detail, TOO_DEEP);
+    const objects = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    assert.equal(assertProblem(await post(objects, 'application/json'), 400, 'BAD_REQUEST').detail, TOO_DEEP);
+  });
+
+  test('brackets inside strings do not count, escaped quotes included', async () => {
+    // A quote escaped inside the string must not end it: the brackets after it are text.
+    const name = `a"${'['.repeat(40)}{{{{`;
+    const reply = await post(nestedBody(2, name), 'application/json');
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, name);
+  });
+
+  test('an escaped backslash ends its string: the brackets after it count', async () => {
+    // "x\\" is x and a backslash; its quote closes the string, so `pad` is 33 levels deep.
+    const body = nestedBody(33, 'x\\');
+    assert.equal(assertProblem(await post(body, 'application/json'), 400, 'BAD_REQUEST').detail, TOO_DEEP);
   });
 });
 
