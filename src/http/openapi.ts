@@ -15,8 +15,10 @@ Every call under \`/api/v1\` needs \`Authorization: Bearer <token>\` (a \`tsk_\`
 \`POST /api/v1/auth/key\`). Errors are \`application/problem+json\` (RFC 9457, with Cortex's field names
 alongside). Lists take \`page\` (0-indexed) and \`pageSize\` (1 to 1000, default 250).
 
-Request bodies are JSON of at most 2 MB (413 beyond). A body that nests arrays and objects more
-than ${MAX_JSON_DEPTH} levels deep is refused with 400 before it reaches the operation.`;
+Request bodies are JSON of at most 2 MB (413 beyond). A body that is not valid UTF-8, that nests
+arrays and objects more than ${MAX_JSON_DEPTH} levels deep, or in which any string holds an unpaired surrogate
+(a \`\\ud800\` to \`\\udfff\` escape without its other half) is refused with 400 before it reaches
+the operation.`;
 
 /** The reference page's top-bar logo: the product's name, white on the bar's dark ground. */
 const WORDMARK =

@@ -1,12 +1,12 @@
 /**
  * SPEC §1 and §3 on request bodies: JSON only (415 otherwise), at most 2 MB (413), malformed
- * JSON is 400 without echoing it, nested at most 32 levels, and the quirks of Cortex's clients
- * are tolerated.
+ * JSON is 400 without echoing it, nested at most 32 levels, well-formed UTF-8, and the quirks of
+ * Cortex's clients are tolerated.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { api, type Call, createKey } from '../helpers/keys.js';
-import { assertProblem } from '../helpers/problem.js';
+import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const MB2 = 2 * 1024 * 1024;
@@ -92,6 +92,59 @@ describe('nesting', () => {
     // "x\\" is x and a backslash; its quote closes the string, so `pad` is 33 levels deep.
     const body = nestedBody(33, 'x\\');
     assert.equal(assertProblem(await post(body, 'application/json'), 400, 'BAD_REQUEST').detail, TOO_DEEP);
+  });
+});
+
+describe('text encoding', () => {
+  const NOT_UTF8 = 'The request body is not valid UTF-8';
+  const withName = (name: Buffer) =>
+    Buffer.concat([
+      Buffer.from('{"name":"'),
+      name,
+      Buffer.from('","roles":[{"type":"DEFAULT","role":"READ_ONLY"}]}'),
+    ]);
+
+  test('bytes that are not UTF-8, anywhere in the body: 400, never U+FFFD', async () => {
+    for (const bytes of [
+      [0xff, 0xfe], // never valid in UTF-8
+      [0xc3], // a sequence cut short
+      [0xc0, 0xaf], // an overlong encoding of '/'
+      [0xed, 0xa0, 0x80], // a surrogate encoded as if it were a character (CESU-8)
+      [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+    ]) {
+      const reply = await post(withName(Buffer.from([0x61, ...bytes, 0x62])), 'application/json');
+      assert.equal(assertProblem(reply, 400, 'BAD_REQUEST').detail, NOT_UTF8, `bytes ${bytes}`);
+    }
+    const ignored = Buffer.concat([
+      withName(Buffer.from('ok')).subarray(0, -1),
+      Buffer.from(',"pad":"'),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ]);
+    assert.equal(assertProblem(await post(ignored, 'application/json'), 400, 'BAD_REQUEST').detail, NOT_UTF8);
+  });
+
+  test('a lone surrogate escape: 400 naming the field, wherever it is', async () => {
+    const cases: [string, string][] = [
+      ['{"name":"ab\\ud800cd","roles":[{"type":"DEFAULT","role":"READ_ONLY"}]}', '/body/name'],
+      ['{"name":"ok","roles":[{"type":"CUSTOM","tag":"\\udfff"}]}', '/body/roles/0/tag'],
+      [
+        '{"name":"ok","roles":[{"type":"DEFAULT","role":"READ_ONLY"}],"pad":["x","\\udc00\\ud800"]}',
+        '/body/pad/1',
+      ],
+      ['{"name":"ok","roles":[{"type":"DEFAULT","role":"READ_ONLY"}],"p\\ud800":1}', '/body'],
+    ];
+    for (const [raw, pointer] of cases) {
+      const violations = assertViolations(await post(raw, 'application/json'), [pointer]);
+      assert.match(violations[0]?.description ?? '', /unpaired surrogate/, raw);
+    }
+  });
+
+  test('a surrogate pair written as escapes is one character, and is kept', async () => {
+    const raw = '{"name":"key \\ud83d\\udd11","roles":[{"type":"DEFAULT","role":"READ_ONLY"}]}';
+    const reply = await post(raw, 'application/json');
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, 'key \u{1f511}');
   });
 });
 

@@ -84,6 +84,69 @@ describe('values that are refused: 400 at /body/secret, nothing created', () => 
   });
 });
 
+describe('values that are not well-formed text: 400, never stored as U+FFFD', () => {
+  const rawCreate = (secretJson: Buffer) =>
+    call('POST', '/api/v1/secrets', {
+      token: server.adminToken,
+      rawBody: Buffer.concat([
+        Buffer.from(`{"name":"n","tag":"${uniqueTag('utf8')}","secret":`),
+        secretJson,
+        Buffer.from('}'),
+      ]),
+      headers: { 'content-type': 'application/json' },
+    });
+  const rawPut = (tagOrId: string, secretJson: Buffer) =>
+    call('PUT', `/api/v1/secrets/${tagOrId}`, {
+      token: server.adminToken,
+      rawBody: Buffer.concat([Buffer.from('{"secret":'), secretJson, Buffer.from('}')]),
+      headers: { 'content-type': 'application/json' },
+    });
+  const LONE_SURROGATES = ['"ab\\ud800cd"', '"\\udfff"', '"x\\udc00\\ud83d"', '"\\ud83d"'].map((s) =>
+    Buffer.from(s),
+  );
+  const RAW_BYTES = Buffer.concat([Buffer.from('"ab'), Buffer.from([0xff, 0xfe]), Buffer.from('cd"')]);
+
+  test('create, a lone surrogate escape: 400 at /body/secret, nothing created', async () => {
+    for (const json of LONE_SURROGATES) {
+      const before = await count();
+      const violations = assertViolations(await rawCreate(json), ['/body/secret']);
+      assert.match(violations[0]?.description ?? '', /'secret' is not well-formed Unicode/);
+      assert.equal(await count(), before, json.toString());
+    }
+  });
+
+  test('create, raw bytes that are not UTF-8: 400, nothing created', async () => {
+    const before = await count();
+    const body = assertProblem(await rawCreate(RAW_BYTES), 400, 'BAD_REQUEST');
+    assert.equal(body.detail, 'The request body is not valid UTF-8');
+    assert.equal(await count(), before);
+  });
+
+  test('update, either: 400, and the value and versions are unchanged', async () => {
+    const secret = await createSecret(server);
+    for (const json of LONE_SURROGATES) assertViolations(await rawPut(secret.id, json), ['/body/secret']);
+    const body = assertProblem(await rawPut(secret.id, RAW_BYTES), 400, 'BAD_REQUEST');
+    assert.equal(body.detail, 'The request body is not valid UTF-8');
+    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.deepEqual(await versionsOf(secret.id), [1]);
+  });
+
+  test('astral characters, raw or as escaped pairs, are revealed exactly as sent', async () => {
+    const expected = 'key \u{1f511} \u{1f469}\u200d\u{1f4bb} \u{10ffff}';
+    const raw = await rawCreate(Buffer.from(JSON.stringify(expected)));
+    assert.equal(raw.status, 200, raw.text);
+    assert.equal(await reveal(server, raw.body.id), expected);
+    const escaped = await rawCreate(
+      Buffer.from('"key \\ud83d\\udd11 \\ud83d\\udc69\\u200d\\ud83d\\udcbb \\udbff\\udfff"'),
+    );
+    assert.equal(escaped.status, 200, escaped.text);
+    assert.equal(await reveal(server, escaped.body.id), expected);
+    const updated = await rawPut(escaped.body.id, Buffer.from('"\\ud83d\\udd10"'));
+    assert.equal(updated.status, 200, updated.text);
+    assert.equal(await reveal(server, escaped.body.id), '\u{1f510}');
+  });
+});
+
 describe('names', () => {
   test('1 and 256 characters are accepted; 256 after trimming surrounding spaces too', async () => {
     for (const name of ['n', 'n'.repeat(256), `   ${'m'.repeat(256)}   `]) {

@@ -32,7 +32,7 @@ const secretField = {
   type: 'string',
   minLength: 1,
   maxLength: SECRET_MAX_BYTES,
-  description: 'The value: 1 byte to 64 KiB of UTF-8. Write-only.',
+  description: 'The value: 1 byte to 64 KiB of UTF-8, any characters (no unpaired surrogates). Write-only.',
 } as const;
 
 export const createSecretBody = {
