@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isStorageUnavailable } from '../db/errors.js';
 import { AppError, ERROR_STATUS, type ErrorType, type Violation, violation } from './errors.js';
 import { sendProblem } from './problem.js';
-import { STORABLE_TEXT_PATTERN } from './schemas.js';
+import { TEXT_PATTERN_RULES } from './schemas.js';
 
 interface AjvIssue {
   instancePath: string;
@@ -40,9 +40,8 @@ function describe(issue: AjvIssue, pointer: string): string {
   if (issue.keyword === 'enum' && Array.isArray(issue.params.allowedValues)) {
     return `'${field}' must be one of ${issue.params.allowedValues.join(', ')}`;
   }
-  if (issue.keyword === 'pattern' && issue.params.pattern === STORABLE_TEXT_PATTERN) {
-    return `'${field}' must not contain NUL characters or unpaired surrogates`;
-  }
+  const rule = issue.keyword === 'pattern' ? TEXT_PATTERN_RULES[String(issue.params.pattern)] : undefined;
+  if (rule !== undefined) return `'${field}' ${rule}`;
   return `'${field}' ${issue.message ?? 'is invalid'}`;
 }
 

@@ -70,8 +70,34 @@ export function origin(kind: 'cortex' | 'tessera') {
 }
 
 /**
- * Text stored as text (names, descriptions): no NUL, which PostgreSQL refuses in text, and no
- * lone surrogate half, which the databases store as U+FFFD (so the stored name would differ from
- * the one acknowledged). Ajv matches patterns per code point, so a proper pair (an emoji) passes.
+ * Characters no name or description may hold, as the body of a character class. Each one, printed
+ * raw by a terminal or a log viewer, does something other than show itself: C0 controls (ESC
+ * starts ANSI and OSC sequences that recolour, retitle or rewrite the screen; CR returns to the
+ * start of the line to overwrite it), DEL, C1 controls (U+0080 to U+009F, among them CSI and OSC
+ * in their 8-bit form), and the bidirectional controls that make text read otherwise than it is
+ * stored (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069). NUL is a C0 control, which
+ * PostgreSQL also refuses in text. Lone surrogates never get this far: the body parser refuses
+ * them in every string.
  */
-export const STORABLE_TEXT_PATTERN = '^[^\\u0000\\uD800-\\uDFFF]*$';
+const BEYOND_C0 = '\\u007F-\\u009F\\u061C\\u200E\\u200F\\u202A-\\u202E\\u2066-\\u2069';
+const CONTROLS = `\\u0000-\\u001F${BEYOND_C0}`;
+/** What trimming removes around a name that is also a control: tab, LF, VT, FF, CR (and space). */
+const TRIMMED = '\\t-\\r ';
+
+/**
+ * A name: one line without controls. Tabs and line breaks around it are allowed because the name
+ * is stored trimmed, so they never reach storage. Written so that no two parts can match the same
+ * character where they meet (the core begins and ends with neither a space nor a control), so a
+ * match or a failure takes one pass, whatever the input (no catastrophic backtracking).
+ */
+export const NAME_TEXT_PATTERN = `^[${TRIMMED}]*(?:[^${CONTROLS} ](?:[^${CONTROLS}]*[^${CONTROLS} ])?[${TRIMMED}]*)?$`;
+/** A description (it may span lines): tab (U+0009) and newline (U+000A) are its only controls. */
+export const DESCRIPTION_TEXT_PATTERN = `^[^\\u0000-\\u0008\\u000B-\\u001F${BEYOND_C0}]*$`;
+
+/** What a violation of each text pattern says (error-handler.ts), by the pattern. */
+export const TEXT_PATTERN_RULES: Readonly<Record<string, string>> = {
+  [NAME_TEXT_PATTERN]:
+    'must not contain control characters (tabs and line breaks only around it) or bidirectional controls',
+  [DESCRIPTION_TEXT_PATTERN]:
+    'must not contain control characters other than tab and newline, or bidirectional controls',
+};

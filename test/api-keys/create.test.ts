@@ -5,7 +5,7 @@ import { hashToken } from '../../src/crypto/tokens.js';
 import { api, assertApiKeyShape, type Call, createKey, role, serverNow } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { DEFAULT_ROLES } from '../helpers/spec.js';
+import { DEFAULT_ROLES, TEXT_ALLOWED, UNPRINTABLE_TEXT } from '../helpers/spec.js';
 
 let server: TestServer;
 let call: Call;
@@ -202,6 +202,34 @@ describe('name', () => {
     }
   });
 
+  test('printable text of any script is kept as sent', async () => {
+    for (const name of TEXT_ALLOWED) {
+      const reply = await create({ name, roles: readOnly });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.name, name);
+    }
+  });
+
+  test('a tab or a line break inside: 400 at /body/name (around it they are trimmed)', async () => {
+    for (const name of ['two\tcolumns', 'two\nlines', 'two\r\nlines']) {
+      const violations = assertViolations(await create({ name, roles: readOnly }), ['/body/name']);
+      assert.match(violations[0]?.description ?? '', /'name' must not contain control characters/);
+    }
+    const reply = await create({ name: '\r\n\t padded \t\r\n', roles: readOnly });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal(reply.body.name, 'padded');
+  });
+
+  for (const [label, name] of UNPRINTABLE_TEXT) {
+    test(`${label}: 400 at /body/name, nothing created`, async () => {
+      const before = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+      const violations = assertViolations(await create({ name, roles: readOnly }), ['/body/name']);
+      assert.match(violations[0]?.description ?? '', /'name' must not contain control characters/);
+      const after = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+      assert.equal(after, before);
+    });
+  }
+
   test('missing or not a string: 400 at /body/name', async () => {
     const violations = assertViolations(await create({ roles: readOnly }), ['/body/name']);
     assert.equal(violations[0]?.title, 'Missing field');
@@ -217,6 +245,39 @@ describe('description', () => {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.description, description);
     }
+  });
+
+  test('may span lines and hold tabs; printable text of any script is kept as sent', async () => {
+    for (const description of [...TEXT_ALLOWED, 'line one\n\tline two\n']) {
+      const reply = await create({ name: 'described', description, roles: readOnly });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.description, description);
+    }
+  });
+
+  for (const [label, description] of UNPRINTABLE_TEXT) {
+    test(`${label}: 400 at /body/description`, async () => {
+      const violations = assertViolations(await create({ name: 'x', description, roles: readOnly }), [
+        '/body/description',
+      ]);
+      assert.match(
+        violations[0]?.description ?? '',
+        /'description' must not contain control characters other/,
+      );
+    });
+  }
+
+  test('on update too: 400 at /body/name and /body/description, and nothing changes', async () => {
+    const key = await createKey(server, { name: 'kept', description: 'kept too' });
+    const put = (body: unknown) =>
+      call('PUT', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken, body });
+    for (const [, text] of UNPRINTABLE_TEXT) {
+      assertViolations(await put({ name: text }), ['/body/name']);
+      assertViolations(await put({ name: 'renamed', description: text }), ['/body/description']);
+    }
+    const read = await call('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken });
+    assert.equal(read.body.name, 'kept');
+    assert.equal(read.body.description, 'kept too');
   });
 
   test('null is null', async () => {

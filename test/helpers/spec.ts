@@ -102,3 +102,33 @@ export function accessStatus(requirement: Requirement, identity: Identity): 200 
   if (requirement === null) return 200;
   return permissionsOfRoles(identity.roles).has(requirement) ? 200 : 403;
 }
+
+/**
+ * Text a terminal acts on instead of printing, each labelled: never allowed in a name or a
+ * description (descriptions may hold tab and newline; see TEXT_ALLOWED).
+ */
+export const UNPRINTABLE_TEXT: readonly [string, string][] = [
+  ['an ANSI colour escape (ESC [)', 'red \u001b[31malert\u001b[0m'],
+  ['an OSC title escape ended by BEL', '\u001b]0;owned\u0007name'],
+  ['NUL', 'a\u0000b'],
+  ['a carriage return inside', 'safe\roverwritten'],
+  ['a vertical tab inside', 'a\u000bb'],
+  ['DEL', 'a\u007fb'],
+  ['C1 NEL (U+0085)', 'a\u0085b'],
+  ['C1 CSI (U+009B)', 'a\u009b31mb'],
+  ['RIGHT-TO-LEFT OVERRIDE (U+202E)', 'invoice\u202Efdp.exe'],
+  ['LEFT-TO-RIGHT EMBEDDING (U+202A)', 'a\u202Ab'],
+  ['RIGHT-TO-LEFT ISOLATE (U+2067)', 'a\u2067b'],
+  ['POP DIRECTIONAL ISOLATE (U+2069)', 'a\u2069b'],
+  ['LEFT-TO-RIGHT MARK (U+200E)', 'a\u200Eb'],
+  ['RIGHT-TO-LEFT MARK (U+200F)', 'a\u200Fb'],
+  ['ARABIC LETTER MARK (U+061C)', 'a\u061Cb'],
+];
+
+/** Text a name or a description keeps as sent: printable, whatever the script. */
+export const TEXT_ALLOWED: readonly string[] = [
+  'plain name',
+  'пароль 密码 🔑 👩\u200d💻 e\u0301',
+  'no\u00a0break and soft\u00adhyphen',
+  'quotes \' " and \\ backslash',
+];

@@ -3,7 +3,8 @@
  * row's item is rendered when the row is written (`list_item`), and rows without one are rendered
  * as they are read (on SQLite by the database). Their items must be, byte for byte, what the
  * serializer writes for each item on its own: the single-item GET answers, which it writes from
- * the same schema. Names and descriptions here hold everything JSON must escape.
+ * the same schema. Names and descriptions here hold everything JSON must escape: what the API
+ * accepts, and the control characters it now refuses but rows written before may hold.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,20 +13,31 @@ import { api, type Call, role } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
+/** Names that need escaping in JSON, all printable (the API refuses control characters in names). */
 const AWKWARD = [
   'quote " and backslash \\ and slash /',
-  'tab\tnewline\ncarriage return\rform feed\fbackspace\b',
-  'control \u0001 \u001f and delete \u007f',
   'line separator \u2028 paragraph separator \u2029',
   'emoji 🔑, accents é ü, CJK 鍵',
   '</script><!-- {"json":[1]} -->',
   'null',
+  "apostrophe ' percent % backtick ` dollar $",
+  'inner  spaces, no-break\u00a0space, soft\u00adhyphen, BOM \ufeff, non-character \uffff',
 ];
+/** Descriptions may also span lines and hold tabs. */
+const DESCRIPTION = 'tab\tnewline\n and \\n "escaped" \u2028';
+/**
+ * Control characters, which names and descriptions held before the API refused them: rows
+ * written then still hold them, and are listed like every other row.
+ */
+const CONTROLS =
+  'tab\tnewline\ncarriage return\rform feed\fbackspace\b \u0001 \u001f delete \u007f \u001b[31m \u0085';
 
 let server: TestServer;
 let call: Call;
 before(async () => {
-  server = await startTestServer();
+  // No in-process caches: rows are rewritten behind the API below, as rows written by an earlier
+  // release are, and the single-item answers must read them as stored.
+  server = await startTestServer({ app: { bus: null } });
   call = api(server);
   for (const [i, text] of AWKWARD.entries()) {
     server.advance(1000);
@@ -33,7 +45,7 @@ before(async () => {
       token: server.adminToken,
       body: {
         name: `key ${text}`,
-        ...(i % 2 === 0 ? { description: text } : {}),
+        ...(i % 2 === 0 ? { description: i === 0 ? DESCRIPTION : text } : {}),
         ...(i === 1 ? { expirationDate: '2099-01-01T00:00:00Z' } : {}),
         roles: [role(i % 3 === 0 ? 'READ_ONLY' : 'USER'), ...(i === 2 ? [role('ADMIN')] : [])],
       },
@@ -89,6 +101,22 @@ describe('a list page is its items’ own answers, byte for byte', () => {
       AWKWARD.length,
     ],
   ] as const;
+
+  test('the awkward texts come back as they were sent, names trimmed (before any row is rewritten below)', async () => {
+    const keys = (await call('GET', '/api/v1/auth/key?pageSize=1000', { token: server.adminToken })).body
+      .apiKeys;
+    const secrets = (await call('GET', '/api/v1/secrets?pageSize=1000', { token: server.adminToken })).body
+      .secrets;
+    assert.deepEqual(
+      keys.slice(1).map((k: { name: string }) => k.name),
+      AWKWARD.map((text) => `key ${text}`.trim()),
+    );
+    assert.deepEqual(
+      secrets.map((s: { name: string }) => s.name),
+      AWKWARD.map((text) => `secret ${text}`.trim()),
+    );
+  });
+
   // First as the service writes rows; then with every other row as written before list_item
   // existed (migration 0005), so a page mixes stored texts with texts rendered as it is read.
   for (const rows of ['items stored when written', 'every other row without a stored item'] as const) {
@@ -97,12 +125,17 @@ describe('a list page is its items’ own answers, byte for byte', () => {
         if (rows === 'items stored when written') {
           assert.deepEqual(await storedItems(table), { stored: count, missing: 0 });
         } else {
-          // Every other row in list order (the keys' own is oldest first, then by id).
+          // Every other row in list order (the keys' own is oldest first, then by id), written as
+          // before migration 0005 and before names and descriptions refused control characters.
           const ids = (await call('GET', `${listPath}?pageSize=1000`, { token: server.adminToken })).body[
             key
           ].map((item: { cid?: string; id?: string }) => item.cid ?? item.id);
           const legacy = ids.filter((_: string, i: number) => i % 2 === 1);
-          await sql`update ${sql.table(table)} set list_item = null where ${sql.ref(
+          const texts =
+            table === 'api_keys'
+              ? sql`name = ${`legacy ${CONTROLS}`}, description = ${CONTROLS}`
+              : sql`name = ${`legacy ${CONTROLS}`}`;
+          await sql`update ${sql.table(table)} set list_item = null, ${texts} where ${sql.ref(
             table === 'api_keys' ? 'cid' : 'id',
           )} in (${sql.join(legacy)})`.execute(server.store.db);
           assert.deepEqual(await storedItems(table), {
@@ -128,21 +161,6 @@ describe('a list page is its items’ own answers, byte for byte', () => {
       });
     }
   }
-
-  test('the awkward texts come back as they were sent, names trimmed', async () => {
-    const keys = (await call('GET', '/api/v1/auth/key?pageSize=1000', { token: server.adminToken })).body
-      .apiKeys;
-    const secrets = (await call('GET', '/api/v1/secrets?pageSize=1000', { token: server.adminToken })).body
-      .secrets;
-    assert.deepEqual(
-      keys.slice(1).map((k: { name: string }) => k.name),
-      AWKWARD.map((text) => `key ${text}`.trim()),
-    );
-    assert.deepEqual(
-      secrets.map((s: { name: string }) => s.name),
-      AWKWARD.map((text) => `secret ${text}`.trim()),
-    );
-  });
 });
 
 describe('a stored item follows its row', () => {

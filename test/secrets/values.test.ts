@@ -5,6 +5,7 @@ import { api, type Call } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { createSecret, reveal, uniqueTag } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { TEXT_ALLOWED, UNPRINTABLE_TEXT } from '../helpers/spec.js';
 
 const KIB_64 = 64 * 1024;
 
@@ -169,6 +170,28 @@ describe('names', () => {
       assertViolations(await create({ name }), ['/body/name']);
     }
   });
+
+  test('printable text of any script is kept as sent', async () => {
+    for (const name of TEXT_ALLOWED) {
+      const reply = await create({ name });
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.body.name, name);
+    }
+  });
+
+  for (const [label, name] of UNPRINTABLE_TEXT) {
+    test(`${label}: 400 at /body/name on create and on PUT, nothing stored`, async () => {
+      const before = await count();
+      const violations = assertViolations(await create({ name }), ['/body/name']);
+      assert.match(violations[0]?.description ?? '', /'name' must not contain control characters/);
+      assert.equal(await count(), before);
+      const secret = await createSecret(server, { name: 'kept' });
+      assertViolations(await put(secret.id, { name }), ['/body/name']);
+      assertViolations(await put(secret.id, { name: 'two\nlines' }), ['/body/name']);
+      const read = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+      assert.equal(read.body.name, 'kept');
+    });
+  }
 
   test('PUT applies the same rules', async () => {
     const secret = await createSecret(server, { name: 'before' });

@@ -1,5 +1,5 @@
 import { pageOf } from '../../http/pagination.js';
-import { STORABLE_TEXT_PATTERN } from '../../http/schemas.js';
+import { DESCRIPTION_TEXT_PATTERN, NAME_TEXT_PATTERN } from '../../http/schemas.js';
 import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
 
 export const NAME_MAX = 256;
@@ -64,12 +64,14 @@ const nameField = {
   type: 'string',
   minLength: 1,
   maxLength: NAME_MAX * 4,
-  pattern: STORABLE_TEXT_PATTERN,
+  pattern: NAME_TEXT_PATTERN,
 } as const;
 const descriptionField = {
   type: ['string', 'null'],
+  description:
+    'Up to 4096 characters. Tab and newline are its only control characters; no bidirectional controls.',
   maxLength: DESCRIPTION_MAX,
-  pattern: STORABLE_TEXT_PATTERN,
+  pattern: DESCRIPTION_TEXT_PATTERN,
 } as const;
 
 export const createApiKeyBody = {
@@ -79,7 +81,8 @@ export const createApiKeyBody = {
   properties: {
     name: {
       ...nameField,
-      description: 'Name of the API key (1 to 256 characters).',
+      description:
+        'Name of the API key (1 to 256 characters, trimmed). No control or bidirectional-control characters.',
     },
     description: descriptionField,
     expirationDate: {
@@ -104,7 +107,7 @@ export const updateApiKeyBody = {
     name: nameField,
     description: {
       ...descriptionField,
-      description: 'Omitted: unchanged. null: cleared.',
+      description: `${descriptionField.description} Omitted: unchanged. null: cleared.`,
     },
   },
 } as const;

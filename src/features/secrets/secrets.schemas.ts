@@ -1,5 +1,5 @@
 import { pageOf } from '../../http/pagination.js';
-import { STORABLE_TEXT_PATTERN } from '../../http/schemas.js';
+import { NAME_TEXT_PATTERN } from '../../http/schemas.js';
 
 export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
 /** The longest tag TAG_PATTERN allows, stated as a bound of its own (see test/openapi/limits.test.ts). */
@@ -24,8 +24,9 @@ const nameField = {
   type: 'string',
   minLength: 1,
   maxLength: SECRET_NAME_MAX * 4,
-  pattern: STORABLE_TEXT_PATTERN,
-  description: 'Human-readable name, 1 to 256 characters.',
+  pattern: NAME_TEXT_PATTERN,
+  description:
+    'Human-readable name, 1 to 256 characters (trimmed). No control or bidirectional-control characters.',
 } as const;
 // Characters bound the input here; the service checks the 64 KiB limit in UTF-8 bytes.
 const secretField = {
