@@ -9,7 +9,7 @@ import { parseDateTime } from '../../http/date-time.js';
 import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
 import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
-import { type AuditLog, keyActor, type Record as RecordEvent, systemActor } from '../audit/audit.log.js';
+import { type AuditLog, keyActor, type RecordEvent, systemActor } from '../audit/audit.log.js';
 import {
   type DefaultRole,
   holdsAdmin,

@@ -34,7 +34,8 @@ export interface AuditInput {
   detail?: string | null;
 }
 
-export type Record = (event: AuditInput) => Promise<void>;
+/** Records one event in the transaction it is given to (see AuditLog.run). */
+export type RecordEvent = (event: AuditInput) => Promise<void>;
 
 /** The audit actor for an API key's call (request fields absent when called outside HTTP). */
 export function keyActor(caller: { cid: string } & Partial<RequestInfo>): AuditActor {
@@ -199,7 +200,7 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
      * events are both committed or neither is. Resolves after the commit; the events are exported
      * only then.
      */
-    async run<T>(work: (trx: Kysely<Database>, record: Record) => Promise<T>): Promise<T> {
+    async run<T>(work: (trx: Kysely<Database>, record: RecordEvent) => Promise<T>): Promise<T> {
       const rows: AuditEventRow[] = [];
       const result = await commits.run(async (trx) => {
         const headBefore = head;

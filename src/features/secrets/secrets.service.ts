@@ -19,7 +19,7 @@ import {
   pageInfo,
 } from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
-import { type AuditLog, keyActor, type Record } from '../audit/audit.log.js';
+import { type AuditLog, keyActor, type RecordEvent } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import * as repo from './secrets.repository.js';
 import {
@@ -168,7 +168,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     plaintext: string,
     secretId: string,
     version: () => Promise<number>,
-    write: (trx: Kysely<Database>, envelope: Envelope, version: number, record: Record) => Promise<T>,
+    write: (trx: Kysely<Database>, envelope: Envelope, version: number, record: RecordEvent) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const v = await version();
