@@ -1,56 +1,11 @@
-import type { CpuShares } from './children.js';
-import type { LoadResult } from './load.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchResults, Figure, Row } from './results.js';
 
-export interface Row {
-  phase: string;
-  scenario: string;
-  connections: number;
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** Requests/s of the bare Fastify baseline around this scenario: the mean of the runs just before and after. */
-  bareRps: number | null;
-  /** rps / bareRps. */
-  ratioToBare: number | null;
-  non2xx: number;
-  /** Connection errors and timeouts. */
-  errors: number;
-  statusCodes: Record<string, number>;
-  /** Peak resident memory of the server process during the measured load, MiB. */
-  rssMiB: number | null;
-  /** Where the machine's CPU went during the measured load, in cores (the machine has `cpus`). */
-  cpu: CpuShares | null;
-  /** Measured runs made: more than one when other processes disturbed the first (the least disturbed is kept). */
-  attempts: number;
-}
-
-export function toRow(
-  phase: string,
-  scenario: string,
-  connections: number,
-  result: LoadResult,
-  rssMiB: number | null,
-  cpu: CpuShares | undefined,
-): Row {
-  return {
-    phase,
-    scenario,
-    connections,
-    rps: result.rps,
-    p50Ms: result.p50,
-    p99Ms: result.p99,
-    maxMs: result.max,
-    bareRps: null,
-    ratioToBare: null,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    statusCodes: result.statusCodes,
-    rssMiB,
-    cpu: cpu ?? null,
-    attempts: 1,
-  };
-}
+/**
+ * The report step: the table and the targets on stdout, and the whole run as JSON, one file per
+ * run under bench/results/, named by its date and time (UTC), so that runs can be compared later.
+ */
 
 const fixed = (value: number | null, digits: number) =>
   value === null || Number.isNaN(value) ? '-' : value.toFixed(digits);
@@ -106,4 +61,73 @@ function describeErrors(row: Row): string {
     .map(([code, count]) => `${count}×${code}`);
   if (row.errors > 0) parts.push(`${row.errors} conn/timeout`);
   return parts.join(', ');
+}
+
+/**
+ * One line per connection count for the bare baseline itself: its median run, and the range it
+ * drifted over during the run (every scenario's ratio uses the bare runs around it, not this).
+ */
+export function bareSummary(bareRuns: Row[]): Row[] {
+  const summary: Row[] = [];
+  for (const connections of [...new Set(bareRuns.map((r) => r.connections))]) {
+    const runs = bareRuns.filter((r) => r.connections === connections).sort((a, b) => a.rps - b.rps);
+    const median = runs[Math.floor((runs.length - 1) / 2)] as Row;
+    const range = `${Math.round(runs[0]?.rps ?? 0)}–${Math.round(runs[runs.length - 1]?.rps ?? 0)}`;
+    summary.push({
+      ...median,
+      scenario: `bare Fastify GET / (median of ${runs.length} runs, ${range} req/s)`,
+      bareRps: median.rps,
+      ratioToBare: 1,
+    });
+  }
+  return summary;
+}
+
+const status = (figure: Figure) => (figure.met === null ? 'info' : figure.met ? 'met' : 'NOT met');
+
+/** The printed report: the table, start-up times, seeding, the targets and the notes. */
+export function formatReport(results: BenchResults, workers: number): string {
+  const lines = [
+    '',
+    formatTable([...results.bareSummary, ...results.results]),
+    '',
+    'start-up (spawn → /healthz answers):',
+    ...Object.entries(results.startupMs).map(([label, ms]) => {
+      const runs = results.startupRunsMs[label];
+      return `  ${label}: ${ms.toFixed(0)} ms${runs === undefined ? '' : ` (median of ${runs.map((t) => t.toFixed(0)).join(', ')})`}`;
+    }),
+  ];
+  const seeding = results.seeding;
+  if (seeding !== null) {
+    lines.push(
+      '',
+      `seeding: ${seeding.n} keys + ${seeding.n} secrets (one encrypted version each) in ${seeding.seconds.toFixed(1)} s; ` +
+        `database ${(seeding.bytes / 2 ** 20).toFixed(0)} MiB`,
+    );
+  }
+  lines.push(
+    '',
+    'targets:',
+    ...results.targets.flatMap((v) => [
+      `  [${status(v)}] ${v.target}: ${v.measured}`,
+      ...(v.workers === undefined
+        ? []
+        : [
+            `      ${v.workers.phase} (TESSERA_WORKERS=${workers}): [${status(v.workers)}] ${v.workers.measured}`,
+          ]),
+    ]),
+  );
+  if (results.options.cpuProf === true)
+    lines.push('', 'NOTE: Tessera ran under --cpu-prof: its figures are lower than without.');
+  for (const note of results.notes) lines.push(`NOTE: ${note}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Writes the run to `dir`/<start date>T<start time>Z.json and returns the file's path. */
+export function writeResults(dir: string, results: BenchResults): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = results.startedAt.replace(/\.\d+Z$/, 'Z').replaceAll(':', '-');
+  const file = join(dir, `${stamp}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  return file;
 }

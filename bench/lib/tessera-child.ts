@@ -4,8 +4,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Child, freePort, ORPHAN_GUARD, spawnChild, waitUntilHealthy } from './children.js';
 
 /**
- * Tessera as a child process of a load run (the soak; bench/run.ts has its own copy of the same
- * steps): built first and run as `npm start` runs it, or from src/ through tsx.
+ * Tessera as a child process of a load run (the bench and the soak): built first and run as
+ * `npm start` runs it, or from src/ through tsx.
  */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -54,6 +54,8 @@ export interface TesseraChildOptions {
   logFile: string;
   /** More `--import` modules for the child (e.g. lib/memory-reporter.mjs). */
   imports?: string[];
+  /** Flags for node itself, before everything else (e.g. `--cpu-prof`). */
+  nodeFlags?: string[];
   startTimeoutMs?: number;
 }
 
@@ -68,8 +70,9 @@ export async function startTesseraChild(options: TesseraChildOptions): Promise<T
     options.runner === 'dist'
       ? [...imports, join(ROOT, 'bin', 'tessera.js'), 'serve']
       : ['--import', 'tsx', ...imports, join(ROOT, 'src', 'cli', 'main.ts'), 'serve'];
+  const args = [...(options.nodeFlags ?? []), ...entry];
   const since = performance.now();
-  const child = spawnChild(`tessera (${options.label})`, process.execPath, entry, {
+  const child = spawnChild(`tessera (${options.label})`, process.execPath, args, {
     cwd: ROOT,
     env: childEnv({ ...options.env, TESSERA_HOST: '127.0.0.1', TESSERA_PORT: String(port) }),
     logFile: options.logFile,
