@@ -64,8 +64,8 @@ export interface AppOptions {
   now?: () => Date;
   rateLimiter?: RateLimiter;
   /**
-   * Failed authentications per client per minute before its attempts are refused (see
-   * auth-failures.ts). Unset, with no `authFailureLimiter` either: no such budget, only the
+   * Failed authentications per client per minute before its further failures are answered 429
+   * instead of 401 (see auth-failures.ts). Unset, with no `authFailureLimiter` either: no such budget, only the
    * general one. The server always sets it (TESSERA_AUTH_FAILURES_PER_MINUTE, default 20).
    */
   authFailuresPerMinute?: number;

@@ -219,12 +219,14 @@ async function workerParts(config: Config, dialect: Dialect) {
       channel,
       reportMs: SPEND_REPORT_MS,
     }),
-    // Failures are rare and their budget small: each is reported at once.
+    // Failures are rare and their budget small: each is reported at once, and judged on the
+    // primary's count, so concurrent guesses spread over the workers cannot overdraw it.
     authFailureLimiter: createSharedRateLimiter({
       name: 'authFailures',
       limit: config.authFailuresPerMinute,
       channel,
       reportMs: 0,
+      exact: true,
     }),
   };
 }

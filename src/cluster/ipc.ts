@@ -9,16 +9,20 @@ export type LimiterName = 'requests' | 'authFailures';
 export type ToPrimary =
   /** An API key changed: every other worker must drop its cached grant. */
   | { tessera: 'invalidate'; cid: string }
-  /** Requests a worker counted since its last report, per rate-limit key. */
-  | { tessera: 'spend'; limiter: LimiterName; spent: [key: string, count: number][] };
+  /** Requests a worker counted since its last report, per rate-limit key; `report` numbers it. */
+  | { tessera: 'spend'; limiter: LimiterName; report?: number; spent: [key: string, count: number][] };
 
 export type ToWorker =
   | { tessera: 'invalidate'; cid: string }
-  /** The fleet's counts for keys after a worker's `spend`: the `answer` to this worker's own, or news. */
+  /**
+   * The fleet's counts for keys after a worker's `spend`: the `answer` to this worker's own (with
+   * its `report` number), or news.
+   */
   | {
       tessera: 'counts';
       limiter: LimiterName;
       answer: boolean;
+      report?: number;
       counts: [key: string, count: number, resetAt: number][];
     };
 

@@ -17,7 +17,13 @@ export function createPrimaryHub(now: () => number = Date.now) {
     authFailures: createWindows(now),
   };
 
-  function spend(from: WorkerEnd, limiter: LimiterName, spent: [string, number][], all: Iterable<WorkerEnd>) {
+  function spend(
+    from: WorkerEnd,
+    limiter: LimiterName,
+    report: number | undefined,
+    spent: [string, number][],
+    all: Iterable<WorkerEnd>,
+  ) {
     const counts: [string, number, number][] = [];
     for (const [key, amount] of spent) {
       if (typeof key !== 'string' || !Number.isSafeInteger(amount) || amount < 1) continue;
@@ -27,7 +33,11 @@ export function createPrimaryHub(now: () => number = Date.now) {
     if (counts.length === 0) return;
     // Everyone hears the new totals: the reporting worker as the answer to its report, the
     // others as news, so a worker knows what a key spent elsewhere before it serves the key.
-    for (const worker of all) worker.send({ tessera: 'counts', limiter, answer: worker === from, counts });
+    // A report's counts are added in one step: its totals are each of its requests' place.
+    for (const worker of all) {
+      if (worker === from) worker.send({ tessera: 'counts', limiter, answer: true, report, counts });
+      else worker.send({ tessera: 'counts', limiter, answer: false, counts });
+    }
   }
 
   return {
@@ -41,7 +51,8 @@ export function createPrimaryHub(now: () => number = Date.now) {
         Object.hasOwn(windows, message.limiter) &&
         Array.isArray(message.spent)
       ) {
-        spend(from, message.limiter, message.spent, all);
+        const report = Number.isSafeInteger(message.report) ? message.report : undefined;
+        spend(from, message.limiter, report, message.spent, all);
       }
     },
     close(): void {

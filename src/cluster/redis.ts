@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
-import { freshDecision, type RateDecision, type RateLimiter, WINDOW_MS } from '../http/rate-limiter.js';
-import type { MaybePromise } from '../runtime/maybe-promise.js';
+import { type RateDecision, type RateLimiter, WINDOW_MS } from '../http/rate-limiter.js';
 import type { InvalidationBus } from './invalidation-bus.js';
 
 export interface Warn {
@@ -24,18 +23,14 @@ export function connectRedis(url: string): Redis {
   });
 }
 
-// INCR and set the expiry on the first hit of a window, atomically; returns [count, ms left].
+// INCR and set the expiry on the first hit of a window, atomically (a script runs alone), so the
+// count it returns is this request's own place in the window; returns [count, ms left].
 const CONSUME = `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {count, ttl}
-`;
-// The same pair without counting: [0, -2] when the window does not exist.
-const PEEK = `
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-return {count, redis.call('PTTL', KEYS[1])}
 `;
 
 /**
@@ -49,50 +44,32 @@ export function createRedisRateLimiter(
   log: Warn,
 ): RateLimiter {
   let degraded = false;
-  /** Runs `script` on the key's counter: a decision from [count, ms left], or the fallback's. */
-  async function shared(
-    script: string,
-    key: string,
-    decide: (count: number, ttl: number) => RateDecision,
-    otherwise: () => MaybePromise<RateDecision>,
-  ): Promise<RateDecision> {
-    let result: [number, number];
+  /** Counts one request on the key's counter: the decision from Redis, or the fallback's. */
+  async function consume(key: string): Promise<RateDecision> {
+    let count: number;
+    let ttl: number;
     try {
-      result = (await redis.eval(script, 1, `tessera:rl:${key}`, WINDOW_MS)) as [number, number];
+      [count, ttl] = (await redis.eval(CONSUME, 1, `tessera:rl:${key}`, WINDOW_MS)) as [number, number];
     } catch {
       if (!degraded) {
         degraded = true;
         log.warn('Redis is unreachable: rate limiting per node until it returns');
       }
-      return otherwise();
+      return fallback.consume(key);
     }
     if (degraded) {
       degraded = false;
       log.info('Redis is back: rate limits are shared across nodes again');
     }
-    return decide(...result);
+    return {
+      allowed: count <= limit,
+      limit,
+      remaining: Math.max(0, limit - count),
+      resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
+    };
   }
-  const decision = (count: number, ttl: number, allowed: boolean): RateDecision => ({
-    allowed,
-    limit,
-    remaining: Math.max(0, limit - count),
-    resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
-  });
   return {
-    consume: (key) =>
-      shared(
-        CONSUME,
-        key,
-        (count, ttl) => decision(count, ttl, count <= limit),
-        () => fallback.consume(key),
-      ),
-    peek: (key) =>
-      shared(
-        PEEK,
-        key,
-        (count, ttl) => (ttl < 0 ? freshDecision(limit) : decision(count, ttl, count < limit)),
-        () => fallback.peek(key),
-      ),
+    consume,
     async close() {
       await fallback.close();
     },

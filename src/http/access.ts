@@ -70,10 +70,11 @@ function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePro
 
 /**
  * Authentication, rate limiting and the route's permission check, before the body is read or
- * validated: a caller without access learns nothing about the schema. Invalid tokens draw on the
- * client IP's budget, so guessing tokens is rate limited too; and every presented credential that
- * fails also spends the client's much smaller failed-authentication budget, which once spent
- * refuses all its authentication attempts (see auth-failures.ts).
+ * validated: a caller without access learns nothing about the schema. The token is looked up
+ * first: a valid one is metered on its own key's budget and nothing else, so no other client's
+ * failures can refuse it. Invalid tokens draw on the client IP's budget, and every presented
+ * credential that fails also spends the client's much smaller failed-authentication budget; past
+ * it, failures are answered 429 instead of 401 (see auth-failures.ts).
  *
  * Each step answers at once when it can (token cache, limits in memory) and only the steps that
  * wait (storage, Redis) cost a promise (see maybe-promise.ts); a refusal is a throw or a rejection,
@@ -93,33 +94,30 @@ export function registerAccessControl<P extends Principal>(
     if (!protectedRoute) return meter(limiter, `ip:${clientOf(request.ip)}`, reply);
 
     const header = request.headers.authorization;
-    // No header is no attempt: it guesses nothing, so only the general IP budget applies.
-    const attempt = header !== undefined && header !== '';
-    // Checked before the token is even looked at, so a refused attempt's answer and timing say
-    // nothing about the token.
-    const budget = attempt ? failures.assertAllowed(request.ip) : undefined;
-    return andThen(budget, () =>
-      andThen(identify(header, authenticate), (principal) => {
-        if (typeof principal === 'string') {
-          const spent = attempt ? failures.recordFailure(request.ip) : undefined;
-          return andThen(spent, () =>
-            andThen(meter(limiter, `ip:${clientOf(request.ip)}`, reply), () => {
-              throw unauthorized(principal);
-            }),
+    return andThen(identify(header, authenticate), (principal) => {
+      if (typeof principal === 'string') {
+        // No header is no attempt: it guesses nothing, so only the general IP budget applies.
+        const attempt = header !== undefined && header !== '';
+        // Checked and spent in one step, after the look-up: concurrent guesses cannot all pass
+        // a check made before any of them was counted.
+        const spent = attempt ? failures.spend(request.ip) : undefined;
+        return andThen(spent, () =>
+          andThen(meter(limiter, `ip:${clientOf(request.ip)}`, reply), () => {
+            throw unauthorized(principal);
+          }),
+        );
+      }
+      return andThen(meter(limiter, `key:${principal.cid}`, reply), () => {
+        request.principal = principal;
+        if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
+          throw new AppError(
+            'FORBIDDEN',
+            'Access denied',
+            `This API key lacks the ${access.permission} permission`,
           );
         }
-        return andThen(meter(limiter, `key:${principal.cid}`, reply), () => {
-          request.principal = principal;
-          if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
-            throw new AppError(
-              'FORBIDDEN',
-              'Access denied',
-              `This API key lacks the ${access.permission} permission`,
-            );
-          }
-        });
-      }),
-    );
+      });
+    });
   }
 
   app.addHook('onRequest', (request, reply, done) => {

@@ -14,24 +14,17 @@ export interface RateDecision {
 }
 
 export interface RateLimiter {
-  /** Counts one request against `key`'s window; `allowed` says whether it was within the limit. */
-  consume(key: string): MaybePromise<RateDecision>;
   /**
-   * The window's state without counting anything: `allowed` says whether one more request would
-   * be, `remaining` how many are left. For budgets that only failures spend, checked first.
+   * Counts one request against `key`'s window and says whether it was within the limit, in one
+   * step: no other request's count can come between the check and the spend.
    */
-  peek(key: string): MaybePromise<RateDecision>;
+  consume(key: string): MaybePromise<RateDecision>;
   close(): Promise<void>;
 }
 
 export const WINDOW_MS = 60_000;
 /** Bounds memory whatever the number of distinct clients; the oldest windows go first. */
 export const MAX_TRACKED_KEYS = 100_000;
-
-/** The state of a key without a live window: the whole budget, a full window ahead. */
-export function freshDecision(limit: number): RateDecision {
-  return { allowed: limit > 0, limit, remaining: limit, resetSeconds: WINDOW_MS / 1000 };
-}
 
 /** A key's window: requests counted in it, and when it ends (ms since the epoch). */
 export interface Window {
@@ -81,11 +74,6 @@ export function createWindows(now: () => number = Date.now, maxKeys: number = MA
       window.count += amount;
       return window;
     },
-    /** The key's live window, or undefined when it has none. */
-    get(key: string): Window | undefined {
-      const window = windows.get(key);
-      return window === undefined || window.resetAt <= now() ? undefined : window;
-    },
     /** Takes another count's word for a key's window (a worker hearing the primary's totals). */
     set(key: string, count: number, resetAt: number): void {
       if (resetAt <= now()) return;
@@ -101,11 +89,10 @@ export function createWindows(now: () => number = Date.now, maxKeys: number = MA
 
 export type Windows = ReturnType<typeof createWindows>;
 
-/** A decision on a window; `pending` is the one more request a peek asks about (0 or 1). */
-export function decide(limit: number, window: Window | undefined, at: number, pending: 0 | 1): RateDecision {
-  if (window === undefined) return freshDecision(limit);
+/** The decision on a window that has just counted the request being decided. */
+export function decide(limit: number, window: Window, at: number): RateDecision {
   return {
-    allowed: window.count + pending <= limit,
+    allowed: window.count <= limit,
     limit,
     remaining: Math.max(0, limit - window.count),
     resetSeconds: Math.max(1, Math.ceil((window.resetAt - at) / 1000)),
@@ -116,10 +103,7 @@ export function decide(limit: number, window: Window | undefined, at: number, pe
 export function rateLimiterOver(limit: number, windows: Windows): RateLimiter {
   return {
     consume(key) {
-      return decide(limit, windows.add(key, 1), windows.now(), 0);
-    },
-    peek(key) {
-      return decide(limit, windows.get(key), windows.now(), 1);
+      return decide(limit, windows.add(key, 1), windows.now());
     },
     async close() {
       windows.clear();

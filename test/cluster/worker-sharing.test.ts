@@ -55,12 +55,12 @@ describe('workers sharing rate limits through the primary', () => {
     const b = createSharedRateLimiter({ name: 'requests', limit: 10, channel: worker(), reportMs: 20 });
     for (let i = 0; i < 6; i++) assert.equal((await a.consume('key:ak1')).allowed, true);
     await settle();
-    // B has admitted nothing itself, yet sees A's six.
-    const seen = await b.peek('key:ak1');
-    assert.equal(seen.remaining, 4);
+    // B has admitted nothing itself, yet counts A's six before its own first.
+    const seen = await b.consume('key:ak1');
+    assert.equal(seen.remaining, 3);
     const decisions = [];
-    for (let i = 0; i < 6; i++) decisions.push((await b.consume('key:ak1')).allowed);
-    assert.deepEqual(decisions, [true, true, true, true, false, false]);
+    for (let i = 0; i < 5; i++) decisions.push((await b.consume('key:ak1')).allowed);
+    assert.deepEqual(decisions, [true, true, true, false, false]);
     await settle();
     assert.equal((await a.consume('key:ak1')).allowed, false, 'A hears that B spent the rest');
     // Other keys have budgets of their own.
@@ -81,7 +81,6 @@ describe('workers sharing rate limits through the primary', () => {
     await settle();
     assert.equal((await a.consume('key:burst')).allowed, false);
     assert.equal((await b.consume('key:burst')).allowed, false);
-    assert.equal((await a.peek('key:burst')).remaining, 0);
   });
 
   test('a spent failure budget is refused on every worker, even one that never saw the client', async () => {
@@ -94,9 +93,45 @@ describe('workers sharing rate limits through the primary', () => {
     for (let i = 0; i < 3; i++) await a.consume('authfail:192.0.2.7');
     // One report and one piece of news: a few turns, no timer.
     for (let i = 0; i < 5; i++) await nextTurn();
-    assert.equal((await b.peek('authfail:192.0.2.7')).allowed, false);
-    assert.equal((await c.peek('authfail:192.0.2.7')).allowed, false);
-    assert.equal((await c.peek('authfail:192.0.2.8')).allowed, true, 'another client is unaffected');
+    assert.equal((await b.consume('authfail:192.0.2.7')).allowed, false);
+    assert.equal((await c.consume('authfail:192.0.2.7')).allowed, false);
+    assert.equal((await c.consume('authfail:192.0.2.8')).allowed, true, 'another client is unaffected');
+  });
+
+  test('exact: concurrent failures spread over three workers spend the budget exactly once', async () => {
+    const { worker } = fleet();
+    const limiters = [worker(), worker(), worker()].map((channel) =>
+      createSharedRateLimiter({ name: 'authFailures', limit: 4, channel, reportMs: 0, exact: true }),
+    );
+    // Five guesses on each worker in the same instant: no worker has heard of another's yet.
+    const decisions = await Promise.all(
+      limiters.flatMap((limiter) => Array.from({ length: 5 }, () => limiter.consume('authfail:192.0.2.5'))),
+    );
+    assert.equal(decisions.filter((d) => d.allowed).length, 4);
+    // Each was told its own place in the window: remaining 3, 2, 1, 0, then 0 for the rest.
+    assert.deepEqual(
+      decisions.map((d) => d.remaining).sort((a, b) => b - a),
+      [3, 2, 1, ...Array(12).fill(0)],
+    );
+    for (const limiter of limiters)
+      assert.equal((await limiter.consume('authfail:192.0.2.5')).allowed, false);
+  });
+
+  test('exact: without a line to the primary a worker decides alone, at once', async () => {
+    const { worker } = fleet();
+    const channel = worker();
+    const limiter = createSharedRateLimiter({
+      name: 'authFailures',
+      limit: 1,
+      channel,
+      reportMs: 0,
+      exact: true,
+    });
+    channel.disconnect();
+    const first = limiter.consume('authfail:192.0.2.6');
+    assert.ok(!(first instanceof Promise), 'answered at once');
+    assert.equal(first.allowed, true);
+    assert.equal((await limiter.consume('authfail:192.0.2.6')).allowed, false);
   });
 
   test('the request and failure budgets are counted apart', async () => {
@@ -106,8 +141,8 @@ describe('workers sharing rate limits through the primary', () => {
     const failures = createSharedRateLimiter({ name: 'authFailures', limit: 2, channel, reportMs: 0 });
     for (let i = 0; i < 5; i++) await requests.consume('ip:192.0.2.9');
     await settle();
-    assert.equal((await failures.peek('ip:192.0.2.9')).remaining, 2);
-    assert.equal((await requests.peek('ip:192.0.2.9')).remaining, 95);
+    assert.equal((await failures.consume('ip:192.0.2.9')).remaining, 1);
+    assert.equal((await requests.consume('ip:192.0.2.9')).remaining, 94);
   });
 
   test('reports are batched: one message per interval, whatever the number of requests', async () => {

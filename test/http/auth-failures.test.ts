@@ -1,17 +1,22 @@
 /**
  * The failed-authentication budget (src/http/auth-failures.ts): after LIMIT failed attempts in a
- * minute a client's every authentication attempt is 429, valid tokens included; other clients are
- * unaffected; an IPv6 client is its /64; the window passes. The server trusts one proxy (the test,
- * on loopback) to name the client in X-Forwarded-For, so each test speaks as its own client
- * addresses (documentation ranges), and the tests share one
- * server without sharing budgets. Then the same checks with limits that answer with a promise, as
- * Redis does (the access check takes in-memory answers at once: both paths must refuse alike).
- * Last, with PostgreSQL and Redis servers: two real `tessera serve` processes share one budget per
- * client through Redis, configured from the environment.
+ * minute a client's further failures are 429 instead of 401, while a valid token from the same
+ * address still passes (the budget limits failures only); other clients are unaffected; an IPv6
+ * client is its /64; the window passes; and concurrent guesses cannot overdraw it (the check and
+ * the spend are one step). The server trusts one proxy (the test, on loopback) to name the client in
+ * X-Forwarded-For, so each test speaks as its own
+ * client addresses (documentation ranges), and the tests share one server without sharing budgets.
+ * Then the same checks with limits that answer with a promise, as Redis does (the access check
+ * takes in-memory answers at once: both paths must refuse alike), and on a real Redis when
+ * TEST_REDIS_URL is set. Last, with PostgreSQL and Redis servers: two real `tessera serve`
+ * processes share one budget per client through Redis, configured from the environment.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createRedisRateLimiter } from '../../src/cluster/redis.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { createMemoryRateLimiter, type RateDecision, type RateLimiter } from '../../src/http/rate-limiter.js';
 import type { MaybePromise } from '../../src/runtime/maybe-promise.js';
@@ -55,34 +60,46 @@ function assertRefused(reply: Reply) {
   assert.doesNotMatch(reply.text, /tsk_/);
 }
 
-test('after LIMIT failures every attempt is 429, a valid token too; no token is no attempt', async () => {
+/** A well-formed token no key has: its checksum passes, so it is looked up in storage. */
+const unknownToken = () => ({ token: generateToken() });
+
+test("another client's garbage spends the budget; the admin's valid token from that address still passes", async () => {
   const ip = '203.0.113.10';
-  await spendBudget(ip);
-  assertRefused(await from(ip, 'GET', '/api/v1/me', { token: generateToken() }));
-  // The right token gets the same answer: the guesser cannot tell it was right.
-  assertRefused(await from(ip, 'GET', '/api/v1/me', { token: server.adminToken }));
-  const create = await from(ip, 'POST', '/api/v1/auth/key', {
+  const garbage = [
+    { headers: { authorization: 'Bearer tsk_malformed' } },
+    { headers: { authorization: 'Basic dXNlcjpwYXNz' } },
+    { headers: { authorization: 'Bearer' } },
+    unknownToken(),
+  ];
+  const statuses: number[] = [];
+  for (let i = 0; i < 24; i++) {
+    const reply = await from(ip, 'GET', '/api/v1/me', garbage[i % garbage.length]);
+    statuses.push(reply.status);
+    if (reply.status === 429) assertRefused(reply);
+  }
+  assert.deepEqual(statuses, [...Array(LIMIT).fill(401), ...Array(24 - LIMIT).fill(429)]);
+  // The budget limits failures only: a valid, permitted token is never refused because of them.
+  const me = await from(ip, 'GET', '/api/v1/me', { token: server.adminToken });
+  assert.equal(me.status, 200, me.text);
+  const created = await from(ip, 'POST', '/api/v1/auth/key', {
     token: server.adminToken,
-    body: { name: 'never-created', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+    body: { name: 'made-behind-the-nat', roles: [{ type: 'DEFAULT', role: 'USER' }] },
   });
-  assertRefused(create);
+  assert.equal(created.status, 200, created.text);
+  // ... and the next failure is still refused.
+  assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
   // Without any credential nothing is guessed: the ordinary 401, and public routes still answer.
   assertProblem(await from(ip, 'GET', '/api/v1/me'), 401, 'UNAUTHORIZED');
   assert.equal((await from(ip, 'GET', '/api/v1/openapi.json')).status, 200);
-
-  // The refused call reached no handler: no key of that name exists.
-  const keys = await from('203.0.113.99', 'GET', '/api/v1/auth/key', { token: server.adminToken });
-  assert.equal(keys.status, 200);
-  assert.ok(!keys.text.includes('never-created'));
 });
 
 test('other clients are unaffected, and a 403 is no failed authentication', async () => {
   const blocked = '203.0.113.20';
   await spendBudget(blocked);
-  assertRefused(await from(blocked, 'GET', '/api/v1/me', { token: server.adminToken }));
+  assertRefused(await from(blocked, 'GET', '/api/v1/me', unknownToken()));
 
   const other = '203.0.113.21';
-  assert.equal((await from(other, 'GET', '/api/v1/me', { token: server.adminToken })).status, 200);
+  assertProblem(await from(other, 'GET', '/api/v1/me', unknownToken()), 401, 'UNAUTHORIZED');
   const created = await from(other, 'POST', '/api/v1/auth/key', {
     token: server.adminToken,
     body: { name: 'read-only', roles: [{ type: 'DEFAULT', role: 'READ_ONLY' }] },
@@ -93,27 +110,28 @@ test('other clients are unaffected, and a 403 is no failed authentication', asyn
     const reply = await from(other, 'GET', '/api/v1/auth/key', { token: created.body.apiKey });
     assertProblem(reply, 403, 'FORBIDDEN');
   }
-  assert.equal((await from(other, 'GET', '/api/v1/me', { token: created.body.apiKey })).status, 200);
-  // Its own failures are counted from zero.
-  assertProblem(await from(other, 'GET', '/api/v1/me', { token: generateToken() }), 401, 'UNAUTHORIZED');
+  // One failure so far: LIMIT - 1 more are 401s, then 429.
+  for (let i = 1; i < LIMIT; i++) {
+    assertProblem(await from(other, 'GET', '/api/v1/me', unknownToken()), 401, 'UNAUTHORIZED');
+  }
+  assertRefused(await from(other, 'GET', '/api/v1/me', unknownToken()));
 });
 
 test('an IPv6 client is its /64: fresh addresses in it share the budget, a neighbour does not', async () => {
   await spendBudget('2001:db8:0:1::1');
-  assertRefused(await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', { token: server.adminToken }));
-  assertRefused(
-    await from('2001:0db8:0000:0001:ffff:ffff:ffff:ffff', 'GET', '/api/v1/me', { token: server.adminToken }),
-  );
+  assertRefused(await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', unknownToken()));
+  assertRefused(await from('2001:0db8:0000:0001:ffff:ffff:ffff:ffff', 'GET', '/api/v1/me', unknownToken()));
   assert.equal(
-    (await from('2001:db8:0:2::1', 'GET', '/api/v1/me', { token: server.adminToken })).status,
+    (await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', { token: server.adminToken })).status,
     200,
   );
+  assertProblem(await from('2001:db8:0:2::1', 'GET', '/api/v1/me', unknownToken()), 401, 'UNAUTHORIZED');
 });
 
 test('denials within the budget are audited; the refusals past it are not (no log flooding)', async () => {
   const ip = '203.0.113.30';
   await spendBudget(ip);
-  for (let i = 0; i < 3; i++) assertRefused(await from(ip, 'GET', '/api/v1/me', { token: generateToken() }));
+  for (let i = 0; i < 3; i++) assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
   const reply = await from('203.0.113.99', 'GET', `/api/v1/audit-logs?actorIpAddresses=${ip}`, {
     token: server.adminToken,
   });
@@ -128,14 +146,33 @@ test('denials within the budget are audited; the refusals past it are not (no lo
 test('the budget comes back when the window has passed', async () => {
   const ip = '203.0.113.40';
   await spendBudget(ip);
-  assertRefused(await from(ip, 'GET', '/api/v1/me', { token: server.adminToken }));
+  assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
   server.advance(59_000);
-  assertRefused(await from(ip, 'GET', '/api/v1/me', { token: server.adminToken }));
+  assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
   server.advance(1_000);
-  assert.equal((await from(ip, 'GET', '/api/v1/me', { token: server.adminToken })).status, 200);
   // A whole fresh budget, not one attempt.
   await spendBudget(ip);
-  assertRefused(await from(ip, 'GET', '/api/v1/me', { token: generateToken() }));
+  assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
+});
+
+/**
+ * `count` requests at once from `ip`, each with a well-formed token no key has, so every one waits
+ * for a storage look-up: the statuses they got, counted.
+ */
+async function guessAtOnce(send: typeof call, ip: string, count: number): Promise<Record<number, number>> {
+  const replies = await Promise.all(
+    Array.from({ length: count }, () =>
+      send('GET', '/api/v1/me', { ...unknownToken(), headers: { 'x-forwarded-for': ip } }),
+    ),
+  );
+  const statuses: Record<number, number> = {};
+  for (const reply of replies) statuses[reply.status] = (statuses[reply.status] ?? 0) + 1;
+  return statuses;
+}
+
+test('300 concurrent guesses get at most LIMIT 401s, the rest 429', async () => {
+  const statuses = await guessAtOnce(call, '203.0.113.50', 300);
+  assert.deepEqual(statuses, { 401: LIMIT, 429: 300 - LIMIT });
 });
 
 /** A limiter whose every answer comes on a later turn, as one over the network does. */
@@ -146,7 +183,6 @@ function answeringLater(inner: RateLimiter): RateLimiter {
     );
   return {
     consume: (key) => later(() => inner.consume(key)),
-    peek: (key) => later(() => inner.peek(key)),
     close: async () => inner.close(),
   };
 }
@@ -167,12 +203,22 @@ describe('limits that answer later, as Redis does', () => {
   });
   after(async () => later?.close());
 
-  test('spent failures refuse the valid token; another client passes', async () => {
+  test('spent failures refuse the next failure, not the valid token; another client is unaffected', async () => {
     const ip = '198.51.100.10';
     await spendBudget(ip, send);
-    const as = (address: string) => ({ token: later.adminToken, headers: { 'x-forwarded-for': address } });
-    assertRefused(await send('GET', '/api/v1/me', as(ip)));
-    assert.equal((await send('GET', '/api/v1/me', as('198.51.100.11'))).status, 200);
+    const as = (address: string, options: CallOptions) => ({
+      ...options,
+      headers: { 'x-forwarded-for': address },
+    });
+    assertRefused(await send('GET', '/api/v1/me', as(ip, unknownToken())));
+    assert.equal((await send('GET', '/api/v1/me', as(ip, { token: later.adminToken }))).status, 200);
+    assertProblem(await send('GET', '/api/v1/me', as('198.51.100.11', unknownToken())), 401, 'UNAUTHORIZED');
+  });
+
+  test('concurrent guesses get at most LIMIT 401s', async () => {
+    // The request limit (PER_MINUTE) is per client too: it would answer 429s of its own.
+    const statuses = await guessAtOnce(send, '198.51.100.12', 5 * LIMIT);
+    assert.equal(statuses[401], LIMIT, JSON.stringify(statuses));
   });
 
   test("a key's rate limit refuses the call past it, with the limit's headers", async () => {
@@ -190,6 +236,51 @@ describe('limits that answer later, as Redis does', () => {
   });
 });
 
+describe('the budget on a real Redis', () => {
+  const url = process.env.TEST_REDIS_URL;
+  if (url === undefined || url === '') {
+    test('skipped: needs TEST_REDIS_URL (a Redis server)', { skip: true }, () => {});
+    return;
+  }
+  // The server's own connection gives up on a command after 250 ms and falls back to counting in
+  // memory; a loaded test machine must not turn that into a different count.
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 10_000,
+  });
+  let shared: TestServer;
+  let send: ReturnType<typeof client>;
+  before(async () => {
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    const quiet = { warn: () => {}, info: () => {} };
+    shared = await startTestServer({
+      app: {
+        trustProxy: 1,
+        // A fallback that admits nothing: every 401 was admitted by Redis.
+        authFailureLimiter: createRedisRateLimiter(redis, LIMIT, createMemoryRateLimiter(0), quiet),
+      },
+    });
+    send = client(shared.url);
+  });
+  after(async () => {
+    await shared?.close();
+    redis.disconnect();
+  });
+
+  test('300 concurrent guesses get at most LIMIT 401s, the rest 429; the valid token passes', async () => {
+    // Redis outlives the server and other runs share it: a client /64 of this run's own.
+    const ip = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::1`;
+    const statuses = await guessAtOnce(send, ip, 300);
+    assert.deepEqual(statuses, { 401: LIMIT, 429: 300 - LIMIT });
+    const me = await send('GET', '/api/v1/me', {
+      token: shared.adminToken,
+      headers: { 'x-forwarded-for': ip },
+    });
+    assert.equal(me.status, 200, me.text);
+  });
+});
+
 describe('a fleet: one budget per client across the nodes', { skip: clusterSkipReason() }, () => {
   let fleet: Cluster;
   before(async () => {
@@ -200,14 +291,26 @@ describe('a fleet: one budget per client across the nodes', { skip: clusterSkipR
   });
   after(async () => fleet?.stop());
 
-  test('failures spent on node A refuse the valid token on node B; other clients pass', async () => {
+  test('failures spent on node A refuse failures on node B, not the valid token; other clients pass', async () => {
     const [a, b] = fleet.nodes as [Cluster['nodes'][0], Cluster['nodes'][0]];
     // Redis outlives the fleet and every fleet shares its keys: a client /64 of this run's own.
     const network = `2001:db8:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}`;
-    const as = (ip: string) => ({ token: fleet.adminToken, headers: { 'x-forwarded-for': ip } });
+    const as = (ip: string, options: CallOptions) => ({ ...options, headers: { 'x-forwarded-for': ip } });
     await spendBudget(`${network}::1`, a.call);
-    assertRefused(await b.call('GET', '/api/v1/me', as(`${network}::2`)));
-    assertRefused(await a.call('GET', '/api/v1/me', as(`${network}::3`)));
-    assert.equal((await b.call('GET', '/api/v1/me', as('2001:db8:ffff:ffff::1'))).status, 200);
+    assertRefused(await b.call('GET', '/api/v1/me', as(`${network}::2`, unknownToken())));
+    assertRefused(await a.call('GET', '/api/v1/me', as(`${network}::3`, unknownToken())));
+    assert.equal(
+      (await b.call('GET', '/api/v1/me', as(`${network}::4`, { token: fleet.adminToken }))).status,
+      200,
+    );
+    assertProblem(
+      await b.call(
+        'GET',
+        '/api/v1/me',
+        as(`2001:db8:${randomBytes(2).toString('hex')}:ffff::1`, unknownToken()),
+      ),
+      401,
+      'UNAUTHORIZED',
+    );
   });
 });

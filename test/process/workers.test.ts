@@ -2,13 +2,15 @@
  * TESSERA_WORKERS=2: the real `tessera serve` as a primary and two worker processes on one port
  * and one SQLite database. Connections are spread over the workers; a revoked key is refused by
  * every worker within milliseconds; the rate limit is one budget across workers; writes from both workers
- * keep one intact audit chain; a worker that dies is replaced; SIGTERM stops them all.
+ * keep one intact audit chain; a worker that dies is replaced; SIGTERM stops them all; and
+ * concurrent guesses over both workers spend one failed-authentication budget exactly.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { generateToken } from '../../src/crypto/tokens.js';
 import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
@@ -180,6 +182,33 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     assert.equal(server.exitCode(), 0);
     assert.equal(server.linesMatching(/"msg":"stopped"/).length, 3, 'two workers and the primary');
     assert.deepEqual(pids.filter(alive), []);
+  });
+});
+
+describe('the failed-authentication budget across workers', { skip }, () => {
+  test('200 concurrent guesses over both workers get exactly the budget (20) of 401s', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+    const server = spawnServer('guessed', {
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_WORKERS: '2',
+      TESSERA_AUTH_FAILURES_PER_MINUTE: '20',
+    });
+    try {
+      await server.healthy;
+      await eventually(() => workerPids(server).length === 2, 'both workers listening');
+      // Well-formed tokens no key has: each is looked up before it fails.
+      const replies = await Promise.all(
+        Array.from({ length: 200 }, () => server.call('GET', '/api/v1/me', { token: generateToken() })),
+      );
+      const statuses = replies.map((r) => r.status);
+      assert.equal(statuses.filter((s) => s === 401).length, 20, 'the budget, not a budget per worker');
+      assert.equal(statuses.filter((s) => s === 429).length, 180);
+      const admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
+      assert.equal((await server.call('GET', '/api/v1/me', { token: admin })).status, 200);
+    } finally {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
 

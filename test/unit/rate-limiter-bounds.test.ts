@@ -1,14 +1,16 @@
 /**
  * What the failed-authentication budget needs of a RateLimiter (src/http/rate-limiter.ts,
- * src/cluster/redis.ts): `peek` reports a window without spending it, and the memory limiter
- * stays bounded under a spray of new keys, dropping the oldest windows first. The Redis limiter
- * runs against a real Redis when TEST_REDIS_URL is set.
+ * src/cluster/redis.ts): `consume` counts and judges in one step, so concurrent calls on one key
+ * admit exactly the limit, and the memory limiter stays bounded under a spray of new keys,
+ * dropping the oldest windows first. The Redis limiter runs against a real Redis when
+ * TEST_REDIS_URL is set.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { connectRedis, createRedisRateLimiter } from '../../src/cluster/redis.js';
+import { Redis } from 'ioredis';
+import { createRedisRateLimiter } from '../../src/cluster/redis.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../../src/http/rate-limiter.js';
 
 function clock(start = 1_000_000) {
@@ -21,36 +23,40 @@ function clock(start = 1_000_000) {
   };
 }
 
-/** peek's contract, for any limiter with a budget of 2 on fresh keys. */
-async function assertPeekSpendsNothing(limiter: RateLimiter, key: string) {
-  const fresh = await limiter.peek(key);
-  assert.deepEqual([fresh.allowed, fresh.remaining, fresh.limit], [true, 2, 2]);
-  assert.ok(fresh.resetSeconds >= 59 && fresh.resetSeconds <= 60, `${fresh.resetSeconds}`);
-  for (let i = 0; i < 5; i++) await limiter.peek(key);
-  assert.equal((await limiter.consume(key)).remaining, 1);
-  assert.deepEqual(
-    [(await limiter.peek(key)).allowed, (await limiter.peek(key)).remaining],
-    [true, 1],
-    'one left',
-  );
-  await limiter.consume(key);
-  const spent = await limiter.peek(key);
-  assert.deepEqual([spent.allowed, spent.remaining], [false, 0]);
-  assert.ok(spent.resetSeconds >= 1 && spent.resetSeconds <= 60);
+/** consume's contract, for any limiter with a budget of 2 on a fresh key. */
+async function assertConsumeCountsAndJudges(limiter: RateLimiter, key: string) {
+  const first = await limiter.consume(key);
+  assert.deepEqual([first.allowed, first.remaining, first.limit], [true, 1, 2]);
+  assert.ok(first.resetSeconds >= 59 && first.resetSeconds <= 60, `${first.resetSeconds}`);
+  const second = await limiter.consume(key);
+  assert.deepEqual([second.allowed, second.remaining], [true, 0]);
+  const third = await limiter.consume(key);
+  assert.deepEqual([third.allowed, third.remaining], [false, 0]);
+  assert.ok(third.resetSeconds >= 1 && third.resetSeconds <= 60);
+}
+
+/** `count` consumes on one key, all started before any is answered: how many were allowed. */
+async function allowedAtOnce(limiter: RateLimiter, key: string, count: number): Promise<number> {
+  const decisions = await Promise.all(Array.from({ length: count }, () => limiter.consume(key)));
+  return decisions.filter((decision) => decision.allowed).length;
 }
 
 describe('memory limiter', () => {
-  test('peek reports the window without spending it', async () => {
-    await assertPeekSpendsNothing(createMemoryRateLimiter(2, clock().now), 'authfail:192.0.2.1');
+  test('consume counts and judges in one step', async () => {
+    await assertConsumeCountsAndJudges(createMemoryRateLimiter(2, clock().now), 'authfail:192.0.2.1');
   });
 
-  test('peek sees a spent window end with the minute', async () => {
+  test('concurrent consumes on one key admit exactly the limit', async () => {
+    assert.equal(await allowedAtOnce(createMemoryRateLimiter(5, clock().now), 'authfail:192.0.2.2', 200), 5);
+  });
+
+  test('a spent window ends with the minute', async () => {
     const time = clock();
     const limiter = createMemoryRateLimiter(1, time.now);
     await limiter.consume('k');
-    assert.equal((await limiter.peek('k')).allowed, false);
+    assert.equal((await limiter.consume('k')).allowed, false);
     time.advance(60_000);
-    assert.deepEqual((await limiter.peek('k')).allowed, true);
+    assert.equal((await limiter.consume('k')).allowed, true);
   });
 
   test('bounded: past maxKeys the oldest windows are dropped first, live or not', async () => {
@@ -63,17 +69,19 @@ describe('memory limiter', () => {
     await limiter.consume('d'); // b and c expired: dropped; a and d live
     await limiter.consume('e'); // three live windows: a, d, e
     await limiter.consume('f'); // full: the oldest live one (a) goes
-    assert.equal((await limiter.peek('a')).allowed, true, 'a was dropped');
-    for (const key of ['d', 'e', 'f']) assert.equal((await limiter.peek(key)).allowed, false, key);
+    // Each probe spends one more; a live window of a budget of 1 refuses it, a fresh one admits it.
+    for (const key of ['d', 'e', 'f']) assert.equal((await limiter.consume(key)).allowed, false, key);
+    assert.equal((await limiter.consume('a')).allowed, true, 'a was dropped');
   });
 
   test('a spray of fresh keys stays within the bound and keeps counting', async () => {
     const limiter = createMemoryRateLimiter(1, clock().now, 1_000);
     for (let i = 0; i < 20_000; i++) await limiter.consume(`ip:${i}`);
-    // The most recent 1000 are still refused; anything older was forgotten.
-    assert.equal((await limiter.peek('ip:19999')).allowed, false);
-    assert.equal((await limiter.peek('ip:19000')).allowed, false);
-    assert.equal((await limiter.peek('ip:18999')).allowed, true);
+    // The most recent 1000 are still refused; anything older was forgotten. (The last probe opens
+    // a window of its own, so it goes last.)
+    assert.equal((await limiter.consume('ip:19999')).allowed, false);
+    assert.equal((await limiter.consume('ip:19000')).allowed, false);
+    assert.equal((await limiter.consume('ip:18999')).allowed, true);
   });
 });
 
@@ -83,7 +91,13 @@ describe('Redis limiter', () => {
     test('skipped: needs TEST_REDIS_URL (a Redis server)', { skip: true }, () => {});
     return;
   }
-  const redis = connectRedis(url);
+  // Not connectRedis: its 250 ms command timeout falls back to memory, and a loaded test machine
+  // must not turn that into a different count.
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 10_000,
+  });
   // Commands are not queued while connecting (they would fall back to memory): wait for it.
   before(async () => {
     if (redis.status !== 'ready') await once(redis, 'ready');
@@ -91,11 +105,19 @@ describe('Redis limiter', () => {
   after(() => redis.disconnect());
   const quiet = { warn: () => {}, info: () => {} };
 
-  test('peek reports the shared window without spending it', async () => {
+  test('consume counts and judges in one step, in Redis', async () => {
     const limiter = createRedisRateLimiter(redis, 2, createMemoryRateLimiter(2), quiet);
     const key = `authfail:test-${randomBytes(6).toString('hex')}`;
-    await assertPeekSpendsNothing(limiter, key);
-    assert.equal(await redis.get(`tessera:rl:${key}`), '2', 'counted in Redis, not in the fallback');
+    await assertConsumeCountsAndJudges(limiter, key);
+    assert.equal(await redis.get(`tessera:rl:${key}`), '3', 'counted in Redis, not in the fallback');
+  });
+
+  test('200 concurrent consumes on a budget of 5 admit exactly 5', async () => {
+    // A fallback that admits nothing: a command given up under load cannot add an admission.
+    const limiter = createRedisRateLimiter(redis, 5, createMemoryRateLimiter(0), quiet);
+    const key = `authfail:test-${randomBytes(6).toString('hex')}`;
+    assert.equal(await allowedAtOnce(limiter, key, 200), 5);
+    assert.equal(await redis.get(`tessera:rl:${key}`), '200');
   });
 
   test('two limiters on one Redis share a key, as two nodes do', async () => {
@@ -104,6 +126,6 @@ describe('Redis limiter', () => {
     const nodeB = createRedisRateLimiter(redis, 2, createMemoryRateLimiter(2), quiet);
     await nodeA.consume(key);
     await nodeA.consume(key);
-    assert.equal((await nodeB.peek(key)).allowed, false);
+    assert.equal((await nodeB.consume(key)).allowed, false);
   });
 });
