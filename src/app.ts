@@ -10,7 +10,8 @@ import {
   createApiKeyService,
 } from './features/api-keys/api-keys.service.js';
 import { TokenCache } from './features/api-keys/token-cache.js';
-import { recordDenial } from './features/audit/audit.denials.js';
+import { createDenialWindow, type OpenDenialWindow } from './features/audit/audit.denial-window.js';
+import { createDenialLog } from './features/audit/audit.denials.js';
 import { createAuditLog } from './features/audit/audit.log.js';
 import { auditRoutes } from './features/audit/audit.routes.js';
 import { createAuditService } from './features/audit/audit.service.js';
@@ -80,6 +81,11 @@ export interface AppOptions {
   bus?: InvalidationBus | null;
   /** Receives each committed audit event (the SIEM export), when configured. */
   auditExport?: (row: AuditEventRow) => void;
+  /**
+   * When a window of counted anonymous denials ends (see audit.denial-window.ts): a minute's
+   * timer unless set; tests close windows themselves.
+   */
+  denialWindow?: OpenDenialWindow;
 }
 
 export interface App {
@@ -146,8 +152,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
 
   registerValidators(server);
   const audit = createAuditLog({ store: options.store, now, onCommitted: options.auditExport });
+  const countsLost = (error: unknown) =>
+    server.log.error({ err: error }, 'could not record counted denials in the audit log');
+  const denials = createDenialWindow({
+    audit,
+    ...(options.denialWindow === undefined ? {} : { open: options.denialWindow }),
+    onError: countsLost,
+  });
+  // Before the store closes (it closes after the server): a graceful close loses no count.
+  server.addHook('onClose', () => denials.close().catch(countsLost));
   registerErrorHandler(server, {
-    onDenied: (request, error) => recordDenial(audit, request, error, storedObjectId),
+    onDenied: createDenialLog({ audit, resolve: storedObjectId, window: denials }),
   });
   registerBodyParsers(server);
   registerQueryBooleans(server);

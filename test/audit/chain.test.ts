@@ -2,7 +2,8 @@
  * Tamper evidence (issue 5): verifyAuditChain passes on a clean log and names the first event
  * that was altered, removed or reordered; `tessera audit verify` does the same as a command
  * (exit 0 / exit 1 naming the event). Each case edits audit_events directly through Kysely and
- * puts the rows back afterwards, so the cases do not depend on each other.
+ * puts the rows back afterwards, so the cases do not depend on each other. Anonymous denials are
+ * among the events, the counted ones too (the test closes the denial window itself).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -11,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
-import { auditCount, auditRows } from '../helpers/audit.js';
+import { auditCount, auditRows, manualDenialWindow } from '../helpers/audit.js';
 import { testDialect } from '../helpers/database.js';
 import { api, createKey } from '../helpers/keys.js';
 import { changeValue, createSecret } from '../helpers/secrets.js';
@@ -21,15 +22,18 @@ const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
 let server: TestServer;
 let total: number;
+const denialWindow = manualDenialWindow();
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ app: { denialWindow: denialWindow.open } });
   for (let i = 0; i < 3; i++) {
     const key = await createKey(server, { name: `chain-${i}` });
     const secret = await createSecret(server);
     await changeValue(server, secret.tag, `second value ${i}`);
     await api(server)('GET', `/api/v1/auth/key/${key.cid}`, {}); // a 401
   }
+  // The first 401 is an event of its own, the other two one counted event.
+  await denialWindow.close();
   total = await auditCount(server);
   assert.ok(total >= 12, `${total} events`);
 });
@@ -145,6 +149,7 @@ describe('verifyAuditChain', () => {
   });
 
   test('concurrent changes and denials still chain: numbered without gaps, verify passes', async () => {
+    await denialWindow.close();
     const replies = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
         i % 3 === 0
@@ -159,8 +164,11 @@ describe('verifyAuditChain', () => {
       replies.map((r) => r.status),
       Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 401 : 200)),
     );
+    // The 16 creates, the first of the 8 denials, and (once the window closes) the other 7 counted.
+    await denialWindow.close();
     const rows = await auditRows(server);
-    assert.equal(rows.length, total + 24);
+    assert.equal(rows.length, total + 16 + 2);
+    assert.match(rows.at(-1)?.detail ?? '', /^UNAUTHORIZED: 7 more denials from this client/);
     assert.deepEqual(
       rows.map((r) => Number(r.seq)),
       Array.from({ length: rows.length }, (_, i) => i + 1),

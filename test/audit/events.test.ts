@@ -2,9 +2,13 @@
  * Issue 5: every change and every denial leaves exactly one correct audit event, written in the
  * change's transaction; failed validations, 404s and conflicts leave none; and no event (read
  * over the API or straight from the audit_events table) carries a token or a secret value.
+ * Anonymous denials (401s) are recorded in aggregate: a client's first in a window is its own
+ * event, its further ones one event with their count when the window closes (or the server does),
+ * so N of them add at most 2 rows; a 403 stays one event each.
  *
  * Each case runs an action and reads the rows it added (test/helpers/audit.ts: eventsOf), then
- * checks the newest entry of GET /api/v1/audit-logs is the same event.
+ * checks the newest entry of GET /api/v1/audit-logs is the same event. The server's denial window
+ * is closed by the test (manualDenialWindow): each case starts in a fresh one.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +18,7 @@ import { generateToken } from '../../src/crypto/tokens.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
 import { rekey } from '../../src/features/keyring/rekey.js';
-import { auditCount, auditLogs, auditRows, eventsOf } from '../helpers/audit.js';
+import { auditCount, auditLogs, auditRows, eventsOf, manualDenialWindow } from '../helpers/audit.js';
 import type { CallOptions, Reply } from '../helpers/http.js';
 import { api, createKey, expiringKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
@@ -27,12 +31,13 @@ const USER_AGENT = `tessera-audit-test/${randomBytes(4).toString('hex')}`;
 
 let server: TestServer;
 let adminCid: string;
+const denialWindow = manualDenialWindow();
 /** Every token and secret value this file sends: none may appear in any event. */
 const tokens = new Set<string>();
 const values = new Set<string>();
 
 before(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ app: { denialWindow: denialWindow.open } });
   tokens.add(server.adminToken);
   const me = await call('GET', '/api/v1/me', { token: server.adminToken });
   assert.equal(me.status, 200, me.text);
@@ -52,6 +57,7 @@ async function oneEvent(
   options: CallOptions,
   status: number,
 ): Promise<{ reply: Reply; event: AuditEventRow }> {
+  await denialWindow.close();
   const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
   assert.equal(reply.status, status, reply.text);
   assert.equal(events.length, 1, `expected one event, got ${JSON.stringify(events)}`);
@@ -60,6 +66,7 @@ async function oneEvent(
 
 /** Runs the request and asserts its status and that it left no event. */
 async function noEvent(method: string, path: string, options: CallOptions, status: number): Promise<Reply> {
+  await denialWindow.close();
   const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
   assert.equal(reply.status, status, reply.text);
   assert.deepEqual(events, [], `expected no event after ${method} ${path} (${status})`);
@@ -383,6 +390,93 @@ describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
     );
     await assertEvent(event, anonymous('UPDATE', 'SECRET', secret.tag), reply);
     assert.equal(event.detail, 'UNAUTHORIZED: API key has expired');
+  });
+});
+
+describe('401s in aggregate: a client adds at most 2 rows a window', () => {
+  /** A mix of every way to be denied anonymously; well-formed unknown tokens are looked up. */
+  function anonymousDenial(i: number): CallOptions {
+    const unknown = generateToken();
+    tokens.add(unknown);
+    const ways: CallOptions[] = [
+      {},
+      { token: unknown },
+      { headers: { authorization: 'Basic xyz' } },
+      { headers: { authorization: `Bearer ${unknown}A` } },
+    ];
+    return ways[i % ways.length] as CallOptions;
+  }
+
+  test('N denials from one address: the first at once, the other N - 1 in one event when the window closes', async () => {
+    const N = 60;
+    await denialWindow.close();
+    const first = await eventsOf(server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
+    assert.equal(first.events.length, 1, 'the first is recorded at once');
+    const rest = await eventsOf(server, async () => {
+      const replies = [];
+      for (let i = 1; i < N; i++)
+        replies.push(await call('DELETE', '/api/v1/auth/key/ak0123456789abcdef', anonymousDenial(i)));
+      return replies;
+    });
+    assert.ok(rest.result.every((r) => r.status === 401));
+    assert.deepEqual(rest.events, [], 'the others are counted, not written');
+    const last = rest.result.at(-1) as Reply;
+    const closed = await eventsOf(server, () => denialWindow.close());
+    assert.equal(closed.events.length, 1);
+    await assertEvent(
+      closed.events[0] as AuditEventRow,
+      {
+        actor_type: 'ANONYMOUS',
+        actor_id: null,
+        action: 'DELETE',
+        object_type: 'API_KEY',
+        // The counted calls' path identifiers were never looked up.
+        object_id: null,
+        outcome: 'DENIED',
+        detail: `UNAUTHORIZED: ${N - 1} more denials from this client within a minute of its first (the last: Malformed API key)`,
+      },
+      last,
+    );
+    // Closing again, with nothing counted, writes nothing; the next denial is a new window's first.
+    assert.deepEqual((await eventsOf(server, () => denialWindow.close())).events, []);
+    const next = await eventsOf(server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
+    assert.equal(next.events.length, 1);
+    assert.deepEqual(await verifyAuditChain(server.store), {
+      ok: true,
+      events: await auditCount(server),
+      fromSeq: 1,
+    });
+  });
+
+  test("a key's 403s stay one event each while its address's 401s are being counted", async () => {
+    const key = await createKey(server, { roles: ['READ_ONLY'] });
+    tokens.add(key.apiKey);
+    await denialWindow.close();
+    const { events } = await eventsOf(server, async () => {
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await call('GET', '/api/v1/secrets', anonymousDenial(i))).status, 401);
+        assert.equal((await call('GET', '/api/v1/audit-logs', { token: key.apiKey })).status, 403);
+      }
+    });
+    assert.deepEqual(
+      events.map((e) => [e.actor_type, e.actor_id]),
+      [['ANONYMOUS', null], ...Array(5).fill(['API_KEY', key.cid])],
+    );
+  });
+
+  test('a graceful close writes the counts of the open window', async () => {
+    const exported: AuditEventRow[] = [];
+    // The default window: a minute, ended here by the close.
+    const own = await startTestServer({ auditExport: (row) => void exported.push(row) });
+    try {
+      for (let i = 0; i < 7; i++) assert.equal((await api(own)('GET', '/api/v1/me', {})).status, 401);
+      assert.equal(exported.filter((row) => row.outcome === 'DENIED').length, 1);
+    } finally {
+      await own.close();
+    }
+    const denied = exported.filter((row) => row.outcome === 'DENIED');
+    assert.equal(denied.length, 2);
+    assert.match(denied[1]?.detail ?? '', /^UNAUTHORIZED: 6 more denials from this client within a minute/);
   });
 });
 

@@ -3,6 +3,7 @@
  * store, and the audit route for the shared security suite (test/helpers/security.ts).
  */
 import assert from 'node:assert/strict';
+import type { OpenDenialWindow } from '../../src/features/audit/audit.denial-window.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { api } from './keys.js';
 import type { ProtectedRoute } from './security.js';
@@ -92,4 +93,24 @@ export async function eventsOf<T>(
     .orderBy('seq')
     .execute();
   return { result, events };
+}
+
+/**
+ * A denial window the test closes itself (buildApp's `denialWindow`): anonymous denials are
+ * counted until `close`, which writes the counts the way a minute's end would.
+ */
+export function manualDenialWindow() {
+  let pending: (() => Promise<void>) | undefined;
+  return {
+    open: ((close) => {
+      pending = close;
+      return () => {
+        if (pending === close) pending = undefined;
+      };
+    }) satisfies OpenDenialWindow,
+    /** Ends the open window, if any, once its counts are written. */
+    async close(): Promise<void> {
+      await pending?.();
+    },
+  };
 }

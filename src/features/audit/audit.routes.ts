@@ -15,7 +15,8 @@ export async function auditRoutes(app: FastifyInstance, { service }: { service: 
         security: [{ bearerAuth: [] }],
         summary: 'List audit log events',
         description:
-          'Every change and every denied call, newest first. Comma-joined values of one filter OR ' +
+          'Every change and every denied call, newest first; 401s are recorded in aggregate (a ' +
+          "client's first in a minute, then one event with the count of the rest). Comma-joined values of one filter OR " +
           'together; different filters AND together. Unknown filter values are 400. Needs VIEW_AUDIT_LOGS.',
         querystring: auditQuery,
         response: { 200: auditLogListSchema, ...commonErrors },

@@ -1,0 +1,73 @@
+// How many audit rows one anonymous client can add: it sends requests without a credential, or
+// with a malformed or unknown one, to a protected route as fast as 16 connections allow for
+// DENIAL_SECONDS (default 60, one whole denial window), from one address; then the server closes
+// gracefully (writing any counts) and the rows are counted. SQLite in a temporary folder.
+// Usage: node --import tsx bench/denial-rows.ts [seconds]
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../src/app.js';
+import { masterKeyFrom } from '../src/crypto/master-key.js';
+import { generateToken } from '../src/crypto/tokens.js';
+import { connectSqlite } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { openKeyring } from '../src/features/keyring/keyring.js';
+
+const seconds = Number(process.argv[2] ?? process.env.DENIAL_SECONDS ?? 60);
+const CONNECTIONS = 16;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'tessera-denial-rows-'));
+const store = connectSqlite(dataDir);
+await migrateToLatest(store.db, store.dialect);
+const keyring = await openKeyring({ store, configured: masterKeyFrom(randomBytes(32)), source: 'bench' });
+const { server, apiKeys } = await buildApp({
+  store,
+  keyring,
+  rateLimitPerMinute: 1_000_000,
+  logLevel: 'warn',
+});
+await apiKeys.bootstrap(generateToken());
+const url = await server.listen({ host: '127.0.0.1', port: 0 });
+
+const countRows = async () => {
+  const { n } = await store.db
+    .selectFrom('audit_events')
+    .where('outcome', '=', 'DENIED')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(n);
+};
+
+const ways: Record<string, string>[] = [
+  {},
+  { authorization: 'Bearer tsk_malformed' },
+  { authorization: `Bearer ${generateToken()}` },
+];
+const deadline = Date.now() + seconds * 1000;
+let sent = 0;
+await Promise.all(
+  Array.from({ length: CONNECTIONS }, async () => {
+    while (Date.now() < deadline) {
+      const response = await fetch(`${url}/api/v1/secrets`, { headers: ways[sent % ways.length] });
+      await response.arrayBuffer();
+      if (response.status !== 401) throw new Error(`expected 401, got ${response.status}`);
+      sent += 1;
+    }
+  }),
+);
+const beforeClose = await countRows();
+keyring.close();
+await server.close();
+const rows = await countRows();
+await store.close();
+rmSync(dataDir, { recursive: true, force: true });
+console.log(
+  JSON.stringify({
+    seconds,
+    requests: sent,
+    deniedRows: rows,
+    rowsBeforeClose: beforeClose,
+    rowsPerMinute: Math.round((rows * 60) / seconds),
+  }),
+);
