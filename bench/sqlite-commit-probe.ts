@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
+import SQLite from '../src/db/sqlite-native.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'tessera-commit-probe-'));
 try {

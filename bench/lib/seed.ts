@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import SQLite from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { encryptValue } from '../../src/crypto/envelope.js';
 import { generateId } from '../../src/crypto/ids.js';
@@ -8,6 +8,7 @@ import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import type { Database } from '../../src/db/database.js';
 import { listItemText } from '../../src/db/json-page.js';
 import { rebuildPageBlocks } from '../../src/db/page-blocks.js';
+import SQLite from '../../src/db/sqlite-native.js';
 import { listedApiKey } from '../../src/features/api-keys/api-keys.service.js';
 import { listedSecret } from '../../src/features/secrets/secrets.service.js';
 
@@ -67,7 +68,7 @@ const VERSION_COLUMNS = [
 ];
 
 /** Refuses to seed a schema this seeder does not know: a new required column would make rows invalid. */
-function checkColumns(db: SQLite.Database, table: string, known: string[]) {
+function checkColumns(db: BetterSqlite3.Database, table: string, known: string[]) {
   const columns = db.prepare(`pragma table_info(${table})`).all() as {
     name: string;
     notnull: number;

@@ -13,10 +13,15 @@
 // With FLOOR_AUDIT=0 the route only decrypts: no audit event, no storage at all.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
 import Fastify from 'fastify';
+
+// The same driver per Node.js line as Tessera's (src/db/sqlite-native.ts): this baseline imports nothing of Tessera's.
+const SQLite = createRequire(import.meta.url)(
+  Number(process.versions.node.split('.')[0]) >= 22 ? 'better-sqlite3' : 'better-sqlite3-node20',
+);
 
 const port = Number(process.env.PORT);
 const audited = process.env.FLOOR_AUDIT !== '0';

@@ -1,10 +1,10 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, sql } from 'kysely';
 import { registerChangeStamp } from './change-stamp.js';
 import type { Database, Store } from './database.js';
 import { BUSY_TIMEOUT_MS, SqliteQueueDialect } from './sqlite-driver.js';
+import SQLite from './sqlite-native.js';
 
 export const SQLITE_FILE_NAME = 'tessera.db';
 

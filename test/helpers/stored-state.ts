@@ -4,10 +4,11 @@
  * state may break (a secret without its current version, a version that does not decrypt, a change
  * without its audit event, a deleted object still present). Never through the server under test.
  */
-import SQLite from 'better-sqlite3';
+
 import pg from 'pg';
 import { decryptValue } from '../../src/crypto/envelope.js';
 import { type MasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
+import SQLite from '../../src/db/sqlite-native.js';
 import type { SecretVersionRow } from '../../src/features/secrets/secrets.table.js';
 
 export interface StoredSecret {

@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { after, test } from 'node:test';
-import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { generateMasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
 import {
@@ -22,6 +21,7 @@ import {
   SQLITE_FILE_NAME,
 } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import SQLite from '../../src/db/sqlite-native.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { listMasterKeys } from '../../src/features/keyring/keyring.repository.js';
 import { rekey } from '../../src/features/keyring/rekey.js';
