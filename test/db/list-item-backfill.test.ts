@@ -55,7 +55,7 @@ describe(`rendering stored list items in the background (${testDialect()})`, () 
         name: `key "${i}" \\ \u2028 🔑`,
         description: i % 2 === 0 ? `about\n${i}` : undefined,
       });
-      await createSecret(server, { name: `secret </${i}> \u0001` });
+      await createSecret(server, { name: `secret </${i}> "q" \\ \u2028` });
     }
     for (const { table, key } of TABLES) {
       for (const row of await texts(table, key)) {
