@@ -48,8 +48,10 @@ export default async function* testReporter(source) {
     // A suite's or a file's result only repeats its tests' results, unless it failed on its own.
     const isGroup = data.details?.type === 'suite';
     if (type === 'test:pass') {
-      if (isGroup) continue;
-      if (data.skip !== undefined && data.skip !== false) {
+      const skippedItself = data.skip !== undefined && data.skip !== false;
+      // A skipped suite is one skip, with its reason: its tests never ran.
+      if (isGroup && !skippedItself) continue;
+      if (skippedItself) {
         skipped += 1;
         const reason = typeof data.skip === 'string' ? `: ${data.skip}` : '';
         yield `skipped ${data.name}${reason}${where(data)}\n`;
