@@ -14,6 +14,7 @@ import {
 } from '../../src/features/api-keys/api-keys.service.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { permissionsOf } from '../../src/features/roles/permissions.js';
+import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
 import { api, type Call, createKey, role } from '../helpers/keys.js';
@@ -37,15 +38,7 @@ describe(`an API key change racing another (${testDialect()})`, () => {
   });
   after(() => close());
 
-  const actionsOn = async (cid: string) =>
-    (
-      await store.db
-        .selectFrom('audit_events')
-        .select('action')
-        .where('object_id', '=', cid)
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.action);
+  const actionsOn = (cid: string) => auditActionsOn(store.db, cid);
 
   const userKey = (name: string) => keys.create(caller, { name, roles: [role('USER')] });
 

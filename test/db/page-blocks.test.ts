@@ -10,6 +10,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { migration0004PageBlocks } from '../../src/db/migrations/0004-page-blocks.js';
 import { countDelete, countInsert, readPage, type SortKey } from '../../src/db/page-blocks.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
+import { secretsBlockCounts } from '../helpers/page-block-counts.js';
 
 // Page blocks against the obvious answer (COUNT and OFFSET over the table), on this pass's dialect,
 // with blocks of 4 rows so that splits, shrinking and emptied blocks all happen.
@@ -211,40 +212,14 @@ describe(`page blocks under concurrent writers (${testDialect()})`, () => {
         }
       }
       await Promise.all(Array.from({ length: 8 }, () => writer(40)));
-      const rows = await store.db
-        .selectFrom('secrets')
-        .select(['created_at', 'id'])
-        .orderBy('created_at')
-        .orderBy('id')
-        .execute();
+      const { rows, blocks, miscounted, rowsBeforeFirst } = await secretsBlockCounts(store.db);
       assert.equal(rows.length, live.length);
-      const blocks = await store.db
-        .selectFrom('page_blocks')
-        .select(['first_created_at', 'first_id', 'row_count'])
-        .where('list', '=', 'secrets')
-        .orderBy('first_created_at')
-        .orderBy('first_id')
-        .execute();
-      /** Whether a row's sort key comes before a block's first key. */
-      const isBefore = (row: (typeof rows)[number], block: (typeof blocks)[number]) =>
-        row.created_at < block.first_created_at ||
-        (row.created_at === block.first_created_at && row.id < block.first_id);
-      // Each block counts the rows from its first key up to the next block's first key.
-      const wrong = blocks
-        .map((block, i) => {
-          const following = blocks[i + 1];
-          const inRange = rows.filter(
-            (row) => !isBefore(row, block) && (following === undefined || isBefore(row, following)),
-          ).length;
-          return { first: block.first_id, counted: Number(block.row_count), inRange };
-        })
-        .filter((block) => block.counted !== block.inRange);
-      assert.deepEqual(wrong, [], `${wrong.length} of ${blocks.length} blocks count other than their rows`);
-      const first = blocks[0];
-      assert.ok(
-        first === undefined || rows.every((row) => !isBefore(row, first)),
-        'a row before every block',
+      assert.deepEqual(
+        miscounted,
+        [],
+        `${miscounted.length} of ${blocks.length} blocks count other than their rows`,
       );
+      assert.equal(rowsBeforeFirst, 0, 'a row before every block');
       assert.equal((await idsOfPage(store, 0, 5)).total, rows.length, 'total');
     } finally {
       await close();

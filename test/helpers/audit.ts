@@ -3,6 +3,8 @@
  * store, and the audit route for the shared security suite (test/helpers/security.ts).
  */
 import assert from 'node:assert/strict';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../src/db/database.js';
 import type { OpenDenialWindow } from '../../src/features/audit/audit.denial-window.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { api } from './keys.js';
@@ -113,4 +115,15 @@ export function manualDenialWindow() {
       await pending?.();
     },
   };
+}
+
+/** The actions recorded about one object, oldest first, read straight from the store. */
+export async function auditActionsOn(db: Kysely<Database>, objectId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .select('action')
+    .where('object_id', '=', objectId)
+    .orderBy('seq')
+    .execute();
+  return rows.map((row) => row.action);
 }

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -305,4 +306,42 @@ export async function runTessera(
     child.once('close', (exitCode) => done(exitCode));
   });
   return { status, stdout, stderr };
+}
+
+/**
+ * A POST whose body is half sent: the server cannot finish closing until the rest arrives.
+ * `finish()` sends the rest; the reply is the server's answer.
+ */
+export function halfSentPost(port: number, token: string) {
+  const body = JSON.stringify({ name: 'in flight', tag: 'in-flight', secret: 'x'.repeat(4096) });
+  const half = Math.floor(body.length / 2);
+  let finish = () => {};
+  const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/secrets',
+        // No keep-alive: an idle kept-alive connection would hold the close for its timeout.
+        agent: false,
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(body.slice(0, half));
+    finish = () => req.end(body.slice(half));
+  });
+  return { reply, finish: () => finish() };
 }

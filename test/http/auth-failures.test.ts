@@ -13,9 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { createRedisRateLimiter } from '../../src/cluster/redis.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { createMemoryRateLimiter, type RateDecision, type RateLimiter } from '../../src/http/rate-limiter.js';
@@ -24,6 +22,7 @@ import { manualDenialWindow } from '../helpers/audit.js';
 import { type Cluster, clusterSkipReason, startCluster } from '../helpers/cluster.js';
 import { type CallOptions, client, type Reply } from '../helpers/http.js';
 import { assertProblem } from '../helpers/problem.js';
+import { NEEDS_REDIS, patientRedis } from '../helpers/redis.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const LIMIT = 4;
@@ -247,23 +246,12 @@ describe('limits that answer later, as Redis does', () => {
   });
 });
 
-const redisUrl = process.env.TEST_REDIS_URL || undefined;
-
-describe('the budget on a real Redis', {
-  skip: redisUrl === undefined ? 'needs TEST_REDIS_URL (a Redis server)' : false,
-}, () => {
-  const url = redisUrl as string;
-  // The server's own connection gives up on a command after 250 ms and falls back to counting in
-  // memory; a loaded test machine must not turn that into a different count.
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 10_000,
-  });
+describe('the budget on a real Redis', { skip: NEEDS_REDIS }, () => {
+  const { redis, ready } = patientRedis();
   let shared: TestServer;
   let send: ReturnType<typeof client>;
   before(async () => {
-    if (redis.status !== 'ready') await once(redis, 'ready');
+    await ready();
     const quiet = { warn: () => {}, info: () => {} };
     shared = await startTestServer({
       app: {

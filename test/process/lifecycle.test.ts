@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { isWellFormedToken } from '../../src/crypto/tokens.js';
-import { listeningPort, waitForHealthy } from '../helpers/child-server.js';
+import { halfSentPost, listeningPort, waitForHealthy } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 // The `tessera` command as a user runs it: a real process, a real port, real signals.
@@ -97,37 +96,12 @@ describe('the tessera command', { skip }, () => {
       assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
 
       // Start a request, send half its body, then ask the server to stop.
-      const body = JSON.stringify({ name: 'in flight', tag: 'in-flight', secret: 'x'.repeat(4096) });
-      const half = Math.floor(body.length / 2);
-      const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port,
-            method: 'POST',
-            path: '/api/v1/secrets',
-            headers: {
-              authorization: `Bearer ${token}`,
-              'content-type': 'application/json',
-              'content-length': Buffer.byteLength(body),
-            },
-          },
-          (res) => {
-            let text = '';
-            res.on('data', (chunk: Buffer) => {
-              text += chunk.toString();
-            });
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          },
-        );
-        req.on('error', reject);
-        req.write(body.slice(0, half));
-        setTimeout(() => {
-          child.kill('SIGTERM');
-          setTimeout(() => req.end(body.slice(half)), 300);
-        }, 300);
-      });
-      const { status, text } = await reply;
+      const post = halfSentPost(port, token);
+      setTimeout(() => {
+        child.kill('SIGTERM');
+        setTimeout(post.finish, 300);
+      }, 300);
+      const { status, text } = await post.reply;
       assert.equal(status, 200, text);
       assert.equal(JSON.parse(text).tag, 'in-flight');
       assert.equal(await exited, 0);

@@ -9,12 +9,18 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { childEnv, listeningPort, REPO_ROOT, sleep, waitForHealthy } from '../helpers/child-server.js';
+import {
+  childEnv,
+  halfSentPost,
+  listeningPort,
+  REPO_ROOT,
+  sleep,
+  waitForHealthy,
+} from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'process signals run in the SQLite pass only';
@@ -117,44 +123,6 @@ async function shuttingDown(run: NpmStart): Promise<void> {
     assert.ok(performance.now() < deadline, `no shutdown line in:\n${run.output.join('')}`);
     await sleep(20);
   }
-}
-
-/**
- * A POST whose body is half sent: the server cannot finish closing until the rest arrives.
- * `finish()` sends the rest; the reply is the server's answer.
- */
-function halfSentPost(port: number, token: string) {
-  const body = JSON.stringify({ name: 'in flight', tag: 'in-flight', secret: 'x'.repeat(4096) });
-  const half = Math.floor(body.length / 2);
-  let finish = () => {};
-  const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        method: 'POST',
-        path: '/api/v1/secrets',
-        // No keep-alive: an idle kept-alive connection would hold the close for its timeout.
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => {
-          text += chunk.toString();
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.write(body.slice(0, half));
-    finish = () => req.end(body.slice(half));
-  });
-  return { reply, finish: () => finish() };
 }
 
 /** What the test asserts once npm has been signalled: npm exits 0, and the server is gone. */

@@ -15,9 +15,11 @@ import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { permissionsOf } from '../../src/features/roles/permissions.js';
 import { createSecretService, type SecretService } from '../../src/features/secrets/secrets.service.js';
+import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
 import { api, type Call } from '../helpers/keys.js';
+import { secretsBlockCounts } from '../helpers/page-block-counts.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe(`a secret change racing its delete (${testDialect()})`, () => {
@@ -50,15 +52,7 @@ describe(`a secret change racing its delete (${testDialect()})`, () => {
   });
   after(() => close());
 
-  const actionsOn = async (tag: string) =>
-    (
-      await store.db
-        .selectFrom('audit_events')
-        .select('action')
-        .where('object_id', '=', tag)
-        .orderBy('seq')
-        .execute()
-    ).map((row) => row.action);
+  const actionsOn = (tag: string) => auditActionsOn(store.db, tag);
 
   /** Starts `change` on a fresh secret, lets a delete commit between its read and its write. */
   async function raceWithDelete(tag: string, change: () => Promise<unknown>) {
@@ -209,31 +203,13 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
       }
     });
     await inParallel(8, tasks);
-    const stored = await db
-      .selectFrom('secrets')
-      .select(['tag', 'created_at', 'id'])
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const { rows: stored, blocks, miscounted } = await secretsBlockCounts(db);
     assert.equal(stored.length, 990 + 240 - 120);
-    const blocks = await db
-      .selectFrom('page_blocks')
-      .select(['first_created_at', 'first_id', 'row_count'])
-      .where('list', '=', 'secrets')
-      .orderBy('first_created_at')
-      .orderBy('first_id')
-      .execute();
-    const isBefore = (row: (typeof stored)[number], block: (typeof blocks)[number]) =>
-      row.created_at < block.first_created_at ||
-      (row.created_at === block.first_created_at && row.id < block.first_id);
-    const wrong = blocks.filter((block, i) => {
-      const following = blocks[i + 1];
-      const inRange = stored.filter(
-        (row) => !isBefore(row, block) && (following === undefined || isBefore(row, following)),
-      ).length;
-      return Number(block.row_count) !== inRange;
-    });
-    assert.equal(wrong.length, 0, `${wrong.length} of ${blocks.length} blocks count other than their rows`);
+    assert.equal(
+      miscounted.length,
+      0,
+      `${miscounted.length} of ${blocks.length} blocks count other than their rows`,
+    );
     const listed: string[] = [];
     for (let page = 0; ; page++) {
       const reply = await call('GET', `/api/v1/secrets?page=${page}&pageSize=250`, {

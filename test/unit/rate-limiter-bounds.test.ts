@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
 import { createRedisRateLimiter } from '../../src/cluster/redis.js';
 import { createMemoryRateLimiter, type RateLimiter } from '../../src/http/rate-limiter.js';
+import { NEEDS_REDIS, patientRedis } from '../helpers/redis.js';
 
 function clock(start = 1_000_000) {
   let now = start;
@@ -85,23 +84,9 @@ describe('memory limiter', () => {
   });
 });
 
-const redisUrl = process.env.TEST_REDIS_URL || undefined;
-
-describe('Redis limiter', {
-  skip: redisUrl === undefined ? 'needs TEST_REDIS_URL (a Redis server)' : false,
-}, () => {
-  const url = redisUrl as string;
-  // Not connectRedis: its 250 ms command timeout falls back to memory, and a loaded test machine
-  // must not turn that into a different count.
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 10_000,
-  });
-  // Commands are not queued while connecting (they would fall back to memory): wait for it.
-  before(async () => {
-    if (redis.status !== 'ready') await once(redis, 'ready');
-  });
+describe('Redis limiter', { skip: NEEDS_REDIS }, () => {
+  const { redis, ready } = patientRedis();
+  before(ready);
   after(() => redis.disconnect());
   const quiet = { warn: () => {}, info: () => {} };
 
