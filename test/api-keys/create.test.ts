@@ -1,22 +1,16 @@
 /** SPEC §4: POST /api/v1/auth/key, success and every refusal. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { hashToken } from '../../src/crypto/tokens.js';
-import { api, assertApiKeyShape, type Call, createKey, role, serverNow } from '../helpers/keys.js';
+import { assertApiKeyShape, createKey, role, serverNow } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { DEFAULT_ROLES, TEXT_ALLOWED, UNPRINTABLE_TEXT } from '../helpers/spec.js';
 
-let server: TestServer;
-let call: Call;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-});
-after(async () => server.close());
+const suite = useTestServer();
 
-const create = (body: unknown, token = server.adminToken) =>
-  call('POST', '/api/v1/auth/key', { token, body });
+const create = (body: unknown, token = suite.server.adminToken) =>
+  suite.call('POST', '/api/v1/auth/key', { token, body });
 const readOnly = [role('READ_ONLY')];
 
 describe('a created key', () => {
@@ -36,30 +30,30 @@ describe('a created key', () => {
   });
 
   test('cids and tokens are unique', async () => {
-    const keys = await Promise.all([1, 2, 3, 4].map(() => createKey(server)));
+    const keys = await Promise.all([1, 2, 3, 4].map(() => createKey(suite.server)));
     assert.equal(new Set(keys.map((k) => k.cid)).size, 4);
     assert.equal(new Set(keys.map((k) => k.apiKey)).size, 4);
   });
 
   test('its token works as a bearer token', async () => {
-    const key = await createKey(server, { roles: ['ADMIN'] });
-    const me = await call('GET', '/api/v1/me', { token: key.apiKey });
+    const key = await createKey(suite.server, { roles: ['ADMIN'] });
+    const me = await suite.call('GET', '/api/v1/me', { token: key.apiKey });
     assert.equal(me.status, 200);
     assert.equal(me.body.cid, key.cid);
-    const list = await call('GET', '/api/v1/auth/key', { token: key.apiKey });
+    const list = await suite.call('GET', '/api/v1/auth/key', { token: key.apiKey });
     assert.equal(list.status, 200);
   });
 
   test('its token is never shown again: not by list, get or update', async () => {
-    const key = await createKey(server, { name: 'shown-once' });
+    const key = await createKey(suite.server, { name: 'shown-once' });
     const replies = [
-      await call('GET', '/api/v1/auth/key?pageSize=1000', { token: server.adminToken }),
-      await call('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken }),
-      await call('PUT', `/api/v1/auth/key/${key.cid}`, {
-        token: server.adminToken,
+      await suite.call('GET', '/api/v1/auth/key?pageSize=1000', { token: suite.server.adminToken }),
+      await suite.call('GET', `/api/v1/auth/key/${key.cid}`, { token: suite.server.adminToken }),
+      await suite.call('PUT', `/api/v1/auth/key/${key.cid}`, {
+        token: suite.server.adminToken,
         body: { name: 'renamed' },
       }),
-      await call('GET', '/api/v1/me', { token: key.apiKey }),
+      await suite.call('GET', '/api/v1/me', { token: key.apiKey }),
     ];
     for (const reply of replies) {
       assert.equal(reply.status, 200, reply.text);
@@ -69,8 +63,8 @@ describe('a created key', () => {
   });
 
   test('only the SHA-256 of its token is stored', async () => {
-    const key = await createKey(server);
-    const rows = await server.store.db.selectFrom('api_keys').selectAll().execute();
+    const key = await createKey(suite.server);
+    const rows = await suite.server.store.db.selectFrom('api_keys').selectAll().execute();
     const stored = JSON.stringify(rows);
     assert.ok(!stored.includes(key.apiKey), 'the token itself is in storage');
     assert.ok(stored.includes(hashToken(key.apiKey)), 'the token hash is not in storage');
@@ -129,7 +123,7 @@ describe('roles', () => {
 
   test('a refused create stores nothing', async () => {
     const count = async () =>
-      (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total as number;
+      (await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken })).body.total as number;
     const before = await count();
     assert.equal((await create({ name: 'refused', roles: [] })).status, 400);
     assert.equal(
@@ -137,7 +131,7 @@ describe('roles', () => {
         await create(
           { name: 'refused', roles: readOnly },
           (
-            await createKey(server, { roles: ['USER'] })
+            await createKey(suite.server, { roles: ['USER'] })
           ).apiKey,
         )
       ).status,
@@ -150,7 +144,7 @@ describe('roles', () => {
 describe('no privilege escalation', () => {
   for (const weaker of ['MANAGER', 'USER', 'READ_ONLY', 'VIEWER'] as const) {
     test(`a ${weaker} key cannot create keys (lacks EDIT_API_KEYS): 403`, async () => {
-      const caller = await createKey(server, { roles: [weaker] });
+      const caller = await createKey(suite.server, { roles: [weaker] });
       for (const wanted of [weaker, 'READ_ONLY', 'ADMIN'] as const) {
         assertProblem(
           await create({ name: 'escalate', roles: [role(wanted)] }, caller.apiKey),
@@ -162,7 +156,7 @@ describe('no privilege escalation', () => {
   }
 
   test('an ADMIN key created by an ADMIN key may itself create an ADMIN key', async () => {
-    const second = await createKey(server, { roles: ['ADMIN'] });
+    const second = await createKey(suite.server, { roles: ['ADMIN'] });
     const reply = await create({ name: 'third-admin', roles: [role('ADMIN')] }, second.apiKey);
     assert.equal(reply.status, 200, reply.text);
   });
@@ -222,10 +216,12 @@ describe('name', () => {
 
   for (const [label, name] of UNPRINTABLE_TEXT) {
     test(`${label}: 400 at /body/name, nothing created`, async () => {
-      const before = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+      const before = (await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken })).body
+        .total;
       const violations = assertViolations(await create({ name, roles: readOnly }), ['/body/name']);
       assert.match(violations[0]?.description ?? '', /'name' must not contain control characters/);
-      const after = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+      const after = (await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken })).body
+        .total;
       assert.equal(after, before);
     });
   }
@@ -268,14 +264,14 @@ describe('description', () => {
   }
 
   test('on update too: 400 at /body/name and /body/description, and nothing changes', async () => {
-    const key = await createKey(server, { name: 'kept', description: 'kept too' });
+    const key = await createKey(suite.server, { name: 'kept', description: 'kept too' });
     const put = (body: unknown) =>
-      call('PUT', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken, body });
+      suite.call('PUT', `/api/v1/auth/key/${key.cid}`, { token: suite.server.adminToken, body });
     for (const [, text] of UNPRINTABLE_TEXT) {
       assertViolations(await put({ name: text }), ['/body/name']);
       assertViolations(await put({ name: 'renamed', description: text }), ['/body/description']);
     }
-    const read = await call('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken });
+    const read = await suite.call('GET', `/api/v1/auth/key/${key.cid}`, { token: suite.server.adminToken });
     assert.equal(read.body.name, 'kept');
     assert.equal(read.body.description, 'kept too');
   });
@@ -296,7 +292,7 @@ describe('description', () => {
 
 describe('expirationDate', () => {
   test('in the future is kept, as ISO 8601 UTC', async () => {
-    const now = await serverNow(server);
+    const now = await serverNow(suite.server);
     const at = new Date(now.getTime() + 86_400_000);
     const reply = await create({ name: 'expiring', expirationDate: at.toISOString(), roles: readOnly });
     assert.equal(reply.status, 200, reply.text);
@@ -304,7 +300,7 @@ describe('expirationDate', () => {
   });
 
   test('without a zone is UTC; with an offset is converted to UTC', async () => {
-    const year = (await serverNow(server)).getUTCFullYear() + 1;
+    const year = (await serverNow(suite.server)).getUTCFullYear() + 1;
     const zoneless = await create({ name: 'z', expirationDate: `${year}-11-21T18:07:29`, roles: readOnly });
     assert.equal(zoneless.status, 200, zoneless.text);
     assert.equal(zoneless.body.expirationDate, `${year}-11-21T18:07:29.000Z`);
@@ -324,7 +320,7 @@ describe('expirationDate', () => {
   });
 
   test('in the past, or now: 400 at /body/expirationDate', async () => {
-    const now = await serverNow(server);
+    const now = await serverNow(suite.server);
     for (const at of [new Date(now.getTime() - 1000), new Date('2001-01-01T00:00:00Z')]) {
       assertViolations(await create({ name: 'x', expirationDate: at.toISOString(), roles: readOnly }), [
         '/body/expirationDate',
@@ -333,7 +329,7 @@ describe('expirationDate', () => {
   });
 
   test('not a date-time: 400 at /body/expirationDate', async () => {
-    const year = (await serverNow(server)).getUTCFullYear() + 1;
+    const year = (await serverNow(suite.server)).getUTCFullYear() + 1;
     for (const value of [
       'tomorrow',
       `${year}-02-30T00:00:00Z`,

@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { client } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { test } from 'node:test';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-before(async () => {
-  server = await startTestServer();
-});
-after(async () => server.close());
+const suite = useTestServer();
 
 test('the bootstrap key lists itself', async () => {
-  const call = client(server.url);
-  const reply = await call('GET', '/api/v1/auth/key', { token: server.adminToken });
+  const reply = await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken });
   assert.equal(reply.status, 200);
   assert.equal(reply.body.total, 1);
   assert.equal(reply.body.apiKeys[0].name, 'bootstrap');

@@ -17,8 +17,8 @@ import { permissionsOf } from '../../src/features/roles/permissions.js';
 import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
-import { api, type Call, createKey, role } from '../helpers/keys.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { createKey, role } from '../helpers/keys.js';
+import { useTestServer } from '../helpers/server.js';
 
 describe(`an API key change racing another (${testDialect()})`, () => {
   let store: Store;
@@ -75,35 +75,29 @@ describe(`an API key change racing another (${testDialect()})`, () => {
 });
 
 describe(`concurrent API key writes over HTTP (${testDialect()})`, () => {
-  let server: TestServer;
-  let call: Call;
-  before(async () => {
-    server = await startTestServer();
-    call = api(server);
-  });
-  after(() => server.close());
+  const suite = useTestServer();
 
   test('updates and deletes sent together: an update answered 200 was recorded before the delete', async () => {
     const cids: string[] = [];
-    for (let i = 0; i < 30; i++) cids.push((await createKey(server, { name: `pair-${i}` })).cid);
+    for (let i = 0; i < 30; i++) cids.push((await createKey(suite.server, { name: `pair-${i}` })).cid);
     const answers: { cid: string; update: number; deletes: number[] }[] = [];
     // An update and two deletes of each key at once, five keys at a time (the tests' pool has
     // five connections).
     for (let i = 0; i < cids.length; i += 5) {
       const wave = cids.slice(i, i + 5).map(async (cid) => {
         const [update, first, second] = await Promise.all([
-          call('PUT', `/api/v1/auth/key/${cid}`, {
-            token: server.adminToken,
+          suite.call('PUT', `/api/v1/auth/key/${cid}`, {
+            token: suite.server.adminToken,
             body: { name: 'renamed', description: 'racing' },
           }),
-          call('DELETE', `/api/v1/auth/key/${cid}`, { token: server.adminToken }),
-          call('DELETE', `/api/v1/auth/key/${cid}`, { token: server.adminToken }),
+          suite.call('DELETE', `/api/v1/auth/key/${cid}`, { token: suite.server.adminToken }),
+          suite.call('DELETE', `/api/v1/auth/key/${cid}`, { token: suite.server.adminToken }),
         ]);
         answers.push({ cid, update: update.status, deletes: [first.status, second.status].sort() });
       });
       await Promise.all(wave);
     }
-    const events = await server.store.db
+    const events = await suite.server.store.db
       .selectFrom('audit_events')
       .select(['action', 'object_id'])
       .where('object_type', '=', 'API_KEY')
@@ -119,8 +113,8 @@ describe(`concurrent API key writes over HTTP (${testDialect()})`, () => {
         `${cid}: an update answered ${update}`,
       );
     }
-    const late = await call('PUT', `/api/v1/auth/key/${cids[0]}`, {
-      token: server.adminToken,
+    const late = await suite.call('PUT', `/api/v1/auth/key/${cids[0]}`, {
+      token: suite.server.adminToken,
       body: { name: 'after the delete' },
     });
     assert.equal(late.status, 404, late.text);

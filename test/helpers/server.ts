@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { type AppOptions, buildApp } from '../../src/app.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
@@ -10,6 +11,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { type Keyring, openKeyring } from '../../src/features/keyring/keyring.js';
 import { createTestStore } from './database.js';
+import { api, type Call } from './keys.js';
 import { registerSensitive, scanTestServer } from './sensitive.js';
 
 export interface TestServer {
@@ -106,4 +108,31 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       }
     },
   };
+}
+
+/** A suite's server and its HTTP client, started before the suite's tests (see useTestServer). */
+export interface SuiteServer {
+  readonly server: TestServer;
+  call: Call;
+}
+
+/**
+ * The start and stop of a suite's server, in one line: started in the suite's `before`, closed
+ * (with its leak scan) in its `after`. Call it in a `describe`, or at a file's top level for the
+ * whole file; read `server` from the tests, once it has started.
+ */
+export function useTestServer(options: TestServerOptions = {}): SuiteServer {
+  let started: TestServer | undefined;
+  before(async () => {
+    started = await startTestServer(options);
+  });
+  after(async () => started?.close());
+  const suite: SuiteServer = {
+    get server() {
+      if (started === undefined) throw new Error("the suite's server starts in its before hook");
+      return started;
+    },
+    call: (method, path, callOptions) => api(suite.server)(method, path, callOptions),
+  };
+  return suite;
 }

@@ -4,24 +4,18 @@
  * Cortex's clients are tolerated.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, type Call, createKey } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
+import { createKey } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const MB2 = 2 * 1024 * 1024;
 
-let server: TestServer;
-let call: Call;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-});
-after(async () => server.close());
+const suite = useTestServer();
 
 const post = (rawBody: string | Buffer, contentType: string) =>
-  call('POST', '/api/v1/auth/key', {
-    token: server.adminToken,
+  suite.call('POST', '/api/v1/auth/key', {
+    token: suite.server.adminToken,
     rawBody,
     headers: { 'content-type': contentType },
   });
@@ -65,10 +59,12 @@ describe('nesting', () => {
   });
 
   test('33 levels: 400, and nothing is created', async () => {
-    const before = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+    const before = (await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken })).body
+      .total;
     const body = assertProblem(await post(nestedBody(33), 'application/json'), 400, 'BAD_REQUEST');
     assert.equal(body.detail, TOO_DEEP);
-    const after = (await call('GET', '/api/v1/auth/key', { token: server.adminToken })).body.total;
+    const after = (await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken })).body
+      .total;
     assert.equal(after, before);
   });
 
@@ -183,8 +179,8 @@ describe('content types', () => {
   });
 
   test('a GET with Content-Type: application/yaml and no body works', async () => {
-    const reply = await call('GET', '/api/v1/auth/key', {
-      token: server.adminToken,
+    const reply = await suite.call('GET', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       headers: { 'content-type': 'application/yaml' },
     });
     assert.equal(reply.status, 200, reply.text);
@@ -192,7 +188,10 @@ describe('content types', () => {
   });
 
   test('Accept: */* gets JSON', async () => {
-    const reply = await call('GET', '/api/v1/me', { token: server.adminToken, headers: { accept: '*/*' } });
+    const reply = await suite.call('GET', '/api/v1/me', {
+      token: suite.server.adminToken,
+      headers: { accept: '*/*' },
+    });
     assert.equal(reply.status, 200);
     assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
   });
@@ -204,16 +203,19 @@ describe('content types', () => {
 
 describe('DELETE as Cortex clients send it', () => {
   test('with the body {} and application/json: 200', async () => {
-    const key = await createKey(server);
-    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken, body: {} });
+    const key = await createKey(suite.server);
+    const reply = await suite.call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: suite.server.adminToken,
+      body: {},
+    });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.text, '');
   });
 
   test('with an empty body and application/json: 200', async () => {
-    const key = await createKey(server);
-    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, {
-      token: server.adminToken,
+    const key = await createKey(suite.server);
+    const reply = await suite.call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: suite.server.adminToken,
       rawBody: '',
       headers: { 'content-type': 'application/json' },
     });
@@ -221,17 +223,19 @@ describe('DELETE as Cortex clients send it', () => {
   });
 
   test('with any JSON body: ignored, 200', async () => {
-    const key = await createKey(server);
-    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, {
-      token: server.adminToken,
+    const key = await createKey(suite.server);
+    const reply = await suite.call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: suite.server.adminToken,
       body: { cid: 'ak0000000000000000', force: true },
     });
     assert.equal(reply.status, 200, reply.text);
   });
 
   test('with no body and no content type: 200', async () => {
-    const key = await createKey(server);
-    const reply = await call('DELETE', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken });
+    const key = await createKey(suite.server);
+    const reply = await suite.call('DELETE', `/api/v1/auth/key/${key.cid}`, {
+      token: suite.server.adminToken,
+    });
     assert.equal(reply.status, 200, reply.text);
   });
 });

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { client } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const HEADERS_TIMEOUT_MS = 300;
 /** Well apart from the headers timeout, so each test can tell which of the two fired. */
@@ -18,30 +18,26 @@ const REQUEST_TIMEOUT_MS = 2_000;
 /** Far longer than either timeout: a client still connected by then was not cut off. */
 const GIVE_UP_MS = 5_000;
 
-let server: TestServer;
-before(async () => {
-  server = await startTestServer({
-    app: {
-      httpLimits: {
-        headersTimeoutMs: HEADERS_TIMEOUT_MS,
-        requestTimeoutMs: REQUEST_TIMEOUT_MS,
-        timeoutCheckIntervalMs: 50,
-      },
+const suite = useTestServer({
+  app: {
+    httpLimits: {
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      timeoutCheckIntervalMs: 50,
     },
-  });
+  },
 });
-after(async () => server.close());
 
 interface RawConnection {
   socket: Socket;
-  /** Everything the server sent, as text. */
+  /** Everything the suite.server sent, as text. */
   received(): string;
-  /** Resolves once the server has closed the connection (or GIVE_UP_MS passed: `false`). */
+  /** Resolves once the suite.server has closed the connection (or GIVE_UP_MS passed: `false`). */
   closed: Promise<boolean>;
 }
 
 async function open(): Promise<RawConnection> {
-  const socket = connect({ host: '127.0.0.1', port: Number(new URL(server.url).port) });
+  const socket = connect({ host: '127.0.0.1', port: Number(new URL(suite.server.url).port) });
   await new Promise<void>((done, fail) => {
     socket.once('connect', done);
     socket.once('error', fail);
@@ -57,12 +53,12 @@ async function open(): Promise<RawConnection> {
       done(true);
     });
   });
-  // Writes after the server has hung up fail with EPIPE/ECONNRESET: that is the point.
+  // Writes after the suite.server has hung up fail with EPIPE/ECONNRESET: that is the point.
   socket.on('error', () => {});
   return { socket, received: () => text, closed };
 }
 
-/** Writes `text` a few bytes at a time, `everyMs` apart, until done or the server hangs up. */
+/** Writes `text` a few bytes at a time, `everyMs` apart, until done or the suite.server hangs up. */
 async function dribble(connection: RawConnection, text: string, everyMs: number, bytes = 1) {
   for (let at = 0; at < text.length && !connection.socket.destroyed; at += bytes) {
     connection.socket.write(text.slice(at, at + bytes));
@@ -78,7 +74,7 @@ function statusOf(response: string): number | undefined {
 test('headers sent one byte every 200 ms are cut off at the headers timeout with 408', async () => {
   const connection = await open();
   const started = Date.now();
-  const request = `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.adminToken}\r\n\r\n`;
+  const request = `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${suite.server.adminToken}\r\n\r\n`;
   void dribble(connection, request, 200);
   assert.equal(await connection.closed, true, 'the slow client was never disconnected');
   const elapsed = Date.now() - started;
@@ -100,7 +96,7 @@ test('a body sent slower than the request timeout is dropped, and nothing is cre
   const body = JSON.stringify({ name: 'slow-body-key', roles: [{ type: 'DEFAULT', role: 'USER' }] });
   const head =
     'POST /api/v1/auth/key HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
-    `Authorization: Bearer ${server.adminToken}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    `Authorization: Bearer ${suite.server.adminToken}\r\nContent-Length: ${body.length}\r\n\r\n`;
   connection.socket.write(head); // the headers arrive at once, the body does not
   const started = Date.now();
   void dribble(connection, body, 100);
@@ -110,12 +106,12 @@ test('a body sent slower than the request timeout is dropped, and nothing is cre
   assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 100, `cut off after ${elapsed} ms`);
   assert.equal(statusOf(connection.received()), 408, connection.received());
 
-  const keys = await client(server.url)('GET', '/api/v1/auth/key', { token: server.adminToken });
+  const keys = await client(suite.server.url)('GET', '/api/v1/auth/key', { token: suite.server.adminToken });
   assert.equal(keys.status, 200);
   assert.ok(!keys.text.includes('slow-body-key'), 'a cut-off request reached its handler');
 });
 
-test('oversized headers are refused with 431, without naming the server', async () => {
+test('oversized headers are refused with 431, without naming the suite.server', async () => {
   const connection = await open();
   connection.socket.write(
     `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
@@ -123,7 +119,7 @@ test('oversized headers are refused with 431, without naming the server', async 
   assert.equal(await connection.closed, true);
   const response = connection.received();
   assert.equal(statusOf(response), 431, response);
-  assert.doesNotMatch(response, /^(server|x-powered-by):/im);
+  assert.doesNotMatch(response, /^(suite.server|x-powered-by):/im);
 });
 
 test('headers past the hundredth are never read: a token sent after them is not honoured', async () => {
@@ -131,7 +127,7 @@ test('headers past the hundredth are never read: a token sent after them is not 
   const connection = await open();
   connection.socket.write(
     `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n${padding}` +
-      `Authorization: Bearer ${server.adminToken}\r\n\r\n`,
+      `Authorization: Bearer ${suite.server.adminToken}\r\n\r\n`,
   );
   assert.equal(await connection.closed, true);
   // Node 20 drops the headers past the count (so the request has no token: 401); later lines
@@ -139,7 +135,7 @@ test('headers past the hundredth are never read: a token sent after them is not 
   assert.ok([401, 431].includes(statusOf(connection.received()) ?? 0), connection.received());
 });
 
-test('a prompt client on the same server is served', async () => {
-  const reply = await client(server.url)('GET', '/api/v1/me', { token: server.adminToken });
+test('a prompt client on the same suite.server is served', async () => {
+  const reply = await client(suite.server.url)('GET', '/api/v1/me', { token: suite.server.adminToken });
   assert.equal(reply.status, 200);
 });

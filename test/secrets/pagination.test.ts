@@ -1,21 +1,14 @@
 /** SPEC §2 on GET /api/v1/secrets: page/pageSize, totals, oldest first, stable paging. */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { api, type Call } from '../helpers/keys.js';
+import { test } from 'node:test';
 import { assertViolations } from '../helpers/problem.js';
 import { createSecret, type Secret } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let call: Call;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-});
-after(async () => server.close());
+const suite = useTestServer();
 
 const list = async (query = '') => {
-  const reply = await call('GET', `/api/v1/secrets${query}`, { token: server.adminToken });
+  const reply = await suite.call('GET', `/api/v1/secrets${query}`, { token: suite.server.adminToken });
   assert.equal(reply.status, 200, reply.text);
   assert.deepEqual(Object.keys(reply.body).sort(), ['page', 'secrets', 'total', 'totalPages']);
   return reply.body as { secrets: Secret[]; page: number; total: number; totalPages: number };
@@ -34,7 +27,7 @@ async function allPages(pageSize: number): Promise<Secret[]> {
   return items;
 }
 
-/** Secrets created one after another, a second of server time apart: their order is known. */
+/** Secrets created one after another, a second of suite.server time apart: their order is known. */
 const inOrder: Secret[] = [];
 
 test('no secrets: an empty array, total 0, totalPages 0', async () => {
@@ -46,12 +39,12 @@ test('oldest first, whatever the tags and names', async () => {
   // Tags and names in reverse alphabetical order, so neither could explain the order.
   for (let i = 0; i < 11; i++) {
     const letter = String.fromCharCode(122 - i);
-    const { value: _value, ...secret } = await createSecret(server, {
+    const { value: _value, ...secret } = await createSecret(suite.server, {
       tag: `${letter}-ordered`,
       name: letter,
     });
     inOrder.push(secret);
-    server.advance(1000);
+    suite.server.advance(1000);
   }
   assert.deepEqual((await list()).secrets, inOrder);
 });
@@ -87,7 +80,7 @@ test('a page past the end: an empty array with the true totals', async () => {
 
 test('secrets created in the same instant page without gaps or repeats, and stay in place', async () => {
   const burst = await Promise.all(
-    Array.from({ length: 9 }, (_, i) => createSecret(server, { name: `burst ${i}` })),
+    Array.from({ length: 9 }, (_, i) => createSecret(suite.server, { name: `burst ${i}` })),
   );
   const whole = (await list('?pageSize=1000')).secrets;
   assert.equal(whole.length, 20);
@@ -100,9 +93,9 @@ test('secrets created in the same instant page without gaps or repeats, and stay
 test('renaming or changing a value does not move a secret; deleting one closes the gap', async () => {
   const before = (await list('?pageSize=1000')).secrets;
   const target = before[3] as Secret;
-  server.advance(1000);
-  await call('PUT', `/api/v1/secrets/${target.id}`, {
-    token: server.adminToken,
+  suite.server.advance(1000);
+  await suite.call('PUT', `/api/v1/secrets/${target.id}`, {
+    token: suite.server.adminToken,
     body: { name: 'renamed', secret: 'new value' },
   });
   const after = (await list('?pageSize=1000')).secrets;
@@ -112,7 +105,7 @@ test('renaming or changing a value does not move a secret; deleting one closes t
   );
   assert.equal(after[3]?.name, 'renamed');
   assert.equal(
-    (await call('DELETE', `/api/v1/secrets/${target.id}`, { token: server.adminToken })).status,
+    (await suite.call('DELETE', `/api/v1/secrets/${target.id}`, { token: suite.server.adminToken })).status,
     200,
   );
   const shorter = await list('?pageSize=1000');
@@ -136,6 +129,8 @@ test('out-of-range or non-integer page and pageSize: 400 at the query pointer', 
     ['?page=2147483648', '/query/page'],
   ];
   for (const [query, pointer] of cases) {
-    assertViolations(await call('GET', `/api/v1/secrets${query}`, { token: server.adminToken }), [pointer]);
+    assertViolations(await suite.call('GET', `/api/v1/secrets${query}`, { token: suite.server.adminToken }), [
+      pointer,
+    ]);
   }
 });

@@ -1,25 +1,25 @@
 /** SPEC §5: tag rules — the pattern, not id-shaped, unique, unchangeable. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, type Call } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { createSecret, reveal, uniqueTag } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let call: Call;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-});
-after(async () => server.close());
+const suite = useTestServer();
 
 const create = (tag: unknown) =>
-  call('POST', '/api/v1/secrets', { token: server.adminToken, body: { name: 'n', tag, secret: 'v' } });
+  suite.call('POST', '/api/v1/secrets', {
+    token: suite.server.adminToken,
+    body: { name: 'n', tag, secret: 'v' },
+  });
 const put = (tagOrId: string, body: unknown) =>
-  call('PUT', `/api/v1/secrets/${encodeURIComponent(tagOrId)}`, { token: server.adminToken, body });
+  suite.call('PUT', `/api/v1/secrets/${encodeURIComponent(tagOrId)}`, {
+    token: suite.server.adminToken,
+    body,
+  });
 const list = async () =>
-  (await call('GET', '/api/v1/secrets?pageSize=1000', { token: server.adminToken })).body.secrets as {
+  (await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: suite.server.adminToken })).body
+    .secrets as {
     tag: string;
   }[];
 
@@ -39,7 +39,7 @@ describe('valid tags', () => {
       const reply = await create(tag);
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.tag, tag);
-      const read = await call('GET', `/api/v1/secrets/${tag}`, { token: server.adminToken });
+      const read = await suite.call('GET', `/api/v1/secrets/${tag}`, { token: suite.server.adminToken });
       assert.equal(read.status, 200, read.text);
       assert.equal(read.body.id, reply.body.id);
     });
@@ -81,25 +81,27 @@ describe('invalid tags: 400 with a violation at /body/tag, and nothing created',
   });
 
   test('shaped like the id of an existing secret', async () => {
-    const existing = await createSecret(server);
+    const existing = await createSecret(suite.server);
     assertViolations(await create(existing.id), ['/body/tag']);
     // The existing secret is untouched.
-    const read = await call('GET', `/api/v1/secrets/${existing.id}`, { token: server.adminToken });
+    const read = await suite.call('GET', `/api/v1/secrets/${existing.id}`, {
+      token: suite.server.adminToken,
+    });
     assert.equal(read.body.tag, existing.tag);
   });
 });
 
 describe('uniqueness', () => {
   test('a duplicate tag: 409 CONFLICT, and the first secret keeps its value', async () => {
-    const first = await createSecret(server);
-    const reply = await call('POST', '/api/v1/secrets', {
-      token: server.adminToken,
+    const first = await createSecret(suite.server);
+    const reply = await suite.call('POST', '/api/v1/secrets', {
+      token: suite.server.adminToken,
       body: { name: 'second', tag: first.tag, secret: 'a different value' },
     });
     assertProblem(reply, 409, 'CONFLICT');
     assert.ok(!reply.text.includes('a different value'));
     assert.equal((await list()).filter((s) => s.tag === first.tag).length, 1);
-    assert.equal(await reveal(server, first.tag), first.value);
+    assert.equal(await reveal(suite.server, first.tag), first.value);
   });
 
   test('concurrent creates of one tag: exactly one wins, the others are 409', async () => {
@@ -115,39 +117,39 @@ describe('uniqueness', () => {
 
   test('tags are case-sensitive: DB and db are two secrets', async () => {
     const tag = uniqueTag('case');
-    const lower = await createSecret(server, { tag: tag.toLowerCase() });
-    const upper = await createSecret(server, { tag: tag.toUpperCase() });
+    const lower = await createSecret(suite.server, { tag: tag.toLowerCase() });
+    const upper = await createSecret(suite.server, { tag: tag.toUpperCase() });
     assert.notEqual(lower.id, upper.id);
-    assert.equal(await reveal(server, lower.tag), lower.value);
-    assert.equal(await reveal(server, upper.tag), upper.value);
+    assert.equal(await reveal(suite.server, lower.tag), lower.value);
+    assert.equal(await reveal(suite.server, upper.tag), upper.value);
   });
 });
 
 describe('the tag cannot change', () => {
   test('PUT with a different tag: 400 at /body/tag, and nothing changes', async () => {
-    const secret = await createSecret(server, { name: 'fixed' });
+    const secret = await createSecret(suite.server, { name: 'fixed' });
     const other = uniqueTag('other');
     const reply = await put(secret.id, { name: 'changed', secret: 'changed value', tag: other });
     assertViolations(reply, ['/body/tag']);
-    const read = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    const read = await suite.call('GET', `/api/v1/secrets/${secret.id}`, { token: suite.server.adminToken });
     assert.deepEqual(read.body, { id: secret.id, name: 'fixed', tag: secret.tag });
-    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.equal(await reveal(suite.server, secret.id), secret.value);
     assertProblem(
-      await call('GET', `/api/v1/secrets/${other}`, { token: server.adminToken }),
+      await suite.call('GET', `/api/v1/secrets/${other}`, { token: suite.server.adminToken }),
       404,
       'NOT_FOUND',
     );
   });
 
   test('PUT with the same tag is fine', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     const reply = await put(secret.tag, { name: 'renamed', tag: secret.tag });
     assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(reply.body, { id: secret.id, name: 'renamed', tag: secret.tag });
   });
 
   test('PUT with only the tag (no name, no secret): 400', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     assertProblem(await put(secret.id, { tag: secret.tag }), 400, 'BAD_REQUEST');
   });
 });

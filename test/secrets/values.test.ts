@@ -1,35 +1,34 @@
 /** SPEC §5: `secret` is 1 byte to 64 KiB of UTF-8, `name` 1..256 characters; PUT's rules. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, type Call } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { createSecret, reveal, uniqueTag } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { TEXT_ALLOWED, UNPRINTABLE_TEXT } from '../helpers/spec.js';
 
 const KIB_64 = 64 * 1024;
 
-let server: TestServer;
-let call: Call;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-});
-after(async () => server.close());
+const suite = useTestServer();
 
 const create = (body: Record<string, unknown>) =>
-  call('POST', '/api/v1/secrets', {
-    token: server.adminToken,
+  suite.call('POST', '/api/v1/secrets', {
+    token: suite.server.adminToken,
     body: { name: 'n', tag: uniqueTag('value'), secret: 'v', ...body },
   });
 const put = (tagOrId: string, body: unknown) =>
-  call('PUT', `/api/v1/secrets/${encodeURIComponent(tagOrId)}`, { token: server.adminToken, body });
+  suite.call('PUT', `/api/v1/secrets/${encodeURIComponent(tagOrId)}`, {
+    token: suite.server.adminToken,
+    body,
+  });
 const versionsOf = async (tagOrId: string) => {
-  const reply = await call('GET', `/api/v1/secrets/${tagOrId}/versions`, { token: server.adminToken });
+  const reply = await suite.call('GET', `/api/v1/secrets/${tagOrId}/versions`, {
+    token: suite.server.adminToken,
+  });
   assert.equal(reply.status, 200, reply.text);
   return reply.body.versions.map((v: { version: number }) => v.version) as number[];
 };
-const count = async () => (await call('GET', '/api/v1/secrets', { token: server.adminToken })).body.total;
+const count = async () =>
+  (await suite.call('GET', '/api/v1/secrets', { token: suite.server.adminToken })).body.total;
 
 describe('values that are accepted, and revealed byte for byte', () => {
   const accepted: [string, string][] = [
@@ -47,7 +46,7 @@ describe('values that are accepted, and revealed byte for byte', () => {
     test(label, async () => {
       const reply = await create({ secret: value });
       assert.equal(reply.status, 200, reply.text.slice(0, 500));
-      assert.equal(await reveal(server, reply.body.id), value);
+      assert.equal(await reveal(suite.server, reply.body.id), value);
     });
   }
 });
@@ -77,18 +76,18 @@ describe('values that are refused: 400 at /body/secret, nothing created', () => 
   }
 
   test('PUT with a value over 64 KiB in bytes: 400, and the value and versions are unchanged', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     assertViolations(await put(secret.id, { secret: 'ж'.repeat(KIB_64 / 2 + 1) }), ['/body/secret']);
     assertViolations(await put(secret.id, { secret: '' }), ['/body/secret']);
-    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.equal(await reveal(suite.server, secret.id), secret.value);
     assert.deepEqual(await versionsOf(secret.id), [1]);
   });
 });
 
 describe('values that are not well-formed text: 400, never stored as U+FFFD', () => {
   const rawCreate = (secretJson: Buffer) =>
-    call('POST', '/api/v1/secrets', {
-      token: server.adminToken,
+    suite.call('POST', '/api/v1/secrets', {
+      token: suite.server.adminToken,
       rawBody: Buffer.concat([
         Buffer.from(`{"name":"n","tag":"${uniqueTag('utf8')}","secret":`),
         secretJson,
@@ -97,8 +96,8 @@ describe('values that are not well-formed text: 400, never stored as U+FFFD', ()
       headers: { 'content-type': 'application/json' },
     });
   const rawPut = (tagOrId: string, secretJson: Buffer) =>
-    call('PUT', `/api/v1/secrets/${tagOrId}`, {
-      token: server.adminToken,
+    suite.call('PUT', `/api/v1/secrets/${tagOrId}`, {
+      token: suite.server.adminToken,
       rawBody: Buffer.concat([Buffer.from('{"secret":'), secretJson, Buffer.from('}')]),
       headers: { 'content-type': 'application/json' },
     });
@@ -124,11 +123,11 @@ describe('values that are not well-formed text: 400, never stored as U+FFFD', ()
   });
 
   test('update, either: 400, and the value and versions are unchanged', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     for (const json of LONE_SURROGATES) assertViolations(await rawPut(secret.id, json), ['/body/secret']);
     const body = assertProblem(await rawPut(secret.id, RAW_BYTES), 400, 'BAD_REQUEST');
     assert.equal(body.detail, 'The request body is not valid UTF-8');
-    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.equal(await reveal(suite.server, secret.id), secret.value);
     assert.deepEqual(await versionsOf(secret.id), [1]);
   });
 
@@ -136,15 +135,15 @@ describe('values that are not well-formed text: 400, never stored as U+FFFD', ()
     const expected = 'key \u{1f511} \u{1f469}\u200d\u{1f4bb} \u{10ffff}';
     const raw = await rawCreate(Buffer.from(JSON.stringify(expected)));
     assert.equal(raw.status, 200, raw.text);
-    assert.equal(await reveal(server, raw.body.id), expected);
+    assert.equal(await reveal(suite.server, raw.body.id), expected);
     const escaped = await rawCreate(
       Buffer.from('"key \\ud83d\\udd11 \\ud83d\\udc69\\u200d\\ud83d\\udcbb \\udbff\\udfff"'),
     );
     assert.equal(escaped.status, 200, escaped.text);
-    assert.equal(await reveal(server, escaped.body.id), expected);
+    assert.equal(await reveal(suite.server, escaped.body.id), expected);
     const updated = await rawPut(escaped.body.id, Buffer.from('"\\ud83d\\udd10"'));
     assert.equal(updated.status, 200, updated.text);
-    assert.equal(await reveal(server, escaped.body.id), '\u{1f510}');
+    assert.equal(await reveal(suite.server, escaped.body.id), '\u{1f510}');
   });
 });
 
@@ -185,16 +184,18 @@ describe('names', () => {
       const violations = assertViolations(await create({ name }), ['/body/name']);
       assert.match(violations[0]?.description ?? '', /'name' must not contain control characters/);
       assert.equal(await count(), before);
-      const secret = await createSecret(server, { name: 'kept' });
+      const secret = await createSecret(suite.server, { name: 'kept' });
       assertViolations(await put(secret.id, { name }), ['/body/name']);
       assertViolations(await put(secret.id, { name: 'two\nlines' }), ['/body/name']);
-      const read = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+      const read = await suite.call('GET', `/api/v1/secrets/${secret.id}`, {
+        token: suite.server.adminToken,
+      });
       assert.equal(read.body.name, 'kept');
     });
   }
 
   test('PUT applies the same rules', async () => {
-    const secret = await createSecret(server, { name: 'before' });
+    const secret = await createSecret(suite.server, { name: 'before' });
     for (const name of ['', '  ', 'n'.repeat(257)])
       assertViolations(await put(secret.id, { name }), ['/body/name']);
     const ok = await put(secret.id, { name: `  ${'x'.repeat(256)}  ` });
@@ -203,8 +204,8 @@ describe('names', () => {
   });
 
   test('every problem at once: missing name, bad tag and empty value in one request', async () => {
-    const reply = await call('POST', '/api/v1/secrets', {
-      token: server.adminToken,
+    const reply = await suite.call('POST', '/api/v1/secrets', {
+      token: suite.server.adminToken,
       body: { tag: '-bad', secret: '' },
     });
     assertViolations(reply, ['/body/name', '/body/tag', '/body/secret']);
@@ -213,59 +214,59 @@ describe('names', () => {
 
 describe('PUT', () => {
   test('with neither name nor secret: 400, and nothing changes', async () => {
-    const secret = await createSecret(server, { name: 'unchanged' });
+    const secret = await createSecret(suite.server, { name: 'unchanged' });
     for (const body of [{}, undefined]) {
       const reply = await put(secret.id, body);
       assertProblem(reply, 400, 'BAD_REQUEST');
     }
-    const read = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    const read = await suite.call('GET', `/api/v1/secrets/${secret.id}`, { token: suite.server.adminToken });
     assert.equal(read.body.name, 'unchanged');
     assert.deepEqual(await versionsOf(secret.id), [1]);
   });
 
   test('the name only: the value stays, and no version is added', async () => {
-    const secret = await createSecret(server, { name: 'old name' });
+    const secret = await createSecret(suite.server, { name: 'old name' });
     const reply = await put(secret.tag, { name: 'new name' });
     assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(reply.body, { id: secret.id, name: 'new name', tag: secret.tag });
-    assert.equal(await reveal(server, secret.id), secret.value);
+    assert.equal(await reveal(suite.server, secret.id), secret.value);
     assert.deepEqual(await versionsOf(secret.id), [1]);
   });
 
   test('the secret only: a new version with the new value; the name stays', async () => {
-    const secret = await createSecret(server, { name: 'kept name' });
+    const secret = await createSecret(suite.server, { name: 'kept name' });
     const reply = await put(secret.id, { secret: 'second value' });
     assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(reply.body, { id: secret.id, name: 'kept name', tag: secret.tag });
     assert.deepEqual(await versionsOf(secret.id), [1, 2]);
-    assert.equal(await reveal(server, secret.id), 'second value');
-    assert.equal(await reveal(server, secret.id, 1), secret.value);
+    assert.equal(await reveal(suite.server, secret.id), 'second value');
+    assert.equal(await reveal(suite.server, secret.id, 1), secret.value);
   });
 
   test('both: one new version, and the new name', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     const reply = await put(secret.id, { name: 'both changed', secret: 'third value' });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.body.name, 'both changed');
     assert.deepEqual(await versionsOf(secret.id), [1, 2]);
-    assert.equal(await reveal(server, secret.id), 'third value');
+    assert.equal(await reveal(suite.server, secret.id), 'third value');
   });
 
   test('the same value again is still a new version', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     assert.equal((await put(secret.id, { secret: secret.value })).status, 200);
     assert.deepEqual(await versionsOf(secret.id), [1, 2]);
-    assert.equal(await reveal(server, secret.id, 2), secret.value);
+    assert.equal(await reveal(suite.server, secret.id, 2), secret.value);
   });
 
   test('concurrent value changes each get their own version, none lost', async () => {
-    const secret = await createSecret(server);
+    const secret = await createSecret(suite.server);
     const values = ['c1', 'c2', 'c3'];
     const replies = await Promise.all(values.map((secretValue) => put(secret.id, { secret: secretValue })));
     for (const reply of replies) assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(await versionsOf(secret.id), [1, 2, 3, 4]);
-    const written = await Promise.all([2, 3, 4].map((v) => reveal(server, secret.id, v)));
+    const written = await Promise.all([2, 3, 4].map((v) => reveal(suite.server, secret.id, v)));
     assert.deepEqual([...written].sort(), values);
-    assert.equal(await reveal(server, secret.id), written[2]);
+    assert.equal(await reveal(suite.server, secret.id), written[2]);
   });
 });

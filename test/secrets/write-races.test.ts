@@ -18,9 +18,8 @@ import { createSecretService, type SecretService } from '../../src/features/secr
 import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
-import { api, type Call } from '../helpers/keys.js';
 import { secretsBlockCounts } from '../helpers/page-block-counts.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 describe(`a secret change racing its delete (${testDialect()})`, () => {
   let store: Store;
@@ -97,13 +96,7 @@ describe(`a secret change racing its delete (${testDialect()})`, () => {
 });
 
 describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
-  let server: TestServer;
-  let call: Call;
-  before(async () => {
-    server = await startTestServer();
-    call = api(server);
-  });
-  after(() => server.close());
+  const suite = useTestServer();
 
   /** Runs `tasks` with at most `width` of them at a time. */
   async function inParallel<T>(width: number, tasks: (() => Promise<T>)[]): Promise<T[]> {
@@ -123,8 +116,8 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
   test('renames and deletes sent together: a rename answered 200 was recorded before the delete', async () => {
     const tags = Array.from({ length: 40 }, (_, i) => `pair-${i}`);
     for (const tag of tags) {
-      const created = await call('POST', '/api/v1/secrets', {
-        token: server.adminToken,
+      const created = await suite.call('POST', '/api/v1/secrets', {
+        token: suite.server.adminToken,
         body: { tag, name: 'pair', secret: `value of ${tag}` },
       });
       assert.equal(created.status, 200, created.text);
@@ -133,9 +126,12 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
     // connections in tests: many more at once would wait for one past the pool's bound).
     const race = async (tag: string) => {
       const [rename, first, second] = await Promise.all([
-        call('PUT', `/api/v1/secrets/${tag}`, { token: server.adminToken, body: { name: 'renamed' } }),
-        call('DELETE', `/api/v1/secrets/${tag}`, { token: server.adminToken }),
-        call('DELETE', `/api/v1/secrets/${tag}`, { token: server.adminToken }),
+        suite.call('PUT', `/api/v1/secrets/${tag}`, {
+          token: suite.server.adminToken,
+          body: { name: 'renamed' },
+        }),
+        suite.call('DELETE', `/api/v1/secrets/${tag}`, { token: suite.server.adminToken }),
+        suite.call('DELETE', `/api/v1/secrets/${tag}`, { token: suite.server.adminToken }),
       ]);
       return { tag, rename: rename.status, deletes: [first.status, second.status].sort() };
     };
@@ -143,7 +139,7 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
       5,
       tags.map((tag) => () => race(tag)),
     );
-    const events = await server.store.db
+    const events = await suite.server.store.db
       .selectFrom('audit_events')
       .select(['seq', 'action', 'object_id'])
       .where('object_type', '=', 'SECRET')
@@ -161,8 +157,8 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
       );
     }
     for (const tag of tags.slice(0, 3)) {
-      const late = await call('PUT', `/api/v1/secrets/${tag}`, {
-        token: server.adminToken,
+      const late = await suite.call('PUT', `/api/v1/secrets/${tag}`, {
+        token: suite.server.adminToken,
         body: { name: 'after the delete' },
       });
       assert.equal(late.status, 404, late.text);
@@ -173,7 +169,7 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
     // 990 secrets written straight to storage, their blocks built as the migration builds them;
     // then 8 clients create 240 more across the first block's end (1,000 rows) and delete 120,
     // old and new, as they go.
-    const { db } = server.store;
+    const { db } = suite.server.store;
     const start = Date.now() - 3_600_000;
     const seeded = Array.from({ length: 990 }, (_, i) => {
       const at = new Date(start + i * 10).toISOString();
@@ -190,15 +186,17 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
     await rebuildPageBlocks(db, 'secrets');
     const tasks = Array.from({ length: 240 }, (_, i) => async () => {
       const tag = `storm-${i}`;
-      const created = await call('POST', '/api/v1/secrets', {
-        token: server.adminToken,
+      const created = await suite.call('POST', '/api/v1/secrets', {
+        token: suite.server.adminToken,
         body: { tag, name: 'storm', secret: `value ${i}` },
       });
       assert.equal(created.status, 200, created.text);
       // Every other client deletes after its create: a seeded secret, or the one it just made.
       const doomed = i % 4 === 1 ? `seed-${(i * 7) % 990}` : i % 4 === 3 ? tag : undefined;
       if (doomed !== undefined) {
-        const deleted = await call('DELETE', `/api/v1/secrets/${doomed}`, { token: server.adminToken });
+        const deleted = await suite.call('DELETE', `/api/v1/secrets/${doomed}`, {
+          token: suite.server.adminToken,
+        });
         assert.equal(deleted.status, 200, `${doomed}: ${deleted.text}`);
       }
     });
@@ -212,8 +210,8 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
     );
     const listed: string[] = [];
     for (let page = 0; ; page++) {
-      const reply = await call('GET', `/api/v1/secrets?page=${page}&pageSize=250`, {
-        token: server.adminToken,
+      const reply = await suite.call('GET', `/api/v1/secrets?page=${page}&pageSize=250`, {
+        token: suite.server.adminToken,
       });
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.body.total, stored.length, `page ${page}: total`);
