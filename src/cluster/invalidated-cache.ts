@@ -26,7 +26,12 @@ const RECENCY_STEP_MS = 1_000;
  */
 export class InvalidatedCache<V> {
   /** In order of last use (to within RECENCY_STEP_MS): the first entry is evicted first. */
-  private readonly entries = new Map<string, { value: V; at: number; usedAt: number }>();
+  private readonly entries = new Map<string, { value: V; owner: string; at: number; usedAt: number }>();
+  /**
+   * The keys of each owner's entries, so that a change notice drops them without scanning every
+   * entry (a notice reaches every cache on every node). Kept exactly in step with `entries`.
+   */
+  private readonly keysOfOwner = new Map<string, Set<string>>();
   /** Bumped by every invalidation: a look-up that raced one must not be cached. */
   private generation = 0;
   private readonly ownerOf: (value: V) => string;
@@ -52,7 +57,7 @@ export class InvalidatedCache<V> {
     if (entry === undefined) return undefined;
     const now = this.clock();
     if (now - entry.at > this.ttlMs) {
-      this.entries.delete(key);
+      this.delete(key);
       return undefined;
     }
     if (now - entry.usedAt >= RECENCY_STEP_MS) {
@@ -70,12 +75,17 @@ export class InvalidatedCache<V> {
 
   set(key: string, value: V, ticket: number) {
     if (ticket !== this.generation || !this.bus.healthy()) return;
+    this.delete(key);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+      if (oldest !== undefined) this.delete(oldest);
     }
     const now = this.clock();
-    this.entries.set(key, { value, at: now, usedAt: now });
+    const owner = this.ownerOf(value);
+    this.entries.set(key, { value, owner, at: now, usedAt: now });
+    const keys = this.keysOfOwner.get(owner);
+    if (keys === undefined) this.keysOfOwner.set(owner, new Set([key]));
+    else keys.add(key);
   }
 
   /**
@@ -102,16 +112,30 @@ export class InvalidatedCache<V> {
    */
   dropOwner(id: string) {
     this.generation++;
-    for (const [key, entry] of this.entries) if (this.ownerOf(entry.value) === id) this.entries.delete(key);
+    const keys = this.keysOfOwner.get(id);
+    if (keys === undefined) return;
+    this.keysOfOwner.delete(id);
+    for (const key of keys) this.entries.delete(key);
   }
 
   /** Drops one entry, on this node only: a value found unusable, to be read again. */
   delete(key: string) {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
     this.entries.delete(key);
+    const keys = this.keysOfOwner.get(entry.owner);
+    keys?.delete(key);
+    if (keys?.size === 0) this.keysOfOwner.delete(entry.owner);
+  }
+
+  /** How many owners have entries here: at most the number of entries (for tests and gauges). */
+  get owners(): number {
+    return this.keysOfOwner.size;
   }
 
   clear() {
     this.generation++;
     this.entries.clear();
+    this.keysOfOwner.clear();
   }
 }

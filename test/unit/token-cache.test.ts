@@ -138,3 +138,28 @@ test('an entry is dropped by a notice about its owner, whatever its key', async 
   assert.equal(cache.get('se1'), undefined);
   assert.deepEqual(cache.get('other'), { id: 'se2', name: 'two' });
 });
+
+test('the owner index follows every way an entry leaves: eviction, expiry, replacement, delete', () => {
+  const { bus, deliver } = controlledBus();
+  let clock = 0;
+  const cache = new InvalidatedCache<{ id: string; n: number }>(bus, {
+    ownerOf: (v) => v.id,
+    maxEntries: 100,
+    ttlMs: 1_000,
+    clock: () => clock,
+  });
+  // Far more owners than fit: the evicted ones must not be remembered.
+  for (let i = 0; i < 10_000; i++) cache.set(`k${i}`, { id: `o${i}`, n: i }, cache.ticket());
+  assert.equal(cache.owners, 100);
+  // A key given to another owner is that owner's alone now.
+  cache.set('k9999', { id: 'moved', n: 0 }, cache.ticket());
+  deliver('o9999');
+  assert.deepEqual(cache.get('k9999'), { id: 'moved', n: 0 });
+  deliver('moved');
+  assert.equal(cache.get('k9999'), undefined);
+  // Expired and deleted entries leave the index too.
+  cache.delete('k9998');
+  clock = 2_000;
+  for (let i = 9_900; i < 9_998; i++) assert.equal(cache.get(`k${i}`), undefined);
+  assert.equal(cache.owners, 0);
+});
