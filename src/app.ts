@@ -74,11 +74,8 @@ export interface AppOptions {
   authFailureLimiter?: RateLimiter;
   /** Slow-client limits; the defaults are HTTP_LIMITS (tests shorten them). */
   httpLimits?: Partial<HttpLimits>;
-  /**
-   * How key changes reach every node's token cache. Unset: this process alone (right for the
-   * embedded default). `null`: no token cache at all (several nodes with no shared channel).
-   */
-  bus?: InvalidationBus | null;
+  /** How changes to keys and secrets reach the caches that hold them (default: this process). */
+  changeNotices?: ChangeNotices;
   /** Receives each committed audit event (the SIEM export), when configured. */
   auditExport?: (row: AuditEventRow) => void;
   /**
@@ -87,6 +84,19 @@ export interface AppOptions {
    */
   denialWindow?: OpenDenialWindow;
 }
+
+/**
+ * How changes to keys and secrets reach every cache that holds them:
+ * - `this-process`: nothing else changes this data (the embedded default, one process), so the
+ *   caches hear every change from the process itself;
+ * - `shared`: every node or worker announces its changes on `bus` and hears the others';
+ * - `uncached`: other nodes change the data and nothing would tell this one, so it keeps no
+ *   caches at all and reads storage every time.
+ */
+export type ChangeNotices =
+  | { mode: 'this-process' }
+  | { mode: 'shared'; bus: InvalidationBus }
+  | { mode: 'uncached' };
 
 export interface App {
   server: FastifyInstance;
@@ -169,8 +179,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerResponseHeaders(server);
   registerRequestLog(server);
 
-  const bus = options.bus === undefined ? createLocalBus() : options.bus;
-  const cache = bus === null ? undefined : new TokenCache<AuthenticatedKey>(bus);
+  const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
+  const cache = bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus);
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
   registerAccessControl(server, {
     limiter,
@@ -186,7 +196,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
     audit,
-    cache: bus === null ? undefined : createSecretCaches(bus),
+    cache: bus === undefined ? undefined : createSecretCaches(bus),
   });
   /**
    * What a denied call's path identifier is recorded as: a stored secret by its tag, else an
@@ -209,4 +219,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });
   await server.ready();
   return { server, apiKeys, secrets };
+}
+
+/** The bus the caches listen on, or none when nothing may be cached. */
+function busFor(notices: ChangeNotices): InvalidationBus | undefined {
+  if (notices.mode === 'uncached') return undefined;
+  return notices.mode === 'shared' ? notices.bus : createLocalBus();
 }

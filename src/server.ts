@@ -167,7 +167,7 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
         ? await workerParts(config, dialect)
         : dialect === 'sqlite'
           ? {}
-          : { bus: null },
+          : { changeNotices: { mode: 'uncached' } as const },
       attachLog: (_l: FastifyBaseLogger) => {},
       close: async () => {},
     };
@@ -193,7 +193,7 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
     { warn: () => {}, info: () => {} },
   );
   return {
-    parts: { bus, rateLimiter, authFailureLimiter },
+    parts: { changeNotices: { mode: 'shared', bus } as const, rateLimiter, authFailureLimiter },
     attachLog: (l: FastifyBaseLogger) => {
       log = { warn: (m) => l.warn(m), info: (m) => l.info(m) };
     },
@@ -212,7 +212,10 @@ async function workerParts(config: Config, dialect: Dialect) {
   const channel = processChannel();
   return {
     // Other nodes (PostgreSQL) could not hear this server's key changes: no token cache there.
-    bus: dialect === 'sqlite' ? createIpcBus(channel) : null,
+    changeNotices:
+      dialect === 'sqlite'
+        ? ({ mode: 'shared', bus: createIpcBus(channel) } as const)
+        : ({ mode: 'uncached' } as const),
     rateLimiter: createSharedRateLimiter({
       name: 'requests',
       limit: config.rateLimitPerMinute,

@@ -37,7 +37,7 @@ let call: Call;
 before(async () => {
   // No in-process caches: rows are rewritten behind the API below, as rows written by an earlier
   // release are, and the single-item answers must read them as stored.
-  server = await startTestServer({ app: { bus: null } });
+  server = await startTestServer({ app: { changeNotices: { mode: 'uncached' } } });
   call = api(server);
   for (const [i, text] of AWKWARD.entries()) {
     server.advance(1000);

@@ -48,12 +48,15 @@ describe(`the secret cache (${testDialect()})`, () => {
 
   before(async () => {
     // Two versions kept on the first node: a second new value prunes the first.
-    server = await startTestServer({ app: { bus }, secretVersionsKept: 2 });
+    server = await startTestServer({
+      app: { changeNotices: { mode: 'shared', bus } },
+      secretVersionsKept: 2,
+    });
     const other = await buildApp({
       store: server.store,
       keyring: server.keyring,
       rateLimitPerMinute: 100_000,
-      bus,
+      changeNotices: { mode: 'shared', bus },
     });
     const url = await other.server.listen({ host: '127.0.0.1', port: 0 });
     closeOther = () => other.server.close();
