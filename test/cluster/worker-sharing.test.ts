@@ -12,8 +12,26 @@ import { createPrimaryHub, type WorkerEnd } from '../../src/cluster/primary-hub.
 import { createSharedRateLimiter } from '../../src/cluster/shared-rate-limiter.js';
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
-/** Long enough for a 20 ms report and its answer. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 60));
+/** Messages between the workers and the primary sent but not yet delivered (see fleet). */
+let inFlight = 0;
+/**
+ * Until the workers' 20 ms reports are sent and every message they cause has been delivered. The
+ * wait lets the report timers fire (they were set first, so they fire first); the drain does not
+ * count on time: on a loaded machine both timers fire in one go, before any delivery.
+ */
+async function settle() {
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  while (inFlight > 0) await nextTurn();
+}
+
+/** Delivers on a later turn, as IPC does, counted in `inFlight` until it has been. */
+function later(deliver: () => void) {
+  inFlight++;
+  setImmediate(() => {
+    inFlight--;
+    deliver();
+  });
+}
 
 function fleet() {
   const hub = createPrimaryHub();
@@ -25,7 +43,7 @@ function fleet() {
     const end: WorkerEnd = {
       send: (message) => {
         const copy = structuredClone(message);
-        setImmediate(() => {
+        later(() => {
           if (connected) for (const listener of listeners) listener(copy);
         });
       },
@@ -36,7 +54,7 @@ function fleet() {
         if (!connected) return;
         sent.push(message);
         const copy = structuredClone(message);
-        setImmediate(() => hub.receive(end, copy, ends));
+        later(() => hub.receive(end, copy, ends));
       },
       onMessage: (listener) => void listeners.push(listener),
       connected: () => connected,
