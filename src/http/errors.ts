@@ -74,6 +74,10 @@ export class AppError extends Error {
 
 export const badRequest = (detail: string, violations: Violation[] = []) =>
   new AppError('BAD_REQUEST', 'Invalid request', detail, { violations });
+/** Throws one 400 carrying every violation found, when there are any. */
+export function throwIfViolations(violations: Violation[]): void {
+  if (violations.length > 0) throw badRequest(violations.map((v) => v.description).join('; '), violations);
+}
 export const notFound = (message: string, detail?: string) => new AppError('NOT_FOUND', message, detail);
 export const conflict = (message: string, detail?: string) => new AppError('CONFLICT', message, detail);
 export const forbidden = (detail: string) => new AppError('FORBIDDEN', 'Access denied', detail);

@@ -6,7 +6,15 @@ import { type JsonItem, listItemText } from '../../db/json-page.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
-import { badRequest, conflict, forbidden, notFound, type Violation, violation } from '../../http/errors.js';
+import { trimmedName } from '../../http/display-name.js';
+import {
+  conflict,
+  forbidden,
+  notFound,
+  throwIfViolations,
+  type Violation,
+  violation,
+} from '../../http/errors.js';
 import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type RecordEvent, systemActor } from '../audit/audit.log.js';
@@ -126,16 +134,6 @@ function isExpired(row: Pick<ApiKeyRow, 'expires_at'>, now: Date): boolean {
   return row.expires_at !== null && row.expires_at <= now.toISOString();
 }
 
-function cleanName(name: string, pointer: string): string | Violation {
-  const trimmed = name.trim();
-  // Characters are code points (as the schema's maxLength counts them), not UTF-16 units.
-  const length = [...trimmed].length;
-  if (length === 0 || length > NAME_MAX) {
-    return violation(pointer, `'name' must be 1 to ${NAME_MAX} characters after trimming`);
-  }
-  return trimmed;
-}
-
 /** Turns the request's role list into stored role references; every problem is a violation. */
 function resolveRoles(input: CreateApiKeyInput['roles'], violations: Violation[]): RoleRef[] {
   const resolved = new Map<string, RoleRef>();
@@ -247,8 +245,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
 
     async create(caller: KeyCaller, input: CreateApiKeyInput): Promise<ApiKey & { apiKey: string }> {
       const violations: Violation[] = [];
-      const name = cleanName(input.name, '/body/name');
-      if (typeof name !== 'string') violations.push(name);
+      const name = trimmedName(input.name, NAME_MAX, violations);
       const roles = resolveRoles(input.roles, violations);
       let expiresAt: string | null = null;
       if (input.expirationDate !== undefined && input.expirationDate !== null) {
@@ -263,9 +260,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
           expiresAt = parsed.toISOString();
         }
       }
-      if (violations.length > 0 || typeof name !== 'string') {
-        throw badRequest(violations.map((v) => v.description).join('; '), violations);
-      }
+      throwIfViolations(violations);
       const wanted = permissionsOf(roles);
       if (!isSubset(wanted, caller.permissions)) {
         throw forbidden(
@@ -288,8 +283,9 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     },
 
     async update(caller: KeyCaller, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
-      const name = cleanName(input.name, '/body/name');
-      if (typeof name !== 'string') throw badRequest(name.description, [name]);
+      const violations: Violation[] = [];
+      const name = trimmedName(input.name, NAME_MAX, violations);
+      throwIfViolations(violations);
       const changes = {
         name,
         ...(input.description === undefined ? {} : { description: input.description }),

@@ -1,6 +1,6 @@
 import type { Store } from '../../db/database.js';
 import { parseDateTime } from '../../http/date-time.js';
-import { badRequest, type Violation, violation } from '../../http/errors.js';
+import { throwIfViolations, type Violation, violation } from '../../http/errors.js';
 import { offsetOf, pageInfo } from '../../http/pagination.js';
 import { type AuditFilter, countAuditEvents, listAuditEvents } from './audit.repository.js';
 import type { AuditQuery } from './audit.schemas.js';
@@ -100,8 +100,7 @@ export function createAuditService({ store }: { store: Store }) {
       // Cortex filters on user actors and request types: Tessera records neither, so they match nothing.
       const emails = values(query, 'actorEmails', violations);
       const requestTypes = values(query, 'actorRequestTypes', violations, CORTEX_REQUEST_TYPES);
-      if (violations.length > 0)
-        throw badRequest(violations.map((v) => v.description).join('; '), violations);
+      throwIfViolations(violations);
       if (emails !== undefined || requestTypes !== undefined) return { logs: [], ...pageInfo(query, 0) };
       const [rows, total] = await Promise.all([
         listAuditEvents(store.db, filter, offsetOf(query), query.pageSize),

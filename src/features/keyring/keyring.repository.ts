@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../../db/database.js';
+import { compiledOnce } from '../../db/compiled-once.js';
+import type { Database, Dialect } from '../../db/database.js';
 import type { MasterKeyRow, MasterKeyState } from './keyring.table.js';
 
 type Db = Kysely<Database>;
@@ -28,12 +29,21 @@ export async function setMasterKeyLink(
     .execute();
 }
 
-export async function activeMasterKeyId(db: Db): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('master_keys')
-    .select('key_id')
-    .where('state', '=', 'active')
-    .executeTakeFirst();
+// Every write of a value asks: compiled once (src/db/compiled-once.ts), one query per dialect.
+const activeKeyIdPlain = compiledOnce((db) =>
+  db.selectFrom('master_keys').select('key_id').where('state', '=', 'active'),
+);
+const activeKeyIdShared = compiledOnce((db) =>
+  db.selectFrom('master_keys').select('key_id').where('state', '=', 'active').forShare(),
+);
+
+/**
+ * The active master key's id, read inside a write that wraps data under it. On PostgreSQL the row
+ * is share-locked, so a rotation cannot switch keys until that write commits; SQLite's single
+ * writer already excludes one.
+ */
+export async function activeMasterKeyIdInWrite(trx: Db, dialect: Dialect): Promise<string | undefined> {
+  const [row] = await (dialect === 'postgres' ? activeKeyIdShared : activeKeyIdPlain)(trx);
   return row?.key_id;
 }
 

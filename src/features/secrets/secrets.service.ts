@@ -4,12 +4,20 @@ import type { InvalidationBus } from '../../cluster/invalidation-bus.js';
 import { DecryptionError } from '../../crypto/aes-gcm.js';
 import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope.js';
 import { generateId, looksLikeId } from '../../crypto/ids.js';
-import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { type JsonItem, listItemText } from '../../db/json-page.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
-import { AppError, badRequest, conflict, notFound, type Violation, violation } from '../../http/errors.js';
+import { trimmedName } from '../../http/display-name.js';
+import {
+  AppError,
+  badRequest,
+  conflict,
+  notFound,
+  throwIfViolations,
+  type Violation,
+  violation,
+} from '../../http/errors.js';
 import {
   type JsonPageAnswer,
   jsonPageAnswer,
@@ -21,6 +29,7 @@ import {
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type RecordEvent } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
+import { activeMasterKeyIdInWrite } from '../keyring/keyring.repository.js';
 import * as repo from './secrets.repository.js';
 import {
   type CreateSecretInput,
@@ -115,18 +124,6 @@ export const listedSecret: JsonItem<ListedSecretRow> = {
 class StaleMasterKey extends Error {}
 const WRITE_ATTEMPTS = 3;
 
-function checkName(name: string, violations: Violation[]): string {
-  const trimmed = name.trim();
-  // Characters are code points (as for API key names), not UTF-16 units: an emoji is one.
-  const length = [...trimmed].length;
-  if (length === 0 || length > SECRET_NAME_MAX) {
-    violations.push(
-      violation('/body/name', `'name' must be 1 to ${SECRET_NAME_MAX} characters after trimming`),
-    );
-  }
-  return trimmed;
-}
-
 function checkValue(value: string, violations: Violation[]) {
   if (Buffer.byteLength(value, 'utf8') > SECRET_MAX_BYTES) {
     violations.push(violation('/body/secret', `'secret' must be at most ${SECRET_MAX_BYTES} bytes of UTF-8`));
@@ -138,29 +135,19 @@ function secretNotFound(tagOrId: string): AppError {
   return notFound('Secret not found', `No secret with tag or id '${tagOrId}'`);
 }
 
-function throwIfAny(violations: Violation[]) {
-  if (violations.length > 0) throw badRequest(violations.map((v) => v.description).join('; '), violations);
-}
-
 export function createSecretService(deps: SecretServiceDeps) {
   const { store, keyring, now, audit } = deps;
   const { db } = store;
   const cache = deps.cache?.rows;
   const versions = deps.cache?.versions;
 
-  // Every write of a value asks: compiled once (src/db/compiled-once.ts).
-  const activeKeyId = compiledOnce((db) => {
-    const query = db.selectFrom('master_keys').select('key_id').where('state', '=', 'active');
-    return store.dialect === 'postgres' ? query.forShare() : query;
-  });
-
   /**
-   * Inside a write transaction: the envelope must be wrapped under the key that is active now.
-   * On PostgreSQL the row is share-locked so a rotation cannot switch keys until we commit.
+   * Inside a write transaction: the envelope must be wrapped under the key that is active now
+   * (the keyring's repository holds a rotation off until the write commits).
    */
   async function assertActiveKey(trx: Kysely<Database>, envelope: Envelope) {
-    const [row] = await activeKeyId(trx);
-    if (row?.key_id !== envelope.masterKeyId) throw new StaleMasterKey();
+    if ((await activeMasterKeyIdInWrite(trx, store.dialect)) !== envelope.masterKeyId)
+      throw new StaleMasterKey();
   }
 
   /** Encrypts outside the transaction (no crypto while holding locks), retrying if a rotation intervenes. */
@@ -301,12 +288,12 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     async create(caller: Caller, input: CreateSecretInput): Promise<Secret> {
       const violations: Violation[] = [];
-      const name = checkName(input.name, violations);
+      const name = trimmedName(input.name, SECRET_NAME_MAX, violations);
       checkValue(input.secret, violations);
       if (looksLikeId('se', input.tag)) {
         violations.push(violation('/body/tag', "'tag' may not look like a secret id (se + 16 hex digits)"));
       }
-      throwIfAny(violations);
+      throwIfViolations(violations);
       const id = generateId('se');
       const at = now().toISOString();
       const shown = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
@@ -341,9 +328,10 @@ export function createSecretService(deps: SecretServiceDeps) {
       if (input.name === undefined && input.secret === undefined) {
         violations.push(violation('/body', "Send 'name', 'secret' or both", 'Missing field'));
       }
-      const name = input.name === undefined ? undefined : checkName(input.name, violations);
+      const name =
+        input.name === undefined ? undefined : trimmedName(input.name, SECRET_NAME_MAX, violations);
       if (input.secret !== undefined) checkValue(input.secret, violations);
-      throwIfAny(violations);
+      throwIfViolations(violations);
       const current = await resolve(tagOrId);
       if (input.tag !== undefined && input.tag !== current.tag) {
         throw badRequest('Tags cannot change', [
