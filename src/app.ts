@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
-import { createLocalBus, type InvalidationBus } from './cluster/invalidation-bus.js';
+import { type ChangeNoticeBus, createLocalNoticeBus } from './cluster/change-notice-bus.js';
 import type { LogLevel } from './config.js';
 import { type IdPrefix, looksLikeId } from './crypto/ids.js';
 import type { Store } from './db/database.js';
@@ -95,7 +95,7 @@ export interface AppOptions {
  */
 export type ChangeNotices =
   | { mode: 'this-process' }
-  | { mode: 'shared'; bus: InvalidationBus }
+  | { mode: 'shared'; bus: ChangeNoticeBus }
   | { mode: 'uncached' };
 
 export interface App {
@@ -222,7 +222,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
 }
 
 /** The bus the caches listen on, or none when nothing may be cached. */
-function busFor(notices: ChangeNotices): InvalidationBus | undefined {
+function busFor(notices: ChangeNotices): ChangeNoticeBus | undefined {
   if (notices.mode === 'uncached') return undefined;
-  return notices.mode === 'shared' ? notices.bus : createLocalBus();
+  return notices.mode === 'shared' ? notices.bus : createLocalNoticeBus();
 }

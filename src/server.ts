@@ -153,10 +153,10 @@ function scheduleAuditRetention(store: Store, days: number, log: FastifyBaseLogg
 }
 
 /**
- * With REDIS_URL: shared rate limits and key-change notices for the token cache. Without it, on
- * SQLite: local notices, and rate limits in memory, shared with the other workers through the
- * primary when there are several (TESSERA_WORKERS). On PostgreSQL without Redis other nodes could
- * not hear key changes, so there is no token cache at all (every request reads storage).
+ * With REDIS_URL: shared rate limits and change notices for the caches of keys and secrets.
+ * Without it, on SQLite: local notices, and rate limits in memory, shared with the other workers
+ * through the primary when there are several (TESSERA_WORKERS). On PostgreSQL without Redis other
+ * nodes could not hear changes, so there are no caches at all (every request reads storage).
  */
 async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) {
   let log: Warn = startupLog;
@@ -173,10 +173,11 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
     };
   }
   // Loaded only when configured: the embedded default starts without the Redis client's modules.
-  const { connectRedis, createRedisBus, createRedisRateLimiter } = await import('./cluster/redis.js');
+  const { connectRedis, createRedisRateLimiter } = await import('./cluster/redis.js');
+  const { createRedisNoticeBus } = await import('./cluster/redis-notice-bus.js');
   const redis = connectRedis(config.redisUrl);
   redis.on('error', () => {});
-  const bus = createRedisBus(config.redisUrl, proxyLog);
+  const bus = createRedisNoticeBus(config.redisUrl, proxyLog);
   const rateLimiter = createRedisRateLimiter(
     redis,
     config.rateLimitPerMinute,
@@ -207,14 +208,14 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
 /** A worker of a multi-process server without Redis: what it shares goes through the primary. */
 async function workerParts(config: Config, dialect: Dialect) {
   const { processChannel } = await import('./cluster/ipc.js');
-  const { createIpcBus } = await import('./cluster/ipc-bus.js');
+  const { createIpcNoticeBus } = await import('./cluster/ipc-notice-bus.js');
   const { createSharedRateLimiter, SPEND_REPORT_MS } = await import('./cluster/shared-rate-limiter.js');
   const channel = processChannel();
   return {
-    // Other nodes (PostgreSQL) could not hear this server's key changes: no token cache there.
+    // Other nodes (PostgreSQL) could not hear this server's changes: no caches there.
     changeNotices:
       dialect === 'sqlite'
-        ? ({ mode: 'shared', bus: createIpcBus(channel) } as const)
+        ? ({ mode: 'shared', bus: createIpcNoticeBus(channel) } as const)
         : ({ mode: 'uncached' } as const),
     rateLimiter: createSharedRateLimiter({
       name: 'requests',

@@ -1,4 +1,4 @@
-import type { InvalidationBus } from './invalidation-bus.js';
+import type { ChangeNoticeBus } from './change-notice-bus.js';
 
 export interface InvalidatedCacheOptions<V> {
   /** The id whose change notices drop this value (an API key's cid, a secret's id). */
@@ -40,14 +40,14 @@ export class InvalidatedCache<V> {
   private readonly clock: () => number;
 
   constructor(
-    private readonly bus: InvalidationBus,
+    private readonly bus: ChangeNoticeBus,
     options: InvalidatedCacheOptions<V>,
   ) {
     this.ownerOf = options.ownerOf;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.clock = options.clock ?? Date.now;
-    bus.subscribe((id) => this.dropOwner(id));
+    bus.subscribe((owner) => this.dropOwner(owner));
     bus.onReconnect(() => this.clear());
   }
 
@@ -93,11 +93,11 @@ export class InvalidatedCache<V> {
    * is already committed. False when the announcement could not be sent; nodes whose channel is
    * down bypass their caches anyway, and every entry expires within the TTL.
    */
-  async invalidate(id: string): Promise<boolean> {
-    this.dropOwner(id);
+  async invalidate(owner: string): Promise<boolean> {
+    this.dropOwner(owner);
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        await this.bus.publish(id);
+        await this.bus.publish(owner);
         return true;
       } catch {
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
@@ -110,11 +110,11 @@ export class InvalidatedCache<V> {
    * Drops this node's entries of an object without announcing anything: for a cache that shares
    * another's announcements (the same ids on the same bus), so that one notice serves both.
    */
-  dropOwner(id: string) {
+  dropOwner(owner: string) {
     this.generation++;
-    const keys = this.keysOfOwner.get(id);
+    const keys = this.keysOfOwner.get(owner);
     if (keys === undefined) return;
-    this.keysOfOwner.delete(id);
+    this.keysOfOwner.delete(owner);
     for (const key of keys) this.entries.delete(key);
   }
 

@@ -2,18 +2,19 @@
  * What the processes of a multi-process server (TESSERA_WORKERS > 1) tell each other. Workers
  * never talk to each other directly: the primary relays and keeps the shared counts.
  *
- * Messages carry API key ids and rate-limit keys (`key:<cid>`, `ip:<address>`), never a token.
+ * Messages carry owner ids (API key cids, secret ids) and rate-limit keys (`key:<cid>`,
+ * `ip:<address>`), never a token or a value.
  */
 export type LimiterName = 'requests' | 'authFailures';
 
 export type ToPrimary =
-  /** An API key changed: every other worker must drop its cached grant. */
-  | { tessera: 'invalidate'; cid: string }
+  /** A key or secret changed: every other worker must drop what it cached of its owner. */
+  | { tessera: 'invalidate'; owner: string }
   /** Requests a worker counted since its last report, per rate-limit key; `report` numbers it. */
   | { tessera: 'spend'; limiter: LimiterName; report?: number; spent: [key: string, count: number][] };
 
 export type ToWorker =
-  | { tessera: 'invalidate'; cid: string }
+  | { tessera: 'invalidate'; owner: string }
   /**
    * The fleet's counts for keys after a worker's `spend`: the `answer` to this worker's own (with
    * its `report` number), or news.

@@ -7,7 +7,7 @@ export interface WorkerEnd {
 }
 
 /**
- * The primary's part of a multi-process server: it relays key-change notices to every other
+ * The primary's part of a multi-process server: it relays change notices to every other
  * worker and keeps the fleet's rate-limit counts, telling every worker the new totals after each
  * worker's report.
  */
@@ -43,9 +43,9 @@ export function createPrimaryHub(now: () => number = Date.now) {
   return {
     /** Handles one message from `from`; `all` is every live worker, `from` included. */
     receive(from: WorkerEnd, message: ToPrimary, all: Iterable<WorkerEnd>): void {
-      if (message.tessera === 'invalidate' && typeof message.cid === 'string') {
+      if (message.tessera === 'invalidate' && typeof message.owner === 'string') {
         for (const worker of all)
-          if (worker !== from) worker.send({ tessera: 'invalidate', cid: message.cid });
+          if (worker !== from) worker.send({ tessera: 'invalidate', owner: message.owner });
       } else if (
         message.tessera === 'spend' &&
         Object.hasOwn(windows, message.limiter) &&

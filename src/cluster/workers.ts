@@ -16,7 +16,7 @@ function isToPrimary(message: unknown): message is ToPrimary {
 
 /**
  * TESSERA_WORKERS > 1: this process serves nothing itself. It forks the workers, each a whole
- * server on the shared port (node:cluster hands out connections), relays key changes between
+ * server on the shared port (node:cluster hands out connections), relays change notices between
  * them and keeps their shared rate-limit counts (primary-hub.ts). A worker that dies is replaced;
  * SIGTERM or SIGINT stops every worker gracefully, then the primary.
  *

@@ -244,7 +244,7 @@ describe('faults: PostgreSQL or Redis going away under running nodes', { skip: c
         // Rate limiting notices Redis on the next request; the channel reconnects by itself.
         await node.call('GET', '/api/v1/secrets', { token: admin });
         const back = node.linesMatching(/Redis is back/, from).length > 0;
-        const channel = node.linesMatching(/key-change channel is back/, from).length > 0;
+        const channel = node.linesMatching(/change-notice channel is back/, from).length > 0;
         return back && channel ? true : undefined;
       });
     }
@@ -332,7 +332,7 @@ describe('faults: PostgreSQL or Redis going away under running nodes', { skip: c
         { withinMs: 1_000, everyMs: 10 },
       );
       t.diagnostic(`B refused it ${(performance.now() - answered).toFixed(1)} ms after the delete answered`);
-      assert.equal(b.linesMatching(/key-change channel is not answering/, fromB).length, 1);
+      assert.equal(b.linesMatching(/change-notice channel is not answering/, fromB).length, 1);
     } finally {
       redis.heal();
     }
@@ -340,7 +340,7 @@ describe('faults: PostgreSQL or Redis going away under running nodes', { skip: c
     // The same connections carry on: B trusts its cache again only after emptying it.
     await eventually('B hearing its channel again', async () => {
       await b.call('GET', '/api/v1/secrets', { token: admin });
-      return b.linesMatching(/key-change channel answers again/, fromB).length > 0 ? true : undefined;
+      return b.linesMatching(/change-notice channel answers again/, fromB).length > 0 ? true : undefined;
     });
     assertProblem(await b.call('GET', '/api/v1/secrets', { token: revoked.apiKey }), 401, 'UNAUTHORIZED');
   });

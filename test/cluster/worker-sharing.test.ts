@@ -1,13 +1,13 @@
 /**
  * What the workers of one server (TESSERA_WORKERS) share through the primary: the primary's hub
- * and the workers' rate limiters and key-change bus, as the server wires them, joined by an
+ * and the workers' rate limiters and change-notice bus, as the server wires them, joined by an
  * in-process line that delivers like IPC does (a copy of each message, on a later turn).
  * test/process/workers.test.ts runs the same parts in real processes.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ToPrimary, ToWorker, WorkerChannel } from '../../src/cluster/ipc.js';
-import { createIpcBus } from '../../src/cluster/ipc-bus.js';
+import { createIpcNoticeBus } from '../../src/cluster/ipc-notice-bus.js';
 import { createPrimaryHub, type WorkerEnd } from '../../src/cluster/primary-hub.js';
 import { createSharedRateLimiter } from '../../src/cluster/shared-rate-limiter.js';
 
@@ -185,7 +185,7 @@ describe('workers sharing rate limits through the primary', () => {
       { tessera: 'spend', limiter: '__proto__', spent: [['k', 1]] },
       { tessera: 'spend', limiter: 'toString', spent: [['k', 1]] },
       { tessera: 'spend', limiter: 'requests', spent: 'k' },
-      { tessera: 'invalidate', cid: 42 },
+      { tessera: 'invalidate', owner: 42 },
     ] as unknown as ToPrimary[];
     for (const message of junk) hub.receive(end, message, [end]);
     assert.equal(answers.length, 0, 'nothing answered, nothing relayed');
@@ -212,13 +212,13 @@ describe('workers sharing rate limits through the primary', () => {
   });
 });
 
-describe('key-change notices between workers', () => {
+describe('change notices between workers', () => {
   test('a notice published on one worker reaches every other worker once, and its own listeners', async () => {
     const { worker } = fleet();
-    const buses = [createIpcBus(worker()), createIpcBus(worker()), createIpcBus(worker())];
+    const buses = [createIpcNoticeBus(worker()), createIpcNoticeBus(worker()), createIpcNoticeBus(worker())];
     const heard = buses.map(() => [] as string[]);
     buses.forEach((bus, i) => {
-      bus.subscribe((cid) => void heard[i]?.push(cid));
+      bus.subscribe((owner) => void heard[i]?.push(owner));
     });
     await buses[1]?.publish('ak0123456789abcdef');
     for (let i = 0; i < 3; i++) await nextTurn();
@@ -228,7 +228,7 @@ describe('key-change notices between workers', () => {
   test('a worker whose line to the primary is down reports itself unhealthy (its cache is bypassed)', () => {
     const { worker } = fleet();
     const channel = worker();
-    const bus = createIpcBus(channel);
+    const bus = createIpcNoticeBus(channel);
     assert.equal(bus.healthy(), true);
     channel.disconnect();
     assert.equal(bus.healthy(), false);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { buildApp } from '../../src/app.js';
-import type { InvalidationBus } from '../../src/cluster/invalidation-bus.js';
+import type { ChangeNoticeBus } from '../../src/cluster/change-notice-bus.js';
 import { testDialect } from '../helpers/database.js';
 import { client } from '../helpers/http.js';
 import { api, type Call } from '../helpers/keys.js';
@@ -22,7 +22,7 @@ function controlledBus() {
   const listeners: ((id: string) => void)[] = [];
   const reconnects: (() => void)[] = [];
   const state = { healthy: true, delivers: true };
-  const bus: InvalidationBus = {
+  const bus: ChangeNoticeBus = {
     async publish(id) {
       if (!state.delivers) throw new Error('notice lost');
       for (const listener of listeners) listener(id);

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { ChangeNoticeBus } from '../../src/cluster/change-notice-bus.js';
 import { InvalidatedCache } from '../../src/cluster/invalidated-cache.js';
-import type { InvalidationBus } from '../../src/cluster/invalidation-bus.js';
 import type { ApiKeyRow } from '../../src/features/api-keys/api-keys.table.js';
 import { TokenCache } from '../../src/features/api-keys/token-cache.js';
 
 /** A bus whose health and deliveries the test controls. */
 function controlledBus() {
-  const listeners: ((cid: string) => void)[] = [];
+  const listeners: ((owner: string) => void)[] = [];
   const reconnects: (() => void)[] = [];
   const state = { healthy: true, published: [] as string[] };
-  const bus: InvalidationBus = {
-    async publish(cid) {
-      state.published.push(cid);
-      for (const l of listeners) l(cid);
+  const bus: ChangeNoticeBus = {
+    async publish(owner) {
+      state.published.push(owner);
+      for (const l of listeners) l(owner);
     },
     subscribe: (l) => void listeners.push(l),
     onReconnect: (l) => void reconnects.push(l),
@@ -23,8 +23,8 @@ function controlledBus() {
   return {
     bus,
     state,
-    deliver: (cid: string) => {
-      for (const l of listeners) l(cid);
+    deliver: (owner: string) => {
+      for (const l of listeners) l(owner);
     },
     reconnect: () => {
       for (const l of reconnects) l();

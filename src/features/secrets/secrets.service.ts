@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
+import type { ChangeNoticeBus } from '../../cluster/change-notice-bus.js';
 import { InvalidatedCache } from '../../cluster/invalidated-cache.js';
-import type { InvalidationBus } from '../../cluster/invalidation-bus.js';
 import { DecryptionError } from '../../crypto/aes-gcm.js';
 import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope.js';
 import { generateId, looksLikeId } from '../../crypto/ids.js';
@@ -86,7 +86,7 @@ const CACHED_VALUE_MAX_BYTES = 4_096;
  * Dropped by notices on the same bus as key changes, by secret id. Entries live at most 10 s:
  * during a rolling upgrade, nodes of the previous release change secrets without announcing it.
  */
-export function createSecretCaches(bus: InvalidationBus): SecretCaches {
+export function createSecretCaches(bus: ChangeNoticeBus): SecretCaches {
   return {
     rows: new InvalidatedCache<SecretRow>(bus, {
       ownerOf: (row) => row.id,
