@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { type RateDecision, type RateLimiter, WINDOW_MS } from '../http/rate-limiter.js';
 
 export interface Warn {
@@ -11,8 +11,9 @@ export interface Warn {
  * disconnected, so Redis being down degrades the service (per-node limits, caches bypassed)
  * instead of stalling it. ioredis reconnects in the background.
  */
-export function connectRedis(url: string): Redis {
+export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, {
+    ...options,
     lazyConnect: false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
