@@ -7,15 +7,14 @@ import type { Warn } from './cluster/redis.js';
 import { type Config, ConfigError } from './config.js';
 import { connect } from './db/connect.js';
 import type { Dialect, Store } from './db/database.js';
-import { startListItemBackfill } from './db/list-item-backfill.js';
+import { startListItemBackfill } from './db/listing/list-item-backfill.js';
 import { migrateToLatest } from './db/migrate.js';
-import { listedApiKey } from './features/api-keys/api-keys.service.js';
 import { ensureBootstrapKey } from './features/api-keys/bootstrap.js';
 import { createAuditExporter } from './features/audit/audit.export.js';
 import { pruneAuditEvents } from './features/audit/audit.retention.js';
 import { openKeyring } from './features/keyring/keyring.js';
 import { resolveMasterKey } from './features/keyring/master-key-source.js';
-import { listedSecret } from './features/secrets/secrets.service.js';
+import { LISTINGS } from './features/listings.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { boundHeapGrowth } from './runtime/heap-growth.js';
 import { onStopSignal } from './runtime/stop-signals.js';
@@ -113,14 +112,7 @@ export async function startServer(config: Config) {
   });
   await server.listen({ host: config.host, port: config.port });
   const retention = scheduleAuditRetention(store, config.auditRetentionDays, server.log);
-  const backfill = startListItemBackfill(
-    store,
-    [
-      { table: 'api_keys', key: 'cid', item: listedApiKey },
-      { table: 'secrets', key: 'id', item: listedSecret },
-    ],
-    server.log,
-  );
+  const backfill = startListItemBackfill(store, LISTINGS, server.log);
   closeOnSignals(server, async () => {
     clearInterval(retention);
     await backfill.stop();

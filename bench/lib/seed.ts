@@ -6,11 +6,9 @@ import { generateId } from '../../src/crypto/ids.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import type { Database } from '../../src/db/database.js';
-import { listItemText } from '../../src/db/json-page.js';
-import { rebuildPageBlocks } from '../../src/db/page-blocks.js';
 import SQLite from '../../src/db/sqlite-native.js';
-import { listedApiKey } from '../../src/features/api-keys/api-keys.service.js';
-import { listedSecret } from '../../src/features/secrets/secrets.service.js';
+import { apiKeysListing } from '../../src/features/api-keys/api-keys.listing.js';
+import { secretsListing } from '../../src/features/secrets/secrets.listing.js';
 
 /**
  * The large-data seeder: N API keys and N secrets (each with one encrypted value version) written
@@ -160,8 +158,8 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
           0,
           at,
           null,
-          // The item text the service renders when it writes a key (src/db/json-page.ts).
-          listItemText(listedApiKey, key),
+          // The item text the listing renders when a key is written (api-keys.listing.ts).
+          apiKeysListing.itemText(key),
         );
         if (i === middle) middleToken = token;
         if (i % stride === Math.floor(stride / 2) && sampledTokens.length < request.sampleTokens) {
@@ -170,7 +168,7 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
 
         const id = generateId('se');
         const secret = { id, tag: seededTag(i), name: `Seeded secret ${i}`, created_at: at };
-        insertSecret.run(id, secret.tag, secret.name, 1, at, at, listItemText(listedSecret, secret));
+        insertSecret.run(id, secret.tag, secret.name, 1, at, at, secretsListing.itemText(secret));
         const envelope = encryptValue(master, seededValue(i), id, 1);
         insertVersion.run(
           id,
@@ -188,10 +186,10 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
         }
       }
     })();
-    // The rows bypassed the repositories: build the list blocks the service keeps (page-blocks.ts).
+    // The rows bypassed the listings: count them as the listings would have (page blocks).
     const lists = new Kysely<Database>({ dialect: new SqliteDialect({ database: db }) });
-    await rebuildPageBlocks(lists, 'api_keys');
-    await rebuildPageBlocks(lists, 'secrets');
+    await apiKeysListing.recount(lists);
+    await secretsListing.recount(lists);
     db.pragma('journal_mode = WAL');
   } finally {
     db.close();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { generateMasterKey } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { BLOCK_ROWS } from '../../src/db/page-blocks.js';
+import { BLOCK_ROWS } from '../../src/db/listing/page-blocks.js';
 import { bearer, createAdminKeys, expectOk, JSON_BODY } from '../lib/api.js';
 import { treeRssMiB } from '../lib/children.js';
 import { log } from '../lib/log.js';
@@ -140,7 +140,7 @@ async function measureListPages(
   connections: number,
 ): Promise<Row[]> {
   // The middle page is the one of its block that starts deepest inside it (BLOCK_ROWS rows per
-  // block, src/db/page-blocks.ts): its query steps past the most rows before its first one.
+  // block, src/db/listing/page-blocks.ts): its query steps past the most rows before its first one.
   const perBlock = BLOCK_ROWS / PAGE;
   const middle = Math.floor(lastPage / 2 / perBlock) * perBlock + perBlock - 1;
   const pages: [string, number][] = [

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 /**
  * A cheap reading that differs from every earlier reading once data may have changed: a commit by
  * any other connection or process, or any row this connection has changed (committed or not).
- * Equal readings mean nothing changed in between. Caches of derived data (page-blocks.ts) keep
+ * Equal readings mean nothing changed in between. Caches of derived data (listing/page-blocks.ts) keep
  * the reading they were filled under and refill when it moves.
  *
  * Only the embedded database has one (SQLite's data_version and total_changes(), a few µs);

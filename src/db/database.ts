@@ -3,19 +3,23 @@ import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
 import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/audit.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
 import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
+import type { ListItemColumn } from './listing/define-listing.js';
 
-/** Every table, by name. Each feature owns its table's row type. */
+/**
+ * Every table, by name. Each feature owns its table's row type; a listed table's stored list item
+ * is the listing's (src/db/listing/), so the rows features read and write do not name it.
+ */
 export interface Database {
-  api_keys: ApiKeyTable;
+  api_keys: ApiKeyTable & ListItemColumn;
   master_keys: MasterKeyTable;
-  secrets: SecretTable;
+  secrets: SecretTable & ListItemColumn;
   secret_versions: SecretVersionTable;
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
   page_blocks: PageBlockTable;
 }
 
-/** See src/db/page-blocks.ts. */
+/** See src/db/listing/page-blocks.ts. */
 export interface PageBlockTable {
   list: string;
   first_created_at: string;

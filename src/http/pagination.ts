@@ -1,3 +1,6 @@
+import type { FastifyReply } from 'fastify';
+import { itemsJsonOf, type Page } from '../domain/page.js';
+
 /** SPEC §2: 0-indexed `page`, `pageSize` 1..1000 (default 250), stable oldest-first order. */
 export const MAX_PAGE_SIZE = 1000;
 export const DEFAULT_PAGE_SIZE = 250;
@@ -27,11 +30,6 @@ export const pageQuery = {
   properties: pageQueryProperties,
 } as const;
 
-export interface PageQuery {
-  page: number;
-  pageSize: number;
-}
-
 export const pageResponseProperties = {
   page: { type: 'integer', description: 'The page served (0-indexed).' },
   total: { type: 'integer', description: 'Items in all pages.' },
@@ -54,47 +52,20 @@ export function pageOf<K extends string, I extends object>(key: K, items: I) {
   } as const;
 }
 
-export interface PageInfo {
-  page: number;
-  total: number;
-  totalPages: number;
-}
-
-export function pageInfo(query: PageQuery, total: number): PageInfo {
-  return {
-    page: query.page,
-    total,
-    totalPages: Math.ceil(total / query.pageSize),
-  };
-}
-
-export function offsetOf(query: PageQuery): number {
-  return query.page * query.pageSize;
-}
-
-/** A page whose items are already JSON text (src/db/json-page.ts). */
-export interface JsonPageAnswer extends PageInfo {
-  itemsJson: string;
-}
-
-/** Reads the page `query` asks for with `read(offset, limit)`, and adds the page's numbers. */
-export async function jsonPageAnswer(
-  query: PageQuery,
-  read: (offset: number, limit: number) => Promise<{ itemsJson: string; total: number }>,
-): Promise<JsonPageAnswer> {
-  const { itemsJson, total } = await read(offsetOf(query), query.pageSize);
-  return { itemsJson, ...pageInfo(query, total) };
-}
-
-/** The JSON content type Fastify gives serialised answers; a page built as text is sent with it. */
-export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+/** The JSON content type Fastify gives serialised answers; a page's body is sent with it. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
- * A list answer around items that are already JSON text, as the response schema would write it:
- * `{"<key>":[…],"page":…,"total":…,"totalPages":…}`. Sent as a string with a JSON content type,
- * Fastify passes it through unserialised.
+ * Sends a list answer as the response schema (`pageOf`) would write it,
+ * `{"<key>":[…],"page":…,"total":…,"totalPages":…}`, around the page's items as the listing
+ * rendered them (src/db/listing/): a page of stored item texts is sent without mapping a row.
+ * A string with a JSON content type passes through Fastify unserialised.
  */
-export function pageBody(key: string, answer: JsonPageAnswer): string {
-  const { itemsJson, page, total, totalPages } = answer;
-  return `{${JSON.stringify(key)}:${itemsJson},"page":${page},"total":${total},"totalPages":${totalPages}}`;
+export function sendPage(reply: FastifyReply, key: string, page: Page<unknown>): FastifyReply {
+  const { page: number, total, totalPages } = page;
+  return reply
+    .type(JSON_CONTENT_TYPE)
+    .send(
+      `{${JSON.stringify(key)}:${itemsJsonOf(page)},"page":${number},"total":${total},"totalPages":${totalPages}}`,
+    );
 }

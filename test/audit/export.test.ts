@@ -13,7 +13,7 @@ import { ConfigError } from '../../src/config.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { createAuditExporter } from '../../src/features/audit/audit.export.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
-import { toAuditLog } from '../../src/features/audit/audit.service.js';
+import { toAuditLog } from '../../src/features/audit/audit.mapping.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
 import { auditCount, auditRows } from '../helpers/audit.js';

@@ -1,24 +1,26 @@
 /**
- * The background rendering of stored list items (src/db/list-item-backfill.ts): rows without a
+ * The background rendering of stored list items (src/db/listing/list-item-backfill.ts): rows without a
  * `list_item` (written before migration 0005, or cleared by its trigger) get exactly the text the
- * service writes when it creates or renames a row, a bounded batch at a time in key order, and
+ * listing writes when a row is created or renamed, a bounded batch at a time in key order, and
  * the pass stops when asked.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { type BackfillLog, renderListItems, startListItemBackfill } from '../../src/db/list-item-backfill.js';
-import { listedApiKey } from '../../src/features/api-keys/api-keys.service.js';
-import { listedSecret } from '../../src/features/secrets/secrets.service.js';
+import {
+  type BackfillLog,
+  renderListItems,
+  startListItemBackfill,
+} from '../../src/db/listing/list-item-backfill.js';
+import { apiKeysListing } from '../../src/features/api-keys/api-keys.listing.js';
+import { LISTINGS } from '../../src/features/listings.js';
+import { secretsListing } from '../../src/features/secrets/secrets.listing.js';
 import { testDialect } from '../helpers/database.js';
 import { createKey } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const TABLES = [
-  { table: 'api_keys', key: 'cid', item: listedApiKey },
-  { table: 'secrets', key: 'id', item: listedSecret },
-] as const;
+const TABLES = [apiKeysListing, secretsListing] as const;
 
 const quiet: BackfillLog = { info: () => {}, warn: () => {} };
 
@@ -111,7 +113,8 @@ describe(`rendering stored list items in the background (${testDialect()})`, () 
     await clearAll();
     const lines: { details: object; message: string }[] = [];
     const log: BackfillLog = { info: (details, message) => lines.push({ details, message }), warn: () => {} };
-    const backfill = startListItemBackfill(server.store, TABLES, log, { batchRows: 4, pauseMs: 0 });
+    // The registry the server starts it with: listings that keep no texts are passed over.
+    const backfill = startListItemBackfill(server.store, LISTINGS, log, { batchRows: 4, pauseMs: 0 });
     await backfill.finished;
     await assertAllAsRendered();
     const keys = (await texts('api_keys', 'cid')).length;

@@ -6,15 +6,27 @@ import { after, before, describe, test } from 'node:test';
 import { registerChangeStamp } from '../../src/db/change-stamp.js';
 import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
+import { defineListing } from '../../src/db/listing/define-listing.js';
+import { pageBlocks, type SortKey } from '../../src/db/listing/page-blocks.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migration0004PageBlocks } from '../../src/db/migrations/0004-page-blocks.js';
-import { countDelete, countInsert, readPage, type SortKey } from '../../src/db/page-blocks.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { secretsBlockCounts } from '../helpers/page-block-counts.js';
 
 // Page blocks against the obvious answer (COUNT and OFFSET over the table), on this pass's dialect,
 // with blocks of 4 rows so that splits, shrinking and emptied blocks all happen.
 const BLOCK = 4;
+
+/** The secrets table listed by id alone, counted in blocks of BLOCK rows. */
+const listing = defineListing({
+  table: 'secrets',
+  key: 'id',
+  order: { by: ['created_at', 'id'], direction: 'asc' },
+  fields: [{ key: 'id', column: 'id' }],
+  toItem: (row: { id: string; created_at: string }) => ({ id: row.id }),
+  counting: pageBlocks({ blockRows: BLOCK }),
+  storesItems: false,
+});
 
 /** A small deterministic random source: the same sequence on every run. */
 function random(seed: number) {
@@ -27,38 +39,27 @@ function random(seed: number) {
 
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
 
-/** Inserts a secret row and counts it in its block, in one transaction (as the repositories do). */
-async function insertRow(store: Store, key: SortKey, counted = true, block = BLOCK) {
+const secretRow = (key: SortKey, tag = `tag-${key.id}`) => ({
+  id: key.id,
+  tag,
+  name: 'page block test',
+  current_version: 1,
+  created_at: key.createdAt,
+  updated_at: key.createdAt,
+});
+
+/** Inserts a secret row, through the listing (counted in its block) or not, in one transaction. */
+async function insertRow(store: Store, key: SortKey, counted = true) {
   await store.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto('secrets')
-      .values({
-        id: key.id,
-        tag: `tag-${key.id}`,
-        name: 'page block test',
-        current_version: 1,
-        created_at: key.createdAt,
-        updated_at: key.createdAt,
-      })
-      .execute();
-    if (counted) await countInsert(trx, store.dialect, 'secrets', key, block);
+    if (counted) await listing.insert(trx, store.dialect, secretRow(key));
+    else await trx.insertInto('secrets').values(secretRow(key)).execute();
   });
 }
 
-/** A page of secret ids read through the blocks, as the repositories read theirs. */
-function idsOfPage(store: Store, offset: number, pageSize: number) {
-  const read = readPage(store.db, 'secrets', offset, [] as { id: string }[], (from, skip) =>
-    store.db
-      .selectFrom('secrets')
-      .select('id')
-      .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(from.createdAt, from.id)))
-      .orderBy('created_at')
-      .orderBy('id')
-      .offset(skip)
-      .limit(pageSize)
-      .execute(),
-  );
-  return read.then(({ page, total }) => ({ rows: page, total }));
+/** A page of secret ids read through the blocks (offset: a multiple of pageSize). */
+async function idsOfPage(store: Store, offset: number, pageSize: number) {
+  const page = await listing.page(store.db, store.dialect, { page: offset / pageSize, pageSize });
+  return { rows: page.items, total: page.total };
 }
 
 describe(`page blocks (${testDialect()})`, () => {
@@ -72,8 +73,7 @@ describe(`page blocks (${testDialect()})`, () => {
 
   async function deleteRow(key: SortKey) {
     await store.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
-      await countDelete(trx, store.dialect, 'secrets', key);
+      assert.equal(await listing.delete(trx, store.dialect, key.id), true);
     });
   }
 
@@ -205,8 +205,7 @@ describe(`page blocks under concurrent writers (${testDialect()})`, () => {
           } else {
             const key = live.splice(Math.floor(next() * live.length), 1)[0] as SortKey;
             await store.db.transaction().execute(async (trx) => {
-              await trx.deleteFrom('secrets').where('id', '=', key.id).execute();
-              await countDelete(trx, store.dialect, 'secrets', key);
+              await listing.delete(trx, store.dialect, key.id);
             });
           }
         }
@@ -260,19 +259,7 @@ describe(`the block index kept between list reads (${testDialect()})`, () => {
       let waiting: ReturnType<typeof idsOfPage> | undefined;
       await assert.rejects(
         store.db.transaction().execute(async (trx) => {
-          const key = { createdAt: at(100), id: 'r-gone' };
-          await trx
-            .insertInto('secrets')
-            .values({
-              id: key.id,
-              tag: 'gone',
-              name: 'n',
-              current_version: 1,
-              created_at: key.createdAt,
-              updated_at: key.createdAt,
-            })
-            .execute();
-          await countInsert(trx, store.dialect, 'secrets', key, BLOCK);
+          await listing.insert(trx, store.dialect, secretRow({ createdAt: at(100), id: 'r-gone' }, 'gone'));
           // Its stamp is read now, mid-transaction; its blocks once the transaction is over.
           waiting = idsOfPage(store, 0, 50);
           throw new Error('roll back');

@@ -10,10 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { generateId } from '../../src/crypto/ids.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import type { Store } from '../../src/db/database.js';
-import { rebuildPageBlocks } from '../../src/db/page-blocks.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { permissionsOf } from '../../src/features/roles/permissions.js';
+import { secretsListing } from '../../src/features/secrets/secrets.listing.js';
 import { createSecretService, type SecretService } from '../../src/features/secrets/secrets.service.js';
 import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
@@ -183,7 +183,7 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
       };
     });
     await db.insertInto('secrets').values(seeded).execute();
-    await rebuildPageBlocks(db, 'secrets');
+    await secretsListing.recount(db);
     const tasks = Array.from({ length: 240 }, (_, i) => async () => {
       const tag = `storm-${i}`;
       const created = await suite.call('POST', '/api/v1/secrets', {

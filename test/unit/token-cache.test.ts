@@ -43,7 +43,6 @@ function row(cid: string): ApiKeyRow {
     is_admin: 0,
     created_at: new Date(0).toISOString(),
     expires_at: null,
-    list_item: null,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import type { Dialect } from '../database.js';
-import { rebuildPageBlocks } from '../page-blocks.js';
+import { rebuildPageBlocks } from '../listing/page-blocks.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations stay frozen in time, whatever the Database type becomes
 type AnyDb = Kysely<any>;
@@ -9,7 +9,7 @@ type AnyDb = Kysely<any>;
  * Page blocks: each listed table's rows, in list order, cut into consecutive blocks, with each
  * block's first sort key and its row count. `total` becomes a sum over about N/1000 rows instead
  * of a count over N, and any page starts from its block's first key instead of an OFFSET from the
- * start (see src/db/page-blocks.ts).
+ * start (see src/db/listing/page-blocks.ts).
  */
 export function migration0004PageBlocks(_dialect: Dialect): Migration {
   return {
@@ -22,9 +22,10 @@ export function migration0004PageBlocks(_dialect: Dialect): Migration {
         .addColumn('row_count', 'integer', (c) => c.notNull())
         .addPrimaryKeyConstraint('page_blocks_pk', ['list', 'first_created_at', 'first_id'])
         .execute();
-      // Rows that exist already (the schema's own code builds them, so there is one definition).
-      await rebuildPageBlocks(db, 'api_keys');
-      await rebuildPageBlocks(db, 'secrets');
+      // Rows that exist already (the schema's own code builds them, so there is one definition),
+      // for the tables and keys listed when this migration was written.
+      await rebuildPageBlocks(db, { table: 'api_keys', key: 'cid' });
+      await rebuildPageBlocks(db, { table: 'secrets', key: 'id' });
     },
     async down(db: AnyDb) {
       await db.schema.dropTable('page_blocks').execute();

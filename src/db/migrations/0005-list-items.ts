@@ -4,7 +4,7 @@ import type { Dialect } from '../database.js';
 // biome-ignore lint/suspicious/noExplicitAny: migrations stay frozen in time, whatever the Database type becomes
 type AnyDb = Kysely<any>;
 
-/** Each listed table, its key, and the columns its list items show (src/db/json-page.ts). */
+/** Each listed table, its key, and the columns its list items show (src/db/listing/json-page.ts). */
 const LISTED = [
   {
     table: 'api_keys',
@@ -16,7 +16,7 @@ const LISTED = [
 
 /**
  * `list_item`: each key's and secret's item as a list page writes it, rendered when the row is
- * written, so that a page is the rows' texts joined (src/db/json-page.ts). Rows written before
+ * written, so that a page is the rows' texts joined (src/db/listing/json-page.ts). Rows written before
  * this migration keep NULL and are rendered when read, as before: nothing is rewritten here, so
  * the migration takes no time whatever the data size.
  *

@@ -1,16 +1,17 @@
 import type { Kysely } from 'kysely';
 import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
-import { type JsonItem, type JsonPage, type PageRows, readJsonPage } from '../../db/json-page.js';
-import { countDelete, countInsert } from '../../db/page-blocks.js';
-import type { ApiKeyRow, ListedApiKeyRow, NewApiKeyRow } from './api-keys.table.js';
+import type { Page, PageQuery } from '../../domain/page.js';
+import { apiKeysListing } from './api-keys.listing.js';
+import type { ApiKey } from './api-keys.service.js';
+import type { ApiKeyRow } from './api-keys.table.js';
 
 /** Queries only: no rules, no mapping. `db` may be a transaction. */
 type Db = Kysely<Database>;
 
-export async function insertApiKey(db: Db, dialect: Dialect, row: NewApiKeyRow): Promise<void> {
-  await db.insertInto('api_keys').values(row).execute();
-  await countInsert(db, dialect, 'api_keys', { createdAt: row.created_at, id: row.cid });
+/** Inserts a key and lists it (its list item and its count: api-keys.listing.ts). */
+export async function insertApiKey(db: Db, dialect: Dialect, row: ApiKeyRow): Promise<void> {
+  await apiKeysListing.insert(db, dialect, row);
 }
 
 // A token the cache does not hold, and every read of a key, start here: compiled once
@@ -47,26 +48,8 @@ export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<
   return (await keyByTokenHash(db, tokenHash))[0];
 }
 
-/** A page's rows in list order (oldest first, then by cid: stable, so paging never skips or repeats). */
-const pageRows: PageRows<ListedApiKeyRow> = (db, createdAt, id, skip, limit) =>
-  db
-    .selectFrom('api_keys')
-    // What the API shows, no more: a page of 250 does not carry 250 token hashes.
-    .select(['cid', 'name', 'description', 'last4', 'roles', 'created_at', 'expires_at', 'list_item'])
-    .where((eb) => eb(eb.refTuple('created_at', 'cid'), '>=', eb.tuple(createdAt, id)))
-    .orderBy('created_at')
-    .orderBy('cid')
-    .offset(skip)
-    .limit(limit);
-
-export async function listApiKeys(
-  db: Db,
-  dialect: Dialect,
-  offset: number,
-  limit: number,
-  item: JsonItem<ListedApiKeyRow>,
-): Promise<JsonPage> {
-  return readJsonPage(db, dialect, 'api_keys', offset, limit, pageRows, item);
+export async function listApiKeys(db: Db, dialect: Dialect, query: PageQuery): Promise<Page<ApiKey>> {
+  return apiKeysListing.page(db, dialect, query);
 }
 
 export async function hasAnyApiKey(db: Db): Promise<boolean> {
@@ -85,28 +68,24 @@ export async function countOtherActiveAdmins(db: Db, exceptCid: string, validAt:
   return Number(count);
 }
 
-/** Changes a key's name and description; false when no such row exists (any more). */
+/**
+ * Changes a key's name and description; false when no such row exists (any more). `row` is the
+ * key as read in the changing transaction: its list item is rendered from it with the changes.
+ */
 export async function updateApiKey(
   db: Db,
-  cid: string,
-  changes: { name: string; description?: string | null; list_item: string },
+  row: ApiKeyRow,
+  changes: { name: string; description?: string | null },
 ): Promise<boolean> {
   const { numUpdatedRows } = await db
     .updateTable('api_keys')
-    .set(changes)
-    .where('cid', '=', cid)
+    .set(apiKeysListing.withItem(row, changes))
+    .where('cid', '=', row.cid)
     .executeTakeFirstOrThrow();
   return numUpdatedRows === 1n;
 }
 
 /** Deletes a key; false when no such row exists (any more: another delete committed first). */
 export async function deleteApiKey(db: Db, dialect: Dialect, cid: string): Promise<boolean> {
-  const deleted = await db
-    .deleteFrom('api_keys')
-    .where('cid', '=', cid)
-    .returning('created_at')
-    .executeTakeFirst();
-  if (deleted === undefined) return false;
-  await countDelete(db, dialect, 'api_keys', { createdAt: deleted.created_at, id: cid });
-  return true;
+  return apiKeysListing.delete(db, dialect, cid);
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { PageQuery } from '../../domain/page.js';
 import { actorOf, principalOf } from '../../http/access.js';
-import { JSON_CONTENT_TYPE, type PageQuery, pageBody, pageQuery } from '../../http/pagination.js';
+import { pageQuery, sendPage } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import { sortedPermissions } from '../roles/permissions.js';
 import {
@@ -37,8 +38,7 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: apiKeyListSchema, ...commonErrors },
       },
     },
-    async (request, reply) =>
-      reply.type(JSON_CONTENT_TYPE).send(pageBody('apiKeys', await service.list(request.query))),
+    async (request, reply) => sendPage(reply, 'apiKeys', await service.list(request.query)),
   );
 
   app.post<{ Body: CreateApiKeyInput }>(

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import { generateId } from '../../crypto/ids.js';
 import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Database, Store } from '../../db/database.js';
-import { type JsonItem, listItemText } from '../../db/json-page.js';
 import { lockWithinTransaction } from '../../db/locks.js';
+import type { Page, PageQuery } from '../../domain/page.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { trimmedName } from '../../http/display-name.js';
@@ -15,7 +15,6 @@ import {
   type Violation,
   violation,
 } from '../../http/errors.js';
-import { type JsonPageAnswer, jsonPageAnswer, type PageQuery } from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type RecordEvent, systemActor } from '../audit/audit.log.js';
 import {
@@ -27,9 +26,10 @@ import {
   type RoleRef,
   sortedPermissions,
 } from '../roles/permissions.js';
+import { toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
 import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
-import type { ApiKeyRow, ListedApiKeyRow } from './api-keys.table.js';
+import type { ApiKeyRow } from './api-keys.table.js';
 import type { TokenCache } from './token-cache.js';
 
 /** An API key as the API shows it (SPEC §4). */
@@ -58,49 +58,6 @@ export interface ApiKeyServiceDeps {
   cache?: TokenCache<AuthenticatedKey> | undefined;
   audit: AuditLog;
 }
-
-/**
- * Stored role lists, parsed. Keys share a handful of distinct lists, and a page of 250 keys would
- * otherwise parse the same JSON 250 times; the parsed lists are frozen, since answers share them.
- */
-const parsedRoles = new Map<string, readonly RoleRef[]>();
-const PARSED_ROLES_KEPT = 256;
-
-function rolesOf(json: string): readonly RoleRef[] {
-  let roles = parsedRoles.get(json);
-  if (roles === undefined) {
-    roles = Object.freeze((JSON.parse(json) as RoleRef[]).map((role) => Object.freeze(role)));
-    if (parsedRoles.size >= PARSED_ROLES_KEPT) parsedRoles.clear();
-    parsedRoles.set(json, roles);
-  }
-  return roles;
-}
-
-export function toApiKey(row: ListedApiKeyRow): ApiKey {
-  return {
-    cid: row.cid,
-    name: row.name,
-    description: row.description,
-    createdDate: row.created_at,
-    expirationDate: row.expires_at,
-    last4: row.last4,
-    roles: rolesOf(row.roles),
-  };
-}
-
-/** A listed key as a list page writes it: apiKeySchema's fields in its order, as toApiKey has them. */
-export const listedApiKey: JsonItem<ListedApiKeyRow> = {
-  fields: [
-    { key: 'cid', column: 'cid' },
-    { key: 'name', column: 'name' },
-    { key: 'description', column: 'description' },
-    { key: 'createdDate', column: 'created_at' },
-    { key: 'expirationDate', column: 'expires_at' },
-    { key: 'last4', column: 'last4' },
-    { key: 'roles', column: 'roles', json: true },
-  ],
-  toItem: toApiKey,
-};
 
 /**
  * What authenticating a token yields, worked out once per storage read: the token cache keeps
@@ -207,7 +164,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     expiresAt: string | null;
     token: string;
   }): ApiKeyRow {
-    const row = {
+    return {
       cid: generateId('ak'),
       name: fields.name,
       description: fields.description,
@@ -218,7 +175,6 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       created_at: now().toISOString(),
       expires_at: fields.expiresAt,
     };
-    return { ...row, list_item: listItemText(listedApiKey, row) };
   }
 
   return {
@@ -232,11 +188,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       });
     },
 
-    /** A page of keys, their array already JSON text (src/db/json-page.ts). */
-    async list(query: PageQuery): Promise<JsonPageAnswer> {
-      return jsonPageAnswer(query, (offset, limit) =>
-        repo.listApiKeys(db, store.dialect, offset, limit, listedApiKey),
-      );
+    async list(query: PageQuery): Promise<Page<ApiKey>> {
+      return repo.listApiKeys(db, store.dialect, query);
     },
 
     async get(cid: string): Promise<ApiKey> {
@@ -291,17 +244,14 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
         ...(input.description === undefined ? {} : { description: input.description }),
       };
       // The key is read inside the transaction that changes it, and held there: a delete that
-      // committed first makes this a 404 with no event, and the item text is rendered from the
-      // row as it is written, never from one another update has changed since.
+      // committed first makes this a 404 with no event, and the row is written as read here,
+      // never as another update has changed it since (the repository renders its list item).
       const shown = await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyToChange(trx, store.dialect, cid);
         if (target === undefined) throw keyNotFound(cid);
         requireCoverage(caller, target, 'update');
         const row = { ...target, ...changes };
-        const written = await repo.updateApiKey(trx, cid, {
-          ...changes,
-          list_item: listItemText(listedApiKey, row),
-        });
+        const written = await repo.updateApiKey(trx, target, changes);
         if (!written) throw keyNotFound(cid);
         await record({ actor: keyActor(caller), action: 'UPDATE', objectType: 'API_KEY', objectId: cid });
         return row;

@@ -1,6 +1,9 @@
-import type { Insertable, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 
-/** Storage row of an API key. `token_hash` is SHA-256 hex: the token itself is never stored. */
+/**
+ * Storage row of an API key. `token_hash` is SHA-256 hex: the token itself is never stored. The
+ * table also keeps each key's list item (src/db/database.ts; api-keys.listing.ts).
+ */
 export interface ApiKeyTable {
   cid: string;
   name: string;
@@ -13,11 +16,8 @@ export interface ApiKeyTable {
   is_admin: number;
   created_at: string;
   expires_at: string | null;
-  /** The key as a list page shows it, JSON; NULL: rendered when read (src/db/json-page.ts). */
-  list_item: string | null;
 }
 
 export type ApiKeyRow = Selectable<ApiKeyTable>;
-export type NewApiKeyRow = Insertable<ApiKeyTable>;
 /** What a list page reads of each key: the columns the API shows. */
-export type ListedApiKeyRow = Omit<ApiKeyRow, 'token_hash' | 'is_admin' | 'list_item'>;
+export type ListedApiKeyRow = Omit<ApiKeyRow, 'token_hash' | 'is_admin'>;

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, createWriteStream, openSync } from 'node:fs';
 import { ConfigError } from '../../config.js';
-import { toAuditLog } from './audit.service.js';
+import { toAuditLog } from './audit.mapping.js';
 import type { AuditEventRow } from './audit.table.js';
 
 export interface AuditExporter {

@@ -1,5 +1,8 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
-import type { Database } from '../../db/database.js';
+import type { Database, Dialect } from '../../db/database.js';
+import type { Page, PageQuery } from '../../domain/page.js';
+import { auditListing } from './audit.listing.js';
+import type { AuditLogEntry } from './audit.mapping.js';
 import type { AuditEventRow } from './audit.table.js';
 
 type Db = Kysely<Database>;
@@ -32,21 +35,22 @@ function filtered<O>(query: SelectQueryBuilder<Database, 'audit_events', O>, f: 
   return q;
 }
 
-/** Newest first. */
-export async function listAuditEvents(db: Db, f: AuditFilter, offset: number, limit: number) {
-  return filtered(db.selectFrom('audit_events').selectAll(), f)
-    .orderBy('seq', 'desc')
-    .offset(offset)
-    .limit(limit)
-    .execute();
-}
+const isUnfiltered = (f: AuditFilter) =>
+  Object.values(f).every((value) => value === undefined || value === false);
 
-export async function countAuditEvents(db: Db, f: AuditFilter): Promise<number> {
-  const { count } = await filtered(
-    db.selectFrom('audit_events').select((eb) => eb.fn.countAll<number | string>().as('count')),
-    f,
-  ).executeTakeFirstOrThrow();
-  return Number(count);
+/**
+ * A page of events, newest first (audit.listing.ts). Unfiltered, the log's `seq` range gives the
+ * total and the page's start. Filtered, the matches are counted and skipped through the filters'
+ * indexes (time, object, actor; actions, types and addresses narrow what those find): exact,
+ * at a cost that grows with the matches and the page's depth, for a caller looking for a few.
+ */
+export async function listAuditEvents(
+  db: Db,
+  dialect: Dialect,
+  f: AuditFilter,
+  query: PageQuery,
+): Promise<Page<AuditLogEntry>> {
+  return auditListing.page(db, dialect, query, isUnfiltered(f) ? undefined : (q) => filtered(q, f));
 }
 
 /** Events in chain order from `afterSeq` (exclusive), a batch at a time. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { sendPage } from '../../http/pagination.js';
 import { commonErrors, origin } from '../../http/schemas.js';
 import { type AuditQuery, auditLogListSchema, auditQuery } from './audit.schemas.js';
 import type { AuditService } from './audit.service.js';
@@ -22,6 +23,6 @@ export async function auditRoutes(app: FastifyInstance, { service }: { service: 
         response: { 200: auditLogListSchema, ...commonErrors },
       },
     },
-    async (request) => service.list(request.query),
+    async (request, reply) => sendPage(reply, 'logs', await service.list(request.query)),
   );
 }

@@ -1,37 +1,14 @@
 import type { Store } from '../../db/database.js';
+import { Page } from '../../domain/page.js';
 import { parseDateTime } from '../../http/date-time.js';
 import { throwIfViolations, type Violation, violation } from '../../http/errors.js';
-import { offsetOf, pageInfo } from '../../http/pagination.js';
-import { type AuditFilter, countAuditEvents, listAuditEvents } from './audit.repository.js';
+import type { AuditLogEntry } from './audit.mapping.js';
+import { type AuditFilter, listAuditEvents } from './audit.repository.js';
 import type { AuditQuery } from './audit.schemas.js';
-import {
-  ACTOR_TYPES,
-  AUDIT_ACTIONS,
-  type AuditEventRow,
-  CORTEX_ACTOR_TYPES,
-  OBJECT_TYPES,
-} from './audit.table.js';
+import { ACTOR_TYPES, AUDIT_ACTIONS, CORTEX_ACTOR_TYPES, OBJECT_TYPES } from './audit.table.js';
 
 const CORTEX_REQUEST_TYPES = ['API_KEY_ENTITY', 'ATLASSIAN_WEBHOOK', 'SCORECARD_BADGES', 'SLACK_COMMAND'];
 const MAX_VALUES = 100;
-
-/** A log entry in Cortex's shape, with Tessera's extra fields. */
-export function toAuditLog(row: AuditEventRow) {
-  return {
-    id: Number(row.seq),
-    timestamp: row.occurred_at,
-    action: row.action,
-    actorIdentifier: row.actor_id ?? 'anonymous',
-    actorType: row.actor_type,
-    ipAddress: row.ip,
-    userAgent: row.user_agent,
-    requestId: row.request_id,
-    objectIdentifier: row.object_id,
-    objectType: row.object_type,
-    outcome: row.outcome,
-    detail: row.detail,
-  };
-}
 
 /** Splits a comma-joined filter; every value must be allowed (when a list is given). */
 function values(
@@ -83,7 +60,7 @@ function instant(query: AuditQuery, name: 'startTime' | 'endTime', violations: V
 
 export function createAuditService({ store }: { store: Store }) {
   return {
-    async list(query: AuditQuery) {
+    async list(query: AuditQuery): Promise<Page<AuditLogEntry>> {
       const violations: Violation[] = [];
       const filter: AuditFilter = {
         from: instant(query, 'startTime', violations),
@@ -101,12 +78,8 @@ export function createAuditService({ store }: { store: Store }) {
       const emails = values(query, 'actorEmails', violations);
       const requestTypes = values(query, 'actorRequestTypes', violations, CORTEX_REQUEST_TYPES);
       throwIfViolations(violations);
-      if (emails !== undefined || requestTypes !== undefined) return { logs: [], ...pageInfo(query, 0) };
-      const [rows, total] = await Promise.all([
-        listAuditEvents(store.db, filter, offsetOf(query), query.pageSize),
-        countAuditEvents(store.db, filter),
-      ]);
-      return { logs: rows.map(toAuditLog), ...pageInfo(query, total) };
+      if (emails !== undefined || requestTypes !== undefined) return Page.empty(query);
+      return listAuditEvents(store.db, store.dialect, filter, query);
     },
   };
 }

@@ -1,22 +1,15 @@
 import type { Kysely } from 'kysely';
 import { compiledInsert, compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
-import { type JsonItem, type JsonPage, type PageRows, readJsonPage } from '../../db/json-page.js';
-import { countDelete, countInsert } from '../../db/page-blocks.js';
-import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.table.js';
+import type { Page, PageQuery } from '../../domain/page.js';
+import { secretsListing } from './secrets.listing.js';
+import type { Secret } from './secrets.service.js';
+import type { SecretRow, SecretVersionRow } from './secrets.table.js';
 
 type Db = Kysely<Database>;
 
-// A create writes one of each, and a reveal reads a version: compiled once (src/db/compiled-once.ts).
-const insertSecretRow = compiledInsert('secrets', {
-  id: true,
-  tag: true,
-  name: true,
-  current_version: true,
-  created_at: true,
-  updated_at: true,
-  list_item: true,
-});
+// A create writes a version, and a reveal reads one: compiled once (src/db/compiled-once.ts). The
+// secret's row goes through its listing, which compiles its insert once too.
 const insertVersionRow = compiledInsert('secret_versions', {
   secret_id: true,
   version: true,
@@ -36,9 +29,9 @@ const versionOf = compiledOnce((db, secretId: string, version: number) =>
     .where('version', '=', version),
 );
 
+/** Inserts a secret's row and lists it (its list item and its count: secrets.listing.ts). */
 export async function insertSecret(db: Db, dialect: Dialect, row: SecretRow): Promise<void> {
-  await insertSecretRow(db, row);
-  await countInsert(db, dialect, 'secrets', { createdAt: row.created_at, id: row.id });
+  await secretsListing.insert(db, dialect, row);
 }
 
 export async function insertSecretVersion(db: Db, row: SecretVersionRow): Promise<void> {
@@ -61,44 +54,25 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
   return (await secretByTag(db, tag))[0];
 }
 
-/** A page's rows in list order (oldest first, then by id: stable paging). */
-const pageRows: PageRows<ListedSecretRow> = (db, createdAt, id, skip, limit) =>
-  db
-    .selectFrom('secrets')
-    .select(['id', 'name', 'tag', 'created_at', 'list_item'])
-    .where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(createdAt, id)))
-    .orderBy('created_at')
-    .orderBy('id')
-    .offset(skip)
-    .limit(limit);
-
-export async function listSecrets(
-  db: Db,
-  dialect: Dialect,
-  offset: number,
-  limit: number,
-  item: JsonItem<ListedSecretRow>,
-): Promise<JsonPage> {
-  return readJsonPage(db, dialect, 'secrets', offset, limit, pageRows, item);
+export async function listSecrets(db: Db, dialect: Dialect, query: PageQuery): Promise<Page<Secret>> {
+  return secretsListing.page(db, dialect, query);
 }
 
 /**
  * Changes a secret's row and returns what it shows now; undefined when no such row exists (any
  * more: a delete committed since the caller read it). On PostgreSQL the row stays locked to the
- * commit, so a delete waits for this change instead of racing it.
+ * commit, so a delete waits for this change instead of racing it. `current` is the secret as the
+ * caller read it: a new name's list item is rendered from it (its id and tag never change).
  */
 export async function updateSecret(
   db: Db,
-  id: string,
-  // A new name comes with the item text rendered with it (src/db/json-page.ts).
-  changes:
-    | Partial<Pick<SecretRow, 'current_version' | 'updated_at'>>
-    | (Partial<Pick<SecretRow, 'current_version' | 'updated_at'>> & { name: string; list_item: string }),
+  current: Pick<SecretRow, 'id' | 'name' | 'tag' | 'created_at'>,
+  changes: Partial<Pick<SecretRow, 'current_version' | 'updated_at' | 'name'>>,
 ): Promise<Pick<SecretRow, 'id' | 'name' | 'tag'> | undefined> {
   return db
     .updateTable('secrets')
-    .set(changes)
-    .where('id', '=', id)
+    .set(secretsListing.withItem(current, changes))
+    .where('id', '=', current.id)
     .returning(['id', 'name', 'tag'])
     .executeTakeFirst();
 }
@@ -108,15 +82,9 @@ export async function deleteSecret(db: Db, dialect: Dialect, id: string): Promis
   // The secret's row first, as an update locks it first: two writers of one secret then lock its
   // rows in the same order and never wait on each other in a circle. Its versions go with it
   // (ON DELETE CASCADE); deleting them here too keeps that true without foreign keys.
-  const deleted = await db
-    .deleteFrom('secrets')
-    .where('id', '=', id)
-    .returning('created_at')
-    .executeTakeFirst();
+  const deleted = await secretsListing.delete(db, dialect, id);
   await db.deleteFrom('secret_versions').where('secret_id', '=', id).execute();
-  if (deleted === undefined) return false;
-  await countDelete(db, dialect, 'secrets', { createdAt: deleted.created_at, id });
-  return true;
+  return deleted;
 }
 
 export async function findSecretVersion(

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { PageQuery } from '../../domain/page.js';
 import { actorOf } from '../../http/access.js';
-import { JSON_CONTENT_TYPE, type PageQuery, pageBody, pageQuery } from '../../http/pagination.js';
+import { pageQuery, sendPage } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import {
   type CreateSecretInput,
@@ -38,8 +39,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretListSchema, ...commonErrors },
       },
     },
-    async (request, reply) =>
-      reply.type(JSON_CONTENT_TYPE).send(pageBody('secrets', await service.list(request.query))),
+    async (request, reply) => sendPage(reply, 'secrets', await service.list(request.query)),
   );
 
   app.post<{ Body: CreateSecretInput }>(

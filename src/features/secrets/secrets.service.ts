@@ -6,7 +6,7 @@ import { decryptValue, type Envelope, encryptValue } from '../../crypto/envelope
 import { generateId, looksLikeId } from '../../crypto/ids.js';
 import type { Database, Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
-import { type JsonItem, listItemText } from '../../db/json-page.js';
+import { offsetOf, type Page, type PageInfo, type PageQuery, pageInfo } from '../../domain/page.js';
 import type { Principal, RequestInfo } from '../../http/access.js';
 import { trimmedName } from '../../http/display-name.js';
 import {
@@ -18,18 +18,11 @@ import {
   type Violation,
   violation,
 } from '../../http/errors.js';
-import {
-  type JsonPageAnswer,
-  jsonPageAnswer,
-  offsetOf,
-  type PageInfo,
-  type PageQuery,
-  pageInfo,
-} from '../../http/pagination.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type RecordEvent } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { activeMasterKeyIdInWrite } from '../keyring/keyring.repository.js';
+import { toSecret } from './secrets.mapping.js';
 import * as repo from './secrets.repository.js';
 import {
   type CreateSecretInput,
@@ -37,7 +30,7 @@ import {
   SECRET_NAME_MAX,
   type UpdateSecretInput,
 } from './secrets.schemas.js';
-import type { ListedSecretRow, SecretRow, SecretVersionRow } from './secrets.table.js';
+import type { SecretRow, SecretVersionRow } from './secrets.table.js';
 
 /** A secret as Cortex shows it: never its value. */
 export interface Secret {
@@ -103,22 +96,6 @@ export function createSecretCaches(bus: ChangeNoticeBus): SecretCaches {
 
 /** A caller as services receive it: the key, and where the request came from when over HTTP. */
 type Caller = Principal & Partial<RequestInfo>;
-
-const toSecret = (row: Pick<SecretRow, 'id' | 'name' | 'tag'>): Secret => ({
-  id: row.id,
-  name: row.name,
-  tag: row.tag,
-});
-
-/** A listed secret as a list page writes it: secretSchema's fields in its order, as toSecret has them. */
-export const listedSecret: JsonItem<ListedSecretRow> = {
-  fields: [
-    { key: 'id', column: 'id' },
-    { key: 'name', column: 'name' },
-    { key: 'tag', column: 'tag' },
-  ],
-  toItem: toSecret,
-};
 
 /** A rotation changed the active master key between encrypting and writing: encrypt again. */
 class StaleMasterKey extends Error {}
@@ -274,11 +251,8 @@ export function createSecretService(deps: SecretServiceDeps) {
   return {
     resolve,
 
-    /** A page of secrets, their array already JSON text (src/db/json-page.ts). */
-    async list(query: PageQuery): Promise<JsonPageAnswer> {
-      return jsonPageAnswer(query, (offset, limit) =>
-        repo.listSecrets(db, store.dialect, offset, limit, listedSecret),
-      );
+    async list(query: PageQuery): Promise<Page<Secret>> {
+      return repo.listSecrets(db, store.dialect, query);
     },
 
     /** At once when the secret is cached (the hot path: see maybe-promise.ts). */
@@ -296,8 +270,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       throwIfViolations(violations);
       const id = generateId('se');
       const at = now().toISOString();
-      const shown = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
-      const row: SecretRow = { ...shown, list_item: listItemText(listedSecret, shown) };
+      const row: SecretRow = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
       try {
         await writeWithEnvelope(
           input.secret,
@@ -351,12 +324,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       // with no event, never a success recorded after the delete.
       if (secretValue === undefined) {
         const renamed = await audit.run(async (trx, record) => {
-          const row = await repo.updateSecret(trx, current.id, {
-            name: name as string,
-            updated_at: at,
-            // The id and tag never change: the item shows them as read.
-            list_item: listItemText(listedSecret, { ...current, name: name as string }),
-          });
+          const row = await repo.updateSecret(trx, current, { name: name as string, updated_at: at });
           if (row === undefined) throw secretNotFound(tagOrId);
           await record({ ...updated, detail: 'name' });
           return row;
@@ -373,12 +341,10 @@ export function createSecretService(deps: SecretServiceDeps) {
               ((await repo.findSecretById(db, current.id))?.current_version ?? current.current_version) + 1,
             async (trx, envelope, version, record) => {
               // The row before its versions, as a delete takes them (see deleteSecret).
-              const row = await repo.updateSecret(trx, current.id, {
+              const row = await repo.updateSecret(trx, current, {
                 current_version: version,
                 updated_at: at,
-                ...(name === undefined
-                  ? {}
-                  : { name, list_item: listItemText(listedSecret, { ...current, name }) }),
+                ...(name === undefined ? {} : { name }),
               });
               if (row === undefined) throw secretNotFound(tagOrId);
               await repo.insertSecretVersion(trx, versionRow(current.id, version, envelope, caller, at));

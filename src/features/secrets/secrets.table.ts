@@ -1,5 +1,6 @@
 import type { Selectable } from 'kysely';
 
+/** A secret's row. The table also keeps its list item (src/db/database.ts; secrets.listing.ts). */
 export interface SecretTable {
   id: string;
   tag: string;
@@ -7,8 +8,6 @@ export interface SecretTable {
   current_version: number;
   created_at: string;
   updated_at: string;
-  /** The secret as a list page shows it, JSON; NULL: rendered when read (src/db/json-page.ts). */
-  list_item: string | null;
 }
 
 /** One encrypted value version (envelope encryption: see src/crypto/envelope.ts). */

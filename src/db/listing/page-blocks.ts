@@ -1,12 +1,14 @@
 import { type Kysely, sql } from 'kysely';
-import { changeStampOf } from './change-stamp.js';
-import type { Database, Dialect } from './database.js';
-import { lockWithinTransaction } from './locks.js';
+import { changeStampOf } from '../change-stamp.js';
+import type { Database, Dialect } from '../database.js';
+import { lockWithinTransaction } from '../locks.js';
+import type { CountedList, Counting, PageStart } from './counting.js';
 
 /**
  * Page blocks make `total` and deep pages cheap on large lists (see docs/performance.md).
  *
- * A listed table's rows, in list order (oldest first, then id), are cut into consecutive blocks;
+ * For a list ordered oldest first (a creation time, then the key), its rows are cut into
+ * consecutive blocks;
  * `page_blocks` keeps each block's first sort key and its row count. A block covers the rows from
  * its first key up to the next block's. Then:
  * - `total` is the sum of the counts: about N/BLOCK_ROWS rows read instead of a count over N;
@@ -23,22 +25,16 @@ import { lockWithinTransaction } from './locks.js';
  */
 export const BLOCK_ROWS = 1000;
 
-export type ListName = 'api_keys' | 'secrets';
-
+/** A row's place in its list: its creation time, then its key. */
 export interface SortKey {
   createdAt: string;
   id: string;
 }
 
-/** Where a page starts: the first key of its block, and how many rows to skip from there. */
-export interface PageStart {
-  total: number;
-  start: { from: SortKey; skip: number } | undefined;
-}
-
 type Db = Kysely<Database>;
 
-const ID_COLUMN = { api_keys: 'cid', secrets: 'id' } as const;
+/** The list's name in page_blocks: its table's. */
+type ListName = string;
 
 function blocksOf(db: Db, list: ListName) {
   return db
@@ -72,15 +68,12 @@ function addToBlock(
     .execute();
 }
 
-async function isLastKey(db: Db, list: ListName, key: SortKey): Promise<boolean> {
-  const id = ID_COLUMN[list];
-  const later = await db
-    .selectFrom(list)
-    .select('created_at')
-    .where((eb) => eb(eb.refTuple('created_at', id), '>', eb.tuple(key.createdAt, key.id)))
-    .limit(1)
-    .executeTakeFirst();
-  return later === undefined;
+async function isLastKey(db: Db, list: CountedList, key: SortKey): Promise<boolean> {
+  const [time, id] = list.order.by as [string, string];
+  const { rows: later } = await sql`
+    select 1 from ${sql.table(list.table)}
+    where (${sql.ref(time)}, ${sql.ref(id)}) > (${key.createdAt}, ${key.id}) limit 1`.execute(db);
+  return later.length === 0;
 }
 
 /**
@@ -96,13 +89,14 @@ function countLock(db: Db, dialect: Dialect, list: ListName): Promise<void> {
 }
 
 /** Counts a row just inserted into `list` (call in the inserting transaction). */
-export async function countInsert(
+async function countInsert(
   db: Db,
   dialect: Dialect,
-  list: ListName,
+  counted: CountedList,
   key: SortKey,
-  blockRows = BLOCK_ROWS,
+  blockRows: number,
 ): Promise<void> {
+  const list = counted.table;
   await countLock(db, dialect, list);
   // The common case in one statement: the row's block exists and has room.
   const { numAffectedRows } = await sql`
@@ -143,7 +137,7 @@ export async function countInsert(
   }
   // A full block is only closed behind the newest row: a block starting at a row with later rows
   // after it would take those rows into its range while another block counts them.
-  if (block.row_count >= blockRows && (await isLastKey(db, list, key))) {
+  if (block.row_count >= blockRows && (await isLastKey(db, counted, key))) {
     await db
       .insertInto('page_blocks')
       .values({ list, first_created_at: key.createdAt, first_id: key.id, row_count: 1 })
@@ -154,7 +148,7 @@ export async function countInsert(
 }
 
 /** Uncounts a row just deleted from `list` (call in the deleting transaction). */
-export async function countDelete(db: Db, dialect: Dialect, list: ListName, key: SortKey): Promise<void> {
+async function countDelete(db: Db, dialect: Dialect, list: ListName, key: SortKey): Promise<void> {
   await countLock(db, dialect, list);
   const block = await blockHolding(db, list, key);
   if (block === undefined) return;
@@ -210,8 +204,8 @@ async function indexOf(db: Db, list: ListName): Promise<BlockIndex> {
   return index;
 }
 
-/** The list's total, and where the page at `offset` starts. */
-export async function pageStart(db: Db, list: ListName, offset: number): Promise<PageStart> {
+/** The list's total, and where the page at `offset` starts: its block's first key, and a skip. */
+async function pageStart(db: Db, list: ListName, offset: number): Promise<PageStart> {
   const { firsts, before } = await indexOf(db, list);
   const total = before.at(-1) as number;
   if (offset >= total) return { total, start: undefined };
@@ -223,41 +217,57 @@ export async function pageStart(db: Db, list: ListName, offset: number): Promise
     if ((before[middle] as number) <= offset) low = middle;
     else high = middle - 1;
   }
-  return { total, start: { from: firsts[low] as SortKey, skip: offset - (before[low] as number) } };
-}
-
-/**
- * One page of a list and the list's total. `read` reads up to a page of rows in list order from
- * the first row at or after `from`, skipping `skip` of them; `empty` is the page past the end.
- */
-export async function readPage<P>(
-  db: Db,
-  list: ListName,
-  offset: number,
-  empty: P,
-  read: (from: SortKey, skip: number) => Promise<P>,
-): Promise<{ page: P; total: number }> {
-  const { total, start } = await pageStart(db, list, offset);
-  return { page: start === undefined ? empty : await read(start.from, start.skip), total };
+  const from = firsts[low] as SortKey;
+  return { total, start: { from: [from.createdAt, from.id], skip: offset - (before[low] as number) } };
 }
 
 /**
  * Builds a list's blocks afresh from its rows: every BLOCK_ROWS-th row in list order starts a
- * block. For the migration that introduces blocks and for bulk loads that bypass the repositories.
+ * block. For the migration that introduces blocks (which names its tables and keys as literals,
+ * frozen with it) and for bulk loads that bypass the listing.
  */
-// biome-ignore lint/suspicious/noExplicitAny: also run by migrations, whose Kysely is untyped
-export async function rebuildPageBlocks(db: Kysely<any>, list: ListName): Promise<void> {
-  const id = ID_COLUMN[list];
-  await db.deleteFrom('page_blocks').where('list', '=', list).execute();
+export async function rebuildPageBlocks(
+  // biome-ignore lint/suspicious/noExplicitAny: also run by migrations, whose Kysely is untyped
+  db: Kysely<any>,
+  { table, key }: { table: string; key: string },
+  createdAt = 'created_at',
+): Promise<void> {
+  const [time, id] = [sql.ref(createdAt), sql.ref(key)];
+  await db.deleteFrom('page_blocks').where('list', '=', table).execute();
   await sql`
     insert into page_blocks (list, first_created_at, first_id, row_count)
-    select ${list}, created_at, ${sql.ref(id)},
+    select ${table}, ${time}, ${id},
            case when total - position + 1 < ${BLOCK_ROWS} then total - position + 1 else ${BLOCK_ROWS} end
     from (
-      select created_at, ${sql.ref(id)},
-             row_number() over (order by created_at, ${sql.ref(id)}) as position,
+      select ${time}, ${id},
+             row_number() over (order by ${time}, ${id}) as position,
              count(*) over () as total
-      from ${sql.table(list)}
+      from ${sql.table(table)}
     ) numbered
     where (position - 1) % ${BLOCK_ROWS} = 0`.execute(db);
+}
+
+const sortKeyOf = (list: CountedList, row: Record<string, unknown>): SortKey => ({
+  createdAt: row[list.order.by[0] as string] as string,
+  id: row[list.key] as string,
+});
+
+/**
+ * Counting by page blocks, for a list ordered oldest first by a creation time and then its key
+ * (`order.by` = [time column, key], ascending), whose rows may be deleted anywhere.
+ * `blockRows` is for tests, which cut blocks small to make splits and emptied blocks happen.
+ */
+export function pageBlocks({ blockRows = BLOCK_ROWS }: { blockRows?: number } = {}): Counting {
+  return {
+    check(list) {
+      const { by, direction } = list.order;
+      if (by.length !== 2 || by[1] !== list.key || direction !== 'asc') {
+        throw new Error(`page blocks count a list ordered by (time, key) ascending; ${list.table} is not`);
+      }
+    },
+    inserted: (db, dialect, list, row) => countInsert(db, dialect, list, sortKeyOf(list, row), blockRows),
+    deleted: (db, dialect, list, row) => countDelete(db, dialect, list.table, sortKeyOf(list, row)),
+    pageStart: (db, list, offset) => pageStart(db, list.table, offset),
+    rebuild: (db, list) => rebuildPageBlocks(db, list, list.order.by[0]),
+  };
 }

@@ -1,14 +1,6 @@
 import { sql } from 'kysely';
-import type { Store } from './database.js';
-import { type JsonItem, listItemText } from './json-page.js';
-
-/** A listed table whose rows may lack their stored item text (`list_item`, src/db/json-page.ts). */
-export interface ListedTable<Row> {
-  table: 'api_keys' | 'secrets';
-  /** Its primary key: unique and ordered, so a pass walks the table once. */
-  key: 'cid' | 'id';
-  item: JsonItem<Row>;
-}
+import type { Store } from '../database.js';
+import type { Listing } from './define-listing.js';
 
 /**
  * Rows looked at per transaction: at most this many rendered, about 3 ms of holding SQLite's write
@@ -35,11 +27,12 @@ const PROGRESS_EVERY_ROWS = 100_000;
  */
 export async function renderListItems<Row>(
   store: Store,
-  listed: ListedTable<Row>,
+  listed: Listing<Row, unknown>,
   after: string,
   window: number,
 ): Promise<{ rendered: number; next: string | undefined }> {
-  const { table, key, item } = listed;
+  // The key is the table's primary key: unique and ordered, so a pass walks the table once.
+  const { table, key } = listed;
   const keyRef = sql.ref(key);
   // The window's last key, from the primary key's index alone; none: the window runs to the end.
   const { rows: ends } = await sql<{ end: string }>`
@@ -52,7 +45,7 @@ export async function renderListItems<Row>(
   const { rows: missing } = await sql`
     select 1 from ${sql.table(table)} where ${inWindow} and list_item is null limit 1`.execute(store.db);
   if (missing.length === 0) return { rendered: 0, next };
-  const columns = [...new Set([key, ...item.fields.map((field) => field.column)])];
+  const columns = [...new Set([key, ...listed.shownColumns])];
   const rendered = await store.db.transaction().execute(async (trx) => {
     const { rows } = await sql<Row & Record<string, string>>`
       select ${sql.join(columns.map((column) => sql.ref(column)))}
@@ -61,8 +54,8 @@ export async function renderListItems<Row>(
       order by ${keyRef}
       ${store.dialect === 'postgres' ? sql`for update` : sql``}`.execute(trx);
     if (rows.length === 0) return 0;
-    const keys = rows.map((row) => row[key] as string);
-    const texts = rows.map((row) => listItemText(item, row));
+    const keys = rows.map((row) => (row as Record<string, string>)[key] as string);
+    const texts = rows.map((row) => listed.itemText(row));
     if (store.dialect === 'postgres') {
       // One statement for the batch: a round trip per row would make the pass ten times longer.
       await sql`
@@ -96,7 +89,8 @@ export interface Backfill {
 
 /**
  * Renders, in the background, the item texts that rows written before migration 0005 lack (and
- * any a trigger cleared), so that an upgraded database's list pages are as fast as a new one's:
+ * any a trigger cleared), in every listing that keeps them (the others are passed over), so that
+ * an upgraded database's list pages are as fast as a new one's:
  * a page joins the stored texts instead of rendering each row as it reads it. One pass over each
  * table in key order, a bounded batch at a time with a pause between batches; a failed batch is
  * retried a minute later from where it stopped. Several nodes or workers may run it at once: a
@@ -106,7 +100,7 @@ export interface Backfill {
 export function startListItemBackfill(
   store: Store,
   // biome-ignore lint/suspicious/noExplicitAny: tables of different row types, each consistent with itself
-  tables: readonly ListedTable<any>[],
+  listings: readonly Listing<any, unknown>[],
   log: BackfillLog,
   options: { batchRows?: number; pauseMs?: number } = {},
 ): Backfill {
@@ -125,7 +119,9 @@ export function startListItemBackfill(
       timer.unref();
     });
 
-  async function walk(listed: ListedTable<unknown>): Promise<number> {
+  const tables = listings.filter((listing) => listing.storesItems);
+
+  async function walk(listed: Listing<unknown, unknown>): Promise<number> {
     let after = '';
     let rendered = 0;
     let reported = 0;
