@@ -1,5 +1,5 @@
 /**
- * List pages are written as JSON text without the response serializer (src/db/json-page.ts): each
+ * List pages are written as JSON text without the response serializer (src/db/listing/json-page.ts): each
  * row's item is rendered when the row is written (`list_item`), and rows without one are rendered
  * as they are read (on SQLite by the database). Their items must be, byte for byte, what the
  * serializer writes for each item on its own: the single-item GET answers, which it writes from

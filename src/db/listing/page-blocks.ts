@@ -7,21 +7,20 @@ import type { CountedList, Counting, PageStart } from './counting.js';
 /**
  * Page blocks make `total` and deep pages cheap on large lists (see docs/performance.md).
  *
- * For a list ordered oldest first (a creation time, then the key), its rows are cut into
- * consecutive blocks;
- * `page_blocks` keeps each block's first sort key and its row count. A block covers the rows from
- * its first key up to the next block's. Then:
+ * A list ordered oldest first (a creation time, then its key) has its rows cut into consecutive
+ * blocks; `page_blocks` keeps each block's first sort key and its row count. A block covers the
+ * rows from its first key up to the next block's. Then:
  * - `total` is the sum of the counts: about N/BLOCK_ROWS rows read instead of a count over N;
  * - page p starts in the block holding row p × pageSize, so the page query seeks to that block's
  *   first key and skips fewer than a block's rows, instead of skipping p × pageSize from the start.
  *
- * Every insert and delete of a listed row updates its block in the same transaction, and the
- * counting is serialised per list (countLock): on SQLite by its single writer, on PostgreSQL by a
- * transaction-scoped lock taken before the blocks are read and held to the commit. Without it,
- * writers on different connections each decide from blocks the other is about to change (a block
- * deleted at its last row while another writer adds to it, two writers moving the first block's
- * start), and counts are lost: 2,500 concurrent creates and 834 deletes once left four blocks of
- * ten wrong. The lock is not the audit lock, which a write takes only at its end.
+ * Every insert and delete of a listed row (through its listing, define-listing.ts) updates its
+ * block in the same transaction, and the counting is serialised per list (countLock): on SQLite by
+ * its single writer, on PostgreSQL by a transaction-scoped lock taken before the blocks are read
+ * and held to the commit. Without it, writers on different connections each decide from blocks
+ * the other is about to change (a block deleted at its last row while another writer adds to it,
+ * two writers moving the first block's start), and counts are lost: 2,500 concurrent creates and
+ * 834 deletes once left four blocks of ten wrong. The lock is not the audit lock, which a write takes only at its end.
  */
 export const BLOCK_ROWS = 1000;
 
