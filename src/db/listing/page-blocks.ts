@@ -228,8 +228,7 @@ async function pageStart(db: Db, list: ListName, offset: number): Promise<PageSt
 export async function rebuildPageBlocks(
   // biome-ignore lint/suspicious/noExplicitAny: also run by migrations, whose Kysely is untyped
   db: Kysely<any>,
-  { table, key }: { table: string; key: string },
-  createdAt = 'created_at',
+  { table, key, createdAt }: { table: string; key: string; createdAt: string },
 ): Promise<void> {
   const [time, id] = [sql.ref(createdAt), sql.ref(key)];
   await db.deleteFrom('page_blocks').where('list', '=', table).execute();
@@ -267,6 +266,7 @@ export function pageBlocks({ blockRows = BLOCK_ROWS }: { blockRows?: number } = 
     inserted: (db, dialect, list, row) => countInsert(db, dialect, list, sortKeyOf(list, row), blockRows),
     deleted: (db, dialect, list, row) => countDelete(db, dialect, list.table, sortKeyOf(list, row)),
     pageStart: (db, list, offset) => pageStart(db, list.table, offset),
-    rebuild: (db, list) => rebuildPageBlocks(db, list, list.order.by[0]),
+    rebuild: (db, list) =>
+      rebuildPageBlocks(db, { table: list.table, key: list.key, createdAt: list.order.by[0] as string }),
   };
 }

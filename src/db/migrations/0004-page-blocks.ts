@@ -24,8 +24,8 @@ export function migration0004PageBlocks(_dialect: Dialect): Migration {
         .execute();
       // Rows that exist already (the schema's own code builds them, so there is one definition),
       // for the tables and keys listed when this migration was written.
-      await rebuildPageBlocks(db, { table: 'api_keys', key: 'cid' });
-      await rebuildPageBlocks(db, { table: 'secrets', key: 'id' });
+      await rebuildPageBlocks(db, { table: 'api_keys', key: 'cid', createdAt: 'created_at' });
+      await rebuildPageBlocks(db, { table: 'secrets', key: 'id', createdAt: 'created_at' });
     },
     async down(db: AnyDb) {
       await db.schema.dropTable('page_blocks').execute();
