@@ -30,7 +30,7 @@ const DOCS_POLICY =
   "script-src-attr 'none'; style-src 'self'";
 
 function assertNoBanner(reply: Reply, label: string) {
-  assert.equal(reply.headers.get('suite.server'), null, label);
+  assert.equal(reply.headers.get('server'), null, label);
   assert.equal(reply.headers.get('x-powered-by'), null, label);
   assert.equal(reply.headers.get('x-content-type-options'), 'nosniff', label);
 }

@@ -30,9 +30,9 @@ const suite = useTestServer({
 
 interface RawConnection {
   socket: Socket;
-  /** Everything the suite.server sent, as text. */
+  /** Everything the server sent, as text. */
   received(): string;
-  /** Resolves once the suite.server has closed the connection (or GIVE_UP_MS passed: `false`). */
+  /** Resolves once the server has closed the connection (or GIVE_UP_MS passed: `false`). */
   closed: Promise<boolean>;
 }
 
@@ -53,15 +53,16 @@ async function open(): Promise<RawConnection> {
       done(true);
     });
   });
-  // Writes after the suite.server has hung up fail with EPIPE/ECONNRESET: that is the point.
+  // Writes after the server has hung up fail with EPIPE/ECONNRESET: that is the point.
   socket.on('error', () => {});
   return { socket, received: () => text, closed };
 }
 
-/** Writes `text` a few bytes at a time, `everyMs` apart, until done or the suite.server hangs up. */
+/** Writes `text` a few bytes at a time, `everyMs` apart, until done or the server hangs up. */
 async function dribble(connection: RawConnection, text: string, everyMs: number, bytes = 1) {
   for (let at = 0; at < text.length && !connection.socket.destroyed; at += bytes) {
     connection.socket.write(text.slice(at, at + bytes));
+    // A sleep: the client's slowness is the behaviour under test.
     await sleep(everyMs);
   }
 }
@@ -111,7 +112,7 @@ test('a body sent slower than the request timeout is dropped, and nothing is cre
   assert.ok(!keys.text.includes('slow-body-key'), 'a cut-off request reached its handler');
 });
 
-test('oversized headers are refused with 431, without naming the suite.server', async () => {
+test('oversized headers are refused with 431, without naming the server', async () => {
   const connection = await open();
   connection.socket.write(
     `GET /api/v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
@@ -119,7 +120,7 @@ test('oversized headers are refused with 431, without naming the suite.server', 
   assert.equal(await connection.closed, true);
   const response = connection.received();
   assert.equal(statusOf(response), 431, response);
-  assert.doesNotMatch(response, /^(suite.server|x-powered-by):/im);
+  assert.doesNotMatch(response, /^(server|x-powered-by):/im);
 });
 
 test('headers past the hundredth are never read: a token sent after them is not honoured', async () => {
@@ -135,7 +136,7 @@ test('headers past the hundredth are never read: a token sent after them is not 
   assert.ok([401, 431].includes(statusOf(connection.received()) ?? 0), connection.received());
 });
 
-test('a prompt client on the same suite.server is served', async () => {
+test('a prompt client on the same server is served', async () => {
   const reply = await client(suite.server.url)('GET', '/api/v1/me', { token: suite.server.adminToken });
   assert.equal(reply.status, 200);
 });

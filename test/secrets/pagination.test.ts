@@ -27,7 +27,7 @@ async function allPages(pageSize: number): Promise<Secret[]> {
   return items;
 }
 
-/** Secrets created one after another, a second of suite.server time apart: their order is known. */
+/** Secrets created one after another, a second of server time apart: their order is known. */
 const inOrder: Secret[] = [];
 
 test('no secrets: an empty array, total 0, totalPages 0', async () => {
