@@ -12,10 +12,10 @@ import {
   type ClusterNode,
   clusterSkipReason,
   createKeyOn,
-  eventually,
   requiredEnv,
   startCluster,
 } from '../helpers/cluster.js';
+import { eventually } from '../helpers/eventually.js';
 import type { Reply } from '../helpers/http.js';
 import { assertProblem } from '../helpers/problem.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';

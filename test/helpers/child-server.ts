@@ -310,12 +310,16 @@ export async function runTessera(
 
 /**
  * A POST whose body is half sent: the server cannot finish closing until the rest arrives.
- * `finish()` sends the rest; the reply is the server's answer.
+ * `accepted` resolves once the server has read the request's head (it answers the request's
+ * `Expect: 100-continue` with 100 Continue, as Node's server does by itself) and the first half is
+ * on its way: from then on the request is in flight. `finish()` sends the rest; the reply is the
+ * server's answer.
  */
 export function halfSentPost(port: number, token: string) {
   const body = JSON.stringify({ name: 'in flight', tag: 'in-flight', secret: 'x'.repeat(4096) });
   const half = Math.floor(body.length / 2);
   let finish = () => {};
+  let accepted!: Promise<void>;
   const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
     const req = httpRequest(
       {
@@ -329,6 +333,7 @@ export function halfSentPost(port: number, token: string) {
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
+          expect: '100-continue',
         },
       },
       (res) => {
@@ -340,8 +345,12 @@ export function halfSentPost(port: number, token: string) {
       },
     );
     req.on('error', reject);
-    req.write(body.slice(0, half));
+    accepted = new Promise<void>((done, fail) => {
+      req.once('continue', () => req.write(body.slice(0, half), () => done()));
+      req.once('error', fail);
+    });
+    req.flushHeaders();
     finish = () => req.end(body.slice(half));
   });
-  return { reply, finish: () => finish() };
+  return { reply, accepted, finish: () => finish() };
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { generateToken } from '../../src/crypto/tokens.js';
-import { type ChildServer, sleep, spawnServer } from './child-server.js';
+import { type ChildServer, spawnServer } from './child-server.js';
 
 export { REPO_ROOT, request } from './child-server.js';
 
@@ -189,30 +189,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     throw new Error(`the cluster did not start:\n${failures.join('\n\n')}`);
   }
   return cluster;
-}
-
-/** Polls `check` every `everyMs` until it returns a value (not undefined), or fails after `withinMs`. */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  { withinMs = 10_000, everyMs = 50 } = {},
-): Promise<T> {
-  const deadline = performance.now() + withinMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (performance.now() >= deadline) {
-      throw new Error(
-        `${what}: not within ${withinMs} ms${last === undefined ? '' : ` (last error: ${last})`}`,
-      );
-    }
-    await sleep(everyMs);
-  }
 }
 
 /** Creates an API key through `node` (the caller defaults to the bootstrap ADMIN key); returns it. */

@@ -251,6 +251,7 @@ export async function runStorm(ledger: Ledger, options: StormOptions): Promise<S
   const giveUp = setTimeout(started, FIRST_ACK_WITHIN_MS);
   await firstAck;
   clearTimeout(giveUp);
+  // A sleep: the storm lasts this long whatever happens meanwhile.
   await new Promise((done) => setTimeout(done, options.durationMs));
   // Writers send nothing new from here on; whatever is outstanding when the process dies is unanswered.
   killing = true;

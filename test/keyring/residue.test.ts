@@ -27,6 +27,7 @@ import { listMasterKeys } from '../../src/features/keyring/keyring.repository.js
 import { rekey } from '../../src/features/keyring/rekey.js';
 import { deleteSecret } from '../../src/features/secrets/secrets.repository.js';
 import { testDialect } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 const skip =
   testDialect() === 'sqlite' ? false : 'data files are the embedded default’s (SQLite): covered there';
@@ -175,8 +176,8 @@ async function storeWithReader(folder: string) {
 async function maxStallDuring<T>(run: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
-  // The monitor measures from its first tick on: a stall before that would go unseen.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The monitor measures from its first sample on: a stall before that would go unseen.
+  await eventually('the event-loop monitor taking its first sample', () => delay.count > 0, { everyMs: 5 });
   try {
     const result = await run();
     return { result, stallMs: delay.max / 1e6 };
@@ -197,7 +198,8 @@ test('while another process holds the log, forgetting keeps the event loop and t
       void forgetting.finally(() => {
         done = true;
       });
-      // Requests keep being served between attempts: a query through the same store answers.
+      // Requests keep being served between attempts: a query through the same store answers. The
+      // pause is the load's pace (a query every 20 ms), not a wait for anything.
       while (!done) {
         await sql`select 1`.execute(store.db);
         if (!done) servedMeanwhile += 1;

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { isWellFormedToken } from '../../src/crypto/tokens.js';
 import { halfSentPost, listeningPort, waitForHealthy } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 // The `tessera` command as a user runs it: a real process, a real port, real signals.
 // Process-level behaviour is the same on both dialects, so this runs in the SQLite pass only.
@@ -95,12 +96,13 @@ describe('the tessera command', { skip }, () => {
       assert.equal(isWellFormedToken(token), true);
       assert.equal(statSync(join(dataDir, 'master.key')).mode & 0o777, 0o600);
 
-      // Start a request, send half its body, then ask the server to stop.
+      // Start a request, send half its body, ask the server to stop, and send the rest only once
+      // it is stopping: the request is in flight throughout.
       const post = halfSentPost(port, token);
-      setTimeout(() => {
-        child.kill('SIGTERM');
-        setTimeout(post.finish, 300);
-      }, 300);
+      await post.accepted;
+      child.kill('SIGTERM');
+      await eventually('the server logging that it shuts down', () => output.includes('shutting down'));
+      post.finish();
       const { status, text } = await post.reply;
       assert.equal(status, 200, text);
       assert.equal(JSON.parse(text).tag, 'in-flight');

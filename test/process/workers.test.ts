@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'multi-process mode on SQLite runs in the SQLite pass only';
 const RATE_LIMIT = 60;
@@ -38,14 +39,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function eventually(check: () => boolean, what: string, withinMs = 20_000) {
-  const deadline = Date.now() + withinMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`);
-    await sleep(50);
-  }
-}
-
 describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
   let dataDir: string;
   let server: ChildServer;
@@ -59,9 +52,12 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
         server.call(method, path, { token, ...(body === undefined ? {} : { body: body(i) }) }),
       ),
     );
-    // The request's log line is written when its response is done: give the pipe a moment.
-    await sleep(200);
-    return { replies, pids: new Set(replies.map((r) => servedBy(server, r.headers.get('x-request-id')))) };
+    // A request's log line is written once its response is done, and comes through a pipe.
+    const pids = await eventually('the log line of every request fanned out', () => {
+      const served = replies.map((r) => servedBy(server, r.headers.get('x-request-id')));
+      return served.every((pid) => pid !== undefined) && new Set(served);
+    });
+    return { replies, pids };
   }
 
   before(async () => {
@@ -75,8 +71,9 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     server = started;
     await started.healthy;
     await eventually(
+      'both workers serving',
       () => server.linesMatching(/serving with 2 worker processes/).length === 1,
-      'both workers',
+      { withinMs: 20_000 },
     );
     admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
   });
@@ -113,6 +110,8 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     const deleted = await server.call('DELETE', `/api/v1/auth/key/${cid}`, { token: admin });
     assert.equal(deleted.status, 200);
     // The notice goes worker → primary → worker over IPC, not through the client's connection.
+    // A sleep, not a poll: 50 ms is the bound under test, and each try would spend a 401 of the
+    // client's failed-authentication budget.
     await sleep(50);
     const after = await fanOut('GET', '/api/v1/me', apiKey);
     assert.equal(after.pids.size, 2);
@@ -136,6 +135,9 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
       assert.equal(pids.size, 2);
       lastWave = replies.map((r) => r.status);
       admitted += lastWave.filter((status) => status === 200).length;
+      // The workers report what they admitted every 20 ms, and nothing a client sees says the
+      // primary has the reports: each wave leaves them time to arrive before the next.
+      await sleep(100);
     }
     // Alone, each worker would have admitted RATE_LIMIT: 2 × RATE_LIMIT in all.
     assert.ok(admitted >= RATE_LIMIT, `admitted ${admitted}`);
@@ -167,7 +169,9 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     const [victim] = workerPids(server);
     assert.ok(victim !== undefined);
     process.kill(victim, 'SIGKILL');
-    await eventually(() => workerPids(server).length === 3, 'a replacement worker listening');
+    await eventually('a replacement worker listening', () => workerPids(server).length === 3, {
+      withinMs: 20_000,
+    });
     assert.equal(server.linesMatching(/a worker exited; starting a new one/).length, 1);
     const { replies, pids } = await fanOut('GET', '/api/v1/me', admin);
     assert.ok(replies.every((r) => r.status === 200));
@@ -195,7 +199,7 @@ describe('the failed-authentication budget across workers', { skip }, () => {
     });
     try {
       await server.healthy;
-      await eventually(() => workerPids(server).length === 2, 'both workers listening');
+      await eventually('both workers listening', () => workerPids(server).length === 2, { withinMs: 20_000 });
       // Well-formed tokens no key has: each is looked up before it fails.
       const replies = await Promise.all(
         Array.from({ length: 200 }, () => server.call('GET', '/api/v1/me', { token: generateToken() })),
@@ -221,10 +225,10 @@ describe('a primary that dies takes its workers with it', { skip }, () => {
     });
     try {
       await server.healthy;
-      await eventually(() => workerPids(server).length === 2, 'both workers listening');
+      await eventually('both workers listening', () => workerPids(server).length === 2, { withinMs: 20_000 });
       const pids = workerPids(server);
       await server.kill();
-      await eventually(() => pids.every((pid) => !alive(pid)), 'the workers gone', 5_000);
+      await eventually('the workers gone', () => pids.every((pid) => !alive(pid)), { withinMs: 5_000 });
       await assert.rejects(server.call('GET', '/healthz', { timeoutMs: 1_000 }));
     } finally {
       await server.kill();
