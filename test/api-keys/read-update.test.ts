@@ -1,27 +1,24 @@
 /** SPEC §4: GET /api/v1/auth/key, GET and PUT /api/v1/auth/key/{cid}. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, assertApiKeyShape, type Call, createKey, role } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
+import { assertApiKeyShape, createKey, role } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let call: Call;
 let admin: string;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-  admin = server.adminToken;
-});
-after(async () => server.close());
 
-const get = (cid: string) => call('GET', `/api/v1/auth/key/${cid}`, { token: admin });
-const put = (cid: string, body: unknown) => call('PUT', `/api/v1/auth/key/${cid}`, { token: admin, body });
+const suite = useTestServer({}, async () => {
+  admin = suite.server.adminToken;
+});
+
+const get = (cid: string) => suite.call('GET', `/api/v1/auth/key/${cid}`, { token: admin });
+const put = (cid: string, body: unknown) =>
+  suite.call('PUT', `/api/v1/auth/key/${cid}`, { token: admin, body });
 
 describe('list', () => {
   test('shows every key in the ApiKey shape, the bootstrap key first', async () => {
-    const created = await createKey(server, { name: 'listed', description: 'for the list' });
-    const reply = await call('GET', '/api/v1/auth/key?pageSize=1000', { token: admin });
+    const created = await createKey(suite.server, { name: 'listed', description: 'for the list' });
+    const reply = await suite.call('GET', '/api/v1/auth/key?pageSize=1000', { token: admin });
     assert.equal(reply.status, 200);
     assert.deepEqual(Object.keys(reply.body).sort(), ['apiKeys', 'page', 'total', 'totalPages']);
     for (const key of reply.body.apiKeys) assertApiKeyShape(key);
@@ -39,7 +36,7 @@ describe('list', () => {
 
 describe('get', () => {
   test('answers the key as created, without its token', async () => {
-    const created = await createKey(server, { roles: ['USER', 'MANAGER'] });
+    const created = await createKey(suite.server, { roles: ['USER', 'MANAGER'] });
     const reply = await get(created.cid);
     assert.equal(reply.status, 200);
     assertApiKeyShape(reply.body);
@@ -55,15 +52,18 @@ describe('get', () => {
   });
 
   test('a deleted key: 404', async () => {
-    const created = await createKey(server);
-    assert.equal((await call('DELETE', `/api/v1/auth/key/${created.cid}`, { token: admin })).status, 200);
+    const created = await createKey(suite.server);
+    assert.equal(
+      (await suite.call('DELETE', `/api/v1/auth/key/${created.cid}`, { token: admin })).status,
+      200,
+    );
     assertProblem(await get(created.cid), 404, 'NOT_FOUND');
   });
 });
 
 describe('update', () => {
   test('changes the name (trimmed) and keeps the description when it is omitted', async () => {
-    const created = await createKey(server, { name: 'before', description: 'kept' });
+    const created = await createKey(suite.server, { name: 'before', description: 'kept' });
     const reply = await put(created.cid, { name: '  after  ' });
     assert.equal(reply.status, 200, reply.text);
     assertApiKeyShape(reply.body);
@@ -73,7 +73,7 @@ describe('update', () => {
   });
 
   test('sets the description, and null clears it', async () => {
-    const created = await createKey(server, { description: 'old' });
+    const created = await createKey(suite.server, { description: 'old' });
     const set = await put(created.cid, { name: created.name, description: 'new' });
     assert.equal(set.status, 200);
     assert.equal(set.body.description, 'new');
@@ -85,7 +85,7 @@ describe('update', () => {
   });
 
   test('changes nothing else: roles, expiry, cid, dates and last4 in the body are ignored', async () => {
-    const created = await createKey(server, { roles: ['READ_ONLY'] });
+    const created = await createKey(suite.server, { roles: ['READ_ONLY'] });
     const reply = await put(created.cid, {
       name: 'only-the-name',
       roles: [role('ADMIN')],
@@ -101,19 +101,19 @@ describe('update', () => {
     assert.deepEqual(reply.body, expected);
     assert.deepEqual((await get(created.cid)).body, expected);
     // And the key's token still carries only its own roles.
-    const me = await call('GET', '/api/v1/me', { token: apiKey });
+    const me = await suite.call('GET', '/api/v1/me', { token: apiKey });
     assert.deepEqual(me.body.roles, [role('READ_ONLY')]);
     assert.deepEqual(me.body.permissions, []);
   });
 
   test('the token keeps working after an update', async () => {
-    const created = await createKey(server);
+    const created = await createKey(suite.server);
     assert.equal((await put(created.cid, { name: 'renamed' })).status, 200);
-    assert.equal((await call('GET', '/api/v1/me', { token: created.apiKey })).status, 200);
+    assert.equal((await suite.call('GET', '/api/v1/me', { token: created.apiKey })).status, 200);
   });
 
   test('name rules as on create: 400 at /body/name', async () => {
-    const created = await createKey(server, { name: 'stays' });
+    const created = await createKey(suite.server, { name: 'stays' });
     for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'n'.repeat(257) }, { name: 3 }]) {
       assertViolations(await put(created.cid, body), ['/body/name']);
     }
@@ -124,7 +124,7 @@ describe('update', () => {
   });
 
   test('256 characters after trimming are fine', async () => {
-    const created = await createKey(server);
+    const created = await createKey(suite.server);
     const reply = await put(created.cid, { name: ` ${'n'.repeat(256)} ` });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.body.name, 'n'.repeat(256));

@@ -12,7 +12,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
@@ -22,32 +22,28 @@ import { auditCount, auditLogs, auditRows, eventsOf, manualDenialWindow } from '
 import type { CallOptions, Reply } from '../helpers/http.js';
 import { api, createKey, expiringKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
-import { createSecret, marker, uniqueTag } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { changeValue, createSecret, marker, uniqueTag } from '../helpers/secrets.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 import { ISO_UTC } from '../helpers/spec.js';
 
 /** A User-Agent no other test sends, so finding it in an event proves where it came from. */
 const USER_AGENT = `tessera-audit-test/${randomBytes(4).toString('hex')}`;
 
-let server: TestServer;
 let adminCid: string;
 const denialWindow = manualDenialWindow();
 /** Every token and secret value this file sends: none may appear in any event. */
 const tokens = new Set<string>();
 const values = new Set<string>();
-
-before(async () => {
-  server = await startTestServer({ app: { denialWindow: denialWindow.open } });
-  tokens.add(server.adminToken);
-  const me = await call('GET', '/api/v1/me', { token: server.adminToken });
+const suite = useTestServer({ app: { denialWindow: denialWindow.open } }, async () => {
+  tokens.add(suite.server.adminToken);
+  const me = await call('GET', '/api/v1/me', { token: suite.server.adminToken });
   assert.equal(me.status, 200, me.text);
   adminCid = me.body.cid;
 });
-after(async () => server?.close());
 
 /** A request with this file's User-Agent. */
 function call(method: string, path: string, options: CallOptions = {}): Promise<Reply> {
-  return api(server)(method, path, { ...options, headers: { 'user-agent': USER_AGENT, ...options.headers } });
+  return suite.call(method, path, { ...options, headers: { 'user-agent': USER_AGENT, ...options.headers } });
 }
 
 /** Runs the request and returns its reply and the one event it left (asserting there is one). */
@@ -58,7 +54,7 @@ async function oneEvent(
   status: number,
 ): Promise<{ reply: Reply; event: AuditEventRow }> {
   await denialWindow.close();
-  const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
+  const { result: reply, events } = await eventsOf(suite.server, () => call(method, path, options));
   assert.equal(reply.status, status, reply.text);
   assert.equal(events.length, 1, `expected one event, got ${JSON.stringify(events)}`);
   return { reply, event: events[0] as AuditEventRow };
@@ -67,7 +63,7 @@ async function oneEvent(
 /** Runs the request and asserts its status and that it left no event. */
 async function noEvent(method: string, path: string, options: CallOptions, status: number): Promise<Reply> {
   await denialWindow.close();
-  const { result: reply, events } = await eventsOf(server, () => call(method, path, options));
+  const { result: reply, events } = await eventsOf(suite.server, () => call(method, path, options));
   assert.equal(reply.status, status, reply.text);
   assert.deepEqual(events, [], `expected no event after ${method} ${path} (${status})`);
   return reply;
@@ -100,7 +96,7 @@ async function assertEvent(event: AuditEventRow, expected: Expected, reply?: Rep
     assert.equal(event.user_agent, USER_AGENT);
     assert.equal(event.request_id, reply.headers.get('x-request-id'));
   }
-  const newest = await auditLogs(server, { pageSize: 1 });
+  const newest = await auditLogs(suite.server, { pageSize: 1 });
   assert.deepEqual(newest.logs[0], {
     id: Number(event.seq),
     timestamp: event.occurred_at,
@@ -119,7 +115,7 @@ async function assertEvent(event: AuditEventRow, expected: Expected, reply?: Rep
 
 describe('API keys', () => {
   test('the bootstrap key: one CREATE by SYSTEM "bootstrap", first in the chain', async () => {
-    const rows = (await auditRows(server)).filter((r) => r.actor_type === 'SYSTEM');
+    const rows = (await auditRows(suite.server)).filter((r) => r.actor_type === 'SYSTEM');
     assert.equal(rows.length, 1, JSON.stringify(rows));
     const event = rows[0] as AuditEventRow;
     assert.equal(Number(event.seq), 1);
@@ -132,16 +128,17 @@ describe('API keys', () => {
     assert.equal(event.request_id, null);
   });
 
-  let cid: string;
-
   test('create: one CREATE API_KEY event naming the new cid and the caller', async () => {
     const { reply, event } = await oneEvent(
       'POST',
       '/api/v1/auth/key',
-      { token: server.adminToken, body: { name: 'audited', roles: [{ type: 'DEFAULT', role: 'USER' }] } },
+      {
+        token: suite.server.adminToken,
+        body: { name: 'audited', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+      },
       200,
     );
-    cid = reply.body.cid;
+    const { cid } = reply.body;
     tokens.add(reply.body.apiKey);
     await assertEvent(
       event,
@@ -151,10 +148,11 @@ describe('API keys', () => {
   });
 
   test('update: one UPDATE API_KEY event', async () => {
+    const { cid } = await createKey(suite.server);
     const { reply, event } = await oneEvent(
       'PUT',
       `/api/v1/auth/key/${cid}`,
-      { token: server.adminToken, body: { name: 'audited, renamed', description: 'new words' } },
+      { token: suite.server.adminToken, body: { name: 'audited, renamed', description: 'new words' } },
       200,
     );
     await assertEvent(
@@ -165,10 +163,11 @@ describe('API keys', () => {
   });
 
   test('delete: one DELETE API_KEY event', async () => {
+    const { cid } = await createKey(suite.server);
     const { reply, event } = await oneEvent(
       'DELETE',
       `/api/v1/auth/key/${cid}`,
-      { token: server.adminToken },
+      { token: suite.server.adminToken },
       200,
     );
     await assertEvent(
@@ -179,26 +178,38 @@ describe('API keys', () => {
   });
 
   test('reading keys (list, one, /me) is not recorded', async () => {
-    const key = await createKey(server);
-    await noEvent('GET', '/api/v1/auth/key', { token: server.adminToken }, 200);
-    await noEvent('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken }, 200);
-    await noEvent('GET', '/api/v1/me', { token: server.adminToken }, 200);
+    const key = await createKey(suite.server);
+    await noEvent('GET', '/api/v1/auth/key', { token: suite.server.adminToken }, 200);
+    await noEvent('GET', `/api/v1/auth/key/${key.cid}`, { token: suite.server.adminToken }, 200);
+    await noEvent('GET', '/api/v1/me', { token: suite.server.adminToken }, 200);
   });
 });
 
 describe('secrets', () => {
-  const tag = uniqueTag('audited');
-  const first = marker();
-  const second = marker();
   let userKey: { cid: string; apiKey: string };
 
   before(async () => {
-    userKey = await createKey(server, { roles: ['USER'] });
+    userKey = await createKey(suite.server, { roles: ['USER'] });
     tokens.add(userKey.apiKey);
-    values.add(first).add(second);
   });
 
-  const secretEvent = (action: string, detail?: string | null, actor = adminCid): Expected => ({
+  /** A fresh value, remembered so that no event may hold it. */
+  const value = () => {
+    const made = marker();
+    values.add(made);
+    return made;
+  };
+
+  /** A secret of the admin's with `versions` values, made before the request under test. */
+  async function audited(versions = 1): Promise<{ tag: string; first: string }> {
+    const tag = uniqueTag('audited');
+    const first = value();
+    await createSecret(suite.server, { name: 'audited secret', tag, secret: first });
+    for (let version = 2; version <= versions; version++) await changeValue(suite.server, tag, value());
+    return { tag, first };
+  }
+
+  const secretEvent = (tag: string, action: string, detail?: string | null, actor = adminCid): Expected => ({
     actor_type: 'API_KEY',
     actor_id: actor,
     action,
@@ -208,96 +219,108 @@ describe('secrets', () => {
   });
 
   test('create: one CREATE SECRET event naming the tag', async () => {
+    const tag = uniqueTag('audited');
     const { reply, event } = await oneEvent(
       'POST',
       '/api/v1/secrets',
-      { token: server.adminToken, body: { name: 'audited secret', tag, secret: first } },
+      { token: suite.server.adminToken, body: { name: 'audited secret', tag, secret: value() } },
       200,
     );
-    await assertEvent(event, secretEvent('CREATE'), reply);
+    await assertEvent(event, secretEvent(tag, 'CREATE'), reply);
   });
 
   test('update of the name only: one UPDATE event, detail "name"', async () => {
+    const { tag } = await audited();
     const { reply, event } = await oneEvent(
       'PUT',
       `/api/v1/secrets/${tag}`,
-      { token: server.adminToken, body: { name: 'audited secret, renamed' } },
+      { token: suite.server.adminToken, body: { name: 'audited secret, renamed' } },
       200,
     );
-    await assertEvent(event, secretEvent('UPDATE', 'name'), reply);
+    await assertEvent(event, secretEvent(tag, 'UPDATE', 'name'), reply);
   });
 
   test('update of the value (by another key): one UPDATE event naming the new version and that key', async () => {
+    const { tag } = await audited();
     const { reply, event } = await oneEvent(
       'PUT',
       `/api/v1/secrets/${tag}`,
-      { token: userKey.apiKey, body: { secret: second } },
+      { token: userKey.apiKey, body: { secret: value() } },
       200,
     );
-    await assertEvent(event, secretEvent('UPDATE', 'value version 2', userKey.cid), reply);
+    await assertEvent(event, secretEvent(tag, 'UPDATE', 'value version 2', userKey.cid), reply);
   });
 
   test('update of name and value together: still one event', async () => {
-    const third = marker();
-    values.add(third);
+    const { tag } = await audited(2);
     const { reply, event } = await oneEvent(
       'PUT',
       `/api/v1/secrets/${tag}`,
-      { token: server.adminToken, body: { name: 'both at once', secret: third } },
+      { token: suite.server.adminToken, body: { name: 'both at once', secret: value() } },
       200,
     );
-    await assertEvent(event, secretEvent('UPDATE', 'value version 3'), reply);
+    await assertEvent(event, secretEvent(tag, 'UPDATE', 'value version 3'), reply);
   });
 
   test('listing the versions: one READ event, detail "versions"', async () => {
+    const { tag } = await audited(3);
     const { reply, event } = await oneEvent(
       'GET',
       `/api/v1/secrets/${tag}/versions`,
-      { token: server.adminToken },
+      { token: suite.server.adminToken },
       200,
     );
     assert.equal(reply.body.versions.length, 3);
-    await assertEvent(event, secretEvent('READ', 'versions'), reply);
+    await assertEvent(event, secretEvent(tag, 'READ', 'versions'), reply);
   });
 
   test('revealing the value: one READ event naming the version (current, and ?version=1)', async () => {
-    const current = await oneEvent('GET', `/api/v1/secrets/${tag}/value`, { token: server.adminToken }, 200);
+    const { tag, first } = await audited(3);
+    const current = await oneEvent(
+      'GET',
+      `/api/v1/secrets/${tag}/value`,
+      { token: suite.server.adminToken },
+      200,
+    );
     assert.equal(current.reply.body.version, 3);
-    await assertEvent(current.event, secretEvent('READ', 'value version 3'), current.reply);
+    await assertEvent(current.event, secretEvent(tag, 'READ', 'value version 3'), current.reply);
     const old = await oneEvent(
       'GET',
       `/api/v1/secrets/${tag}/value?version=1`,
-      { token: server.adminToken },
+      { token: suite.server.adminToken },
       200,
     );
     assert.equal(old.reply.body.value, first);
-    await assertEvent(old.event, secretEvent('READ', 'value version 1'), old.reply);
+    await assertEvent(old.event, secretEvent(tag, 'READ', 'value version 1'), old.reply);
   });
 
   test('reading by id records the tag, not the id', async () => {
-    const secret = await call('GET', `/api/v1/secrets/${tag}`, { token: server.adminToken });
+    const { tag } = await audited();
+    const secret = await call('GET', `/api/v1/secrets/${tag}`, { token: suite.server.adminToken });
     const { reply, event } = await oneEvent(
       'GET',
       `/api/v1/secrets/${secret.body.id}/versions`,
-      { token: server.adminToken },
+      { token: suite.server.adminToken },
       200,
     );
-    await assertEvent(event, secretEvent('READ', 'versions'), reply);
+    await assertEvent(event, secretEvent(tag, 'READ', 'versions'), reply);
   });
 
   test('listing and reading secrets (metadata) is not recorded', async () => {
-    await noEvent('GET', '/api/v1/secrets', { token: server.adminToken }, 200);
-    await noEvent('GET', `/api/v1/secrets/${tag}`, { token: server.adminToken }, 200);
+    const { tag } = await audited();
+    await noEvent('GET', '/api/v1/secrets', { token: suite.server.adminToken }, 200);
+    await noEvent('GET', `/api/v1/secrets/${tag}`, { token: suite.server.adminToken }, 200);
   });
 
   test('delete: one DELETE SECRET event', async () => {
+    const { tag } = await audited();
     const { reply, event } = await oneEvent(
       'DELETE',
       `/api/v1/secrets/${tag}`,
-      { token: server.adminToken },
+      { token: suite.server.adminToken },
       200,
     );
-    await assertEvent(event, secretEvent('DELETE'), reply);
+    await assertEvent(event, secretEvent(tag, 'DELETE'), reply);
   });
 });
 
@@ -316,7 +339,7 @@ describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
     const { reply, event } = await oneEvent('GET', '/api/v1/secrets', {}, 401);
     assertProblem(reply, 401, 'UNAUTHORIZED');
     await assertEvent(event, anonymous('READ', 'SECRET'), reply);
-    assert.equal((await auditLogs(server, { pageSize: 1 })).logs[0]?.actorIdentifier, 'anonymous');
+    assert.equal((await auditLogs(suite.server, { pageSize: 1 })).logs[0]?.actorIdentifier, 'anonymous');
   });
 
   test('no token on a write: the body (with a value) is not read, nor recorded', async () => {
@@ -366,19 +389,19 @@ describe('401s: one DENIED event each, actor ANONYMOUS "anonymous"', () => {
         reply,
       );
     }
-    assert.deepEqual(await verifyAuditChain(server.store), {
+    assert.deepEqual(await verifyAuditChain(suite.server.store), {
       ok: true,
-      events: await auditCount(server),
+      events: await auditCount(suite.server),
       fromSeq: 1,
     });
   });
 
   test('an expired token, on a stored secret named by its id: recorded under its tag', async () => {
-    const secret = await createSecret(server, { tag: uniqueTag('expired-target') });
+    const secret = await createSecret(suite.server, { tag: uniqueTag('expired-target') });
     values.add(secret.value);
-    const key = await expiringKey(server, 60_000, ['USER']);
+    const key = await expiringKey(suite.server, 60_000, ['USER']);
     tokens.add(key.apiKey);
-    server.advance(61_000);
+    suite.server.advance(61_000);
     const { reply, event } = await oneEvent(
       'PUT',
       `/api/v1/secrets/${secret.id}`,
@@ -410,9 +433,9 @@ describe('401s in aggregate: a client adds at most 2 rows a window', () => {
   test('N denials from one address: the first at once, the other N - 1 in one event when the window closes', async () => {
     const N = 60;
     await denialWindow.close();
-    const first = await eventsOf(server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
+    const first = await eventsOf(suite.server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
     assert.equal(first.events.length, 1, 'the first is recorded at once');
-    const rest = await eventsOf(server, async () => {
+    const rest = await eventsOf(suite.server, async () => {
       const replies = [];
       for (let i = 1; i < N; i++)
         replies.push(await call('DELETE', '/api/v1/auth/key/ak0123456789abcdef', anonymousDenial(i)));
@@ -421,7 +444,7 @@ describe('401s in aggregate: a client adds at most 2 rows a window', () => {
     assert.ok(rest.result.every((r) => r.status === 401));
     assert.deepEqual(rest.events, [], 'the others are counted, not written');
     const last = rest.result.at(-1) as Reply;
-    const closed = await eventsOf(server, () => denialWindow.close());
+    const closed = await eventsOf(suite.server, () => denialWindow.close());
     assert.equal(closed.events.length, 1);
     await assertEvent(
       closed.events[0] as AuditEventRow,
@@ -438,21 +461,21 @@ describe('401s in aggregate: a client adds at most 2 rows a window', () => {
       last,
     );
     // Closing again, with nothing counted, writes nothing; the next denial is a new window's first.
-    assert.deepEqual((await eventsOf(server, () => denialWindow.close())).events, []);
-    const next = await eventsOf(server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
+    assert.deepEqual((await eventsOf(suite.server, () => denialWindow.close())).events, []);
+    const next = await eventsOf(suite.server, () => call('GET', '/api/v1/secrets', anonymousDenial(0)));
     assert.equal(next.events.length, 1);
-    assert.deepEqual(await verifyAuditChain(server.store), {
+    assert.deepEqual(await verifyAuditChain(suite.server.store), {
       ok: true,
-      events: await auditCount(server),
+      events: await auditCount(suite.server),
       fromSeq: 1,
     });
   });
 
   test("a key's 403s stay one event each while its address's 401s are being counted", async () => {
-    const key = await createKey(server, { roles: ['READ_ONLY'] });
+    const key = await createKey(suite.server, { roles: ['READ_ONLY'] });
     tokens.add(key.apiKey);
     await denialWindow.close();
-    const { events } = await eventsOf(server, async () => {
+    const { events } = await eventsOf(suite.server, async () => {
       for (let i = 0; i < 5; i++) {
         assert.equal((await call('GET', '/api/v1/secrets', anonymousDenial(i))).status, 401);
         assert.equal((await call('GET', '/api/v1/audit-logs', { token: key.apiKey })).status, 403);
@@ -482,7 +505,7 @@ describe('401s in aggregate: a client adds at most 2 rows a window', () => {
 
 describe("403s: one DENIED event each, naming the key's cid", () => {
   test('a READ_ONLY key on the secrets', async () => {
-    const key = await createKey(server, { roles: ['READ_ONLY'] });
+    const key = await createKey(suite.server, { roles: ['READ_ONLY'] });
     tokens.add(key.apiKey);
     const list = await oneEvent('GET', '/api/v1/secrets', { token: key.apiKey }, 403);
     assertProblem(list.reply, 403, 'FORBIDDEN');
@@ -508,7 +531,7 @@ describe("403s: one DENIED event each, naming the key's cid", () => {
   });
 
   test('a USER key revealing a value', async () => {
-    const key = await createKey(server, { roles: ['USER'] });
+    const key = await createKey(suite.server, { roles: ['USER'] });
     tokens.add(key.apiKey);
     const tag = uniqueTag('hidden');
     const value = marker();
@@ -541,7 +564,7 @@ describe("403s: one DENIED event each, naming the key's cid", () => {
   });
 
   test('a USER key reading the audit log', async () => {
-    const key = await createKey(server, { roles: ['USER'] });
+    const key = await createKey(suite.server, { roles: ['USER'] });
     tokens.add(key.apiKey);
     const { reply, event } = await oneEvent('GET', '/api/v1/audit-logs', { token: key.apiKey }, 403);
     await assertEvent(
@@ -563,7 +586,7 @@ describe('calls that change nothing leave no event', () => {
   test('failed validations (400)', async () => {
     const value = marker();
     values.add(value);
-    const admin = { token: server.adminToken };
+    const admin = { token: suite.server.adminToken };
     await noEvent('POST', '/api/v1/secrets', { ...admin, body: { tag: uniqueTag(), secret: value } }, 400);
     await noEvent(
       'POST',
@@ -578,7 +601,7 @@ describe('calls that change nothing leave no event', () => {
       { ...admin, body: { name: '', roles: [{ type: 'DEFAULT', role: 'USER' }] } },
       400,
     );
-    const key = await createKey(server);
+    const key = await createKey(suite.server);
     await noEvent('PUT', `/api/v1/auth/key/${key.cid}`, { ...admin, body: { name: '   ' } }, 400);
     const tag = uniqueTag('valid');
     const created = await call('POST', '/api/v1/secrets', {
@@ -593,7 +616,7 @@ describe('calls that change nothing leave no event', () => {
   });
 
   test('404s', async () => {
-    const admin = { token: server.adminToken };
+    const admin = { token: suite.server.adminToken };
     await noEvent('GET', '/api/v1/auth/key/ak0000000000000000', admin, 404);
     await noEvent('PUT', '/api/v1/auth/key/ak0000000000000000', { ...admin, body: { name: 'x' } }, 404);
     await noEvent('DELETE', '/api/v1/auth/key/ak0000000000000000', admin, 404);
@@ -615,17 +638,22 @@ describe('calls that change nothing leave no event', () => {
     const tag = uniqueTag('twice');
     const body = { name: 'n', tag, secret: marker() };
     values.add(body.secret);
-    assert.equal((await call('POST', '/api/v1/secrets', { token: server.adminToken, body })).status, 200);
-    await noEvent('POST', '/api/v1/secrets', { token: server.adminToken, body }, 409);
+    assert.equal(
+      (await call('POST', '/api/v1/secrets', { token: suite.server.adminToken, body })).status,
+      200,
+    );
+    await noEvent('POST', '/api/v1/secrets', { token: suite.server.adminToken, body }, 409);
   });
 });
 
 // With no grace period the server's own (old) master key is retired under it: writes of secrets
 // fail from here on, so this comes last but for the scan, which only reads.
 test('rekey: MASTER_KEY UPDATE (the new key active) and DELETE (the old one retired), by SYSTEM "rekey"', async () => {
-  const current = masterKeyFrom(server.masterKey);
+  const current = masterKeyFrom(suite.server.masterKey);
   const next = masterKeyFrom(randomBytes(32));
-  const { events } = await eventsOf(server, () => rekey({ store: server.store, current, next, graceMs: 0 }));
+  const { events } = await eventsOf(suite.server, () =>
+    rekey({ store: suite.server.store, current, next, graceMs: 0 }),
+  );
   assert.equal(events.length, 2, JSON.stringify(events));
   const [activated, retired] = events as [AuditEventRow, AuditEventRow];
   const rotation = { actor_type: 'SYSTEM', actor_id: 'rekey', object_type: 'MASTER_KEY' };
@@ -637,7 +665,7 @@ test('rekey: MASTER_KEY UPDATE (the new key active) and DELETE (the old one reti
     detail: 'retired',
   });
   assert.match(activated.detail ?? '', new RegExp(`rotating out ${current.id}`));
-  assert.equal((await auditLogs(server, { pageSize: 1 })).logs[0]?.id, Number(retired.seq));
+  assert.equal((await auditLogs(suite.server, { pageSize: 1 })).logs[0]?.id, Number(retired.seq));
 
   function assertEventFields(event: AuditEventRow, expected: Record<string, string>) {
     for (const [name, value] of Object.entries(expected)) {
@@ -650,10 +678,10 @@ test('rekey: MASTER_KEY UPDATE (the new key active) and DELETE (the old one reti
 
 test('no event holds a token or a secret value: the API listing and the raw rows, scanned', async () => {
   assert.ok(tokens.size >= 8 && values.size >= 6, 'the scan needs the tokens and values used above');
-  const listing = await auditLogs(server, { pageSize: 1000 });
-  assert.equal(listing.total, await auditCount(server));
+  const listing = await auditLogs(suite.server, { pageSize: 1000 });
+  assert.equal(listing.total, await auditCount(suite.server));
   assert.equal(listing.logs.length, listing.total);
-  const rows = await auditRows(server);
+  const rows = await auditRows(suite.server);
   const haystacks = { 'GET /api/v1/audit-logs': JSON.stringify(listing), audit_events: JSON.stringify(rows) };
   for (const [where, text] of Object.entries(haystacks)) {
     for (const token of tokens) {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { ConfigError } from '../../src/config.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { createAuditExporter } from '../../src/features/audit/audit.export.js';
@@ -17,55 +17,52 @@ import { toAuditLog } from '../../src/features/audit/audit.mapping.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
 import { auditCount, auditRows } from '../helpers/audit.js';
-import { api, createKey } from '../helpers/keys.js';
+import { createKey } from '../helpers/keys.js';
 import { changeValue, createSecret, marker, reveal } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
 const exported: AuditEventRow[] = [];
 const tokens: string[] = [];
 const values: string[] = [];
 let folder: string;
-
-before(async () => {
+const suite = useTestServer({ auditExport: (row) => void exported.push(row) }, async () => {
   folder = mkdtempSync(join(tmpdir(), 'tessera-export-'));
-  server = await startTestServer({ auditExport: (row) => void exported.push(row) });
-  tokens.push(server.adminToken);
-  const key = await createKey(server, { roles: ['USER'] });
+  tokens.push(suite.server.adminToken);
+  const key = await createKey(suite.server, { roles: ['USER'] });
   tokens.push(key.apiKey);
-  const secret = await createSecret(server, { token: key.apiKey });
+  const secret = await createSecret(suite.server, { token: key.apiKey });
   values.push(secret.value);
   const second = marker();
   values.push(second);
-  await changeValue(server, secret.tag, second);
-  assert.equal(await reveal(server, secret.tag), second);
+  await changeValue(suite.server, secret.tag, second);
+  assert.equal(await reveal(suite.server, secret.tag), second);
   // A 401 and a 403 are exported like any event...
   const unknown = generateToken();
   tokens.push(unknown);
-  assert.equal((await api(server)('GET', '/api/v1/secrets', { token: unknown })).status, 401);
+  assert.equal((await suite.call('GET', '/api/v1/secrets', { token: unknown })).status, 401);
   assert.equal(
-    (await api(server)('GET', `/api/v1/secrets/${secret.tag}/value`, { token: key.apiKey })).status,
+    (await suite.call('GET', `/api/v1/secrets/${secret.tag}/value`, { token: key.apiKey })).status,
     403,
   );
   // ...while a 400 and a 409 leave nothing to export.
-  const duplicate = await api(server)('POST', '/api/v1/secrets', {
-    token: server.adminToken,
+  const duplicate = await suite.call('POST', '/api/v1/secrets', {
+    token: suite.server.adminToken,
     body: { name: 'again', tag: secret.tag, secret: 'v' },
   });
   assert.equal(duplicate.status, 409);
-  const invalid = await api(server)('POST', '/api/v1/secrets', {
-    token: server.adminToken,
+  const invalid = await suite.call('POST', '/api/v1/secrets', {
+    token: suite.server.adminToken,
     body: { tag: 'x' },
   });
   assert.equal(invalid.status, 400);
 });
+
 after(async () => {
-  await server?.close();
   if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
 });
 
 test('each committed event reaches auditExport exactly once, in chain order, as stored', async () => {
-  const stored = await auditRows(server);
+  const stored = await auditRows(suite.server);
   assert.equal(stored.length, 7, 'bootstrap, key, secret, value, reveal, 401, 403; the 400 and 409 none');
   assert.deepEqual(
     exported.map((r) => Number(r.seq)),
@@ -81,11 +78,11 @@ test('each committed event reaches auditExport exactly once, in chain order, as 
 test('an event whose transaction rolls back is not exported (nor stored)', async () => {
   const seen: AuditEventRow[] = [];
   const audit = createAuditLog({
-    store: server.store,
+    store: suite.server.store,
     now: () => new Date(),
     onCommitted: (r) => seen.push(r),
   });
-  const events = await auditCount(server);
+  const events = await auditCount(suite.server);
   await assert.rejects(
     audit.run(async (_trx, record) => {
       await record({
@@ -99,7 +96,7 @@ test('an event whose transaction rolls back is not exported (nor stored)', async
     /the change failed/,
   );
   assert.equal(seen.length, 0, 'a rolled-back event was exported');
-  assert.equal(await auditCount(server), events);
+  assert.equal(await auditCount(suite.server), events);
   const committed = await audit.run(async (_trx, record) => {
     await record({
       actor: { type: 'SYSTEM', id: 'test' },
@@ -119,12 +116,12 @@ test('an event whose transaction rolls back is not exported (nor stored)', async
   assert.equal(seen.length, 2);
   assert.equal(Number(seen[1]?.seq), Number(seen[0]?.seq) + 1);
   assert.equal(seen[1]?.prev_hash, seen[0]?.hash);
-  assert.equal((await verifyAuditChain(server.store)).ok, true);
+  assert.equal((await verifyAuditChain(suite.server.store)).ok, true);
 });
 
 test('createAuditExporter(file): one JSON line per event, type tessera.audit, with the hash; mode 0600; appends', async () => {
   const file = join(folder, 'audit.jsonl');
-  const rows = await auditRows(server);
+  const rows = await auditRows(suite.server);
   const exporter = createAuditExporter(file, (error) => assert.fail(error));
   for (const row of rows.slice(0, 3)) exporter.write(row);
   await exporter.close();

@@ -5,31 +5,27 @@
  * raising an exception), dropped again after each case.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { sql } from 'kysely';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
 import { auditCount } from '../helpers/audit.js';
-import { api, type CreatedKey, createKey } from '../helpers/keys.js';
+import { type CreatedKey, createKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
 import { createSecret, marker, reveal, type Secret, uniqueTag } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
 let key: CreatedKey;
 let secret: Secret & { value: string };
-
-before(async () => {
-  server = await startTestServer();
-  key = await createKey(server, { roles: ['USER'] });
-  secret = await createSecret(server);
+const suite = useTestServer({}, async () => {
+  key = await createKey(suite.server, { roles: ['USER'] });
+  secret = await createSecret(suite.server);
 });
-after(async () => server?.close());
 
 /** Runs `fn` while every insert into audit_events fails; checks no event was added. */
 async function withAuditBroken(fn: () => Promise<void>): Promise<void> {
-  const { db } = server.store;
-  const events = await auditCount(server);
-  if (server.store.dialect === 'sqlite') {
+  const { db } = suite.server.store;
+  const events = await auditCount(suite.server);
+  if (suite.server.store.dialect === 'sqlite') {
     await sql`create trigger audit_fail before insert on audit_events begin select raise(abort, 'audit disabled by the test'); end`.execute(
       db,
     );
@@ -44,18 +40,18 @@ async function withAuditBroken(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } finally {
-    if (server.store.dialect === 'sqlite') {
+    if (suite.server.store.dialect === 'sqlite') {
       await sql`drop trigger audit_fail`.execute(db);
     } else {
       await sql`drop trigger audit_fail on audit_events`.execute(db);
       await sql`drop function audit_fail()`.execute(db);
     }
   }
-  assert.equal(await auditCount(server), events, 'an event was written after all');
+  assert.equal(await auditCount(suite.server), events, 'an event was written after all');
 }
 
-const call = (method: string, path: string, body?: unknown, token = server.adminToken) =>
-  api(server)(method, path, body === undefined ? { token } : { token, body });
+const call = (method: string, path: string, body?: unknown, token = suite.server.adminToken) =>
+  suite.call(method, path, body === undefined ? { token } : { token, body });
 
 test('creating a secret: 503, and the secret does not exist', async () => {
   const tag = uniqueTag('unrecorded');
@@ -67,7 +63,11 @@ test('creating a secret: 503, and the secret does not exist', async () => {
     assert.ok(!reply.text.includes(value));
   });
   assertProblem(await call('GET', `/api/v1/secrets/${tag}`), 404, 'NOT_FOUND');
-  const versions = await server.store.db.selectFrom('secrets').select('id').where('tag', '=', tag).execute();
+  const versions = await suite.server.store.db
+    .selectFrom('secrets')
+    .select('id')
+    .where('tag', '=', tag)
+    .execute();
   assert.deepEqual(versions, []);
 });
 
@@ -78,7 +78,7 @@ test('changing a value: 503, the old value and version stay', async () => {
     const renamed = await call('PUT', `/api/v1/secrets/${secret.tag}`, { name: 'renamed, unrecorded' });
     assertProblem(renamed, 503, 'SERVICE_UNAVAILABLE');
   });
-  assert.equal(await reveal(server, secret.tag), secret.value);
+  assert.equal(await reveal(suite.server, secret.tag), secret.value);
   const current = await call('GET', `/api/v1/secrets/${secret.tag}`);
   assert.equal(current.body.name, secret.name);
   const versions = await call('GET', `/api/v1/secrets/${secret.tag}/versions`);
@@ -102,7 +102,7 @@ test('deleting a secret: 503, it is still there', async () => {
   await withAuditBroken(async () => {
     assertProblem(await call('DELETE', `/api/v1/secrets/${secret.tag}`), 503, 'SERVICE_UNAVAILABLE');
   });
-  assert.equal(await reveal(server, secret.tag), secret.value);
+  assert.equal(await reveal(suite.server, secret.tag), secret.value);
 });
 
 test('deleting a key: 503, and the key still works', async () => {
@@ -133,7 +133,7 @@ test('creating and renaming a key: 503, no key made, no token handed out, the na
 });
 
 test('a denied call that cannot be recorded is still denied (and the failure logged)', async () => {
-  const logged = server.logs.length;
+  const logged = suite.server.logs.length;
   await withAuditBroken(async () => {
     assertProblem(await call('GET', '/api/v1/secrets', undefined, 'not-a-token'), 401, 'UNAUTHORIZED');
     assertProblem(
@@ -142,14 +142,14 @@ test('a denied call that cannot be recorded is still denied (and the failure log
       'FORBIDDEN',
     );
   });
-  const lines = server.logs.slice(logged).filter((l) => l.includes('could not record a denied call'));
+  const lines = suite.server.logs.slice(logged).filter((l) => l.includes('could not record a denied call'));
   assert.equal(lines.length, 2);
 });
 
 test('afterwards everything is recorded again and the chain verifies', async () => {
-  const events = await auditCount(server);
-  const again = await createSecret(server);
-  assert.equal(await reveal(server, again.tag), again.value);
-  assert.equal(await auditCount(server), events + 2);
-  assert.deepEqual(await verifyAuditChain(server.store), { ok: true, events: events + 2, fromSeq: 1 });
+  const events = await auditCount(suite.server);
+  const again = await createSecret(suite.server);
+  assert.equal(await reveal(suite.server, again.tag), again.value);
+  assert.equal(await auditCount(suite.server), events + 2);
+  assert.deepEqual(await verifyAuditChain(suite.server.store), { ok: true, events: events + 2, fromSeq: 1 });
 });

@@ -7,17 +7,16 @@
  * with a few events known by name, so neither an empty answer nor an unfiltered one passes.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { type AuditLogEntry, auditLogs, auditRows } from '../helpers/audit.js';
-import { api, type CreatedKey, createKey, deleteKey } from '../helpers/keys.js';
+import { type CreatedKey, createKey, deleteKey } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { createSecret, type Secret } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { ISO_UTC } from '../helpers/spec.js';
 
-let server: TestServer;
 let manager: CreatedKey;
 let user: CreatedKey;
 let early: Secret;
@@ -26,40 +25,39 @@ let target: CreatedKey;
 /** The last event before the clock jumps an hour, and the first after. */
 let lastEarly: AuditEventRow;
 let firstLate: AuditEventRow;
-
-before(async () => {
-  server = await startTestServer();
-  manager = await createKey(server, { name: 'manager', roles: ['MANAGER'] });
-  user = await createKey(server, { name: 'user', roles: ['USER'] });
-  early = await createSecret(server, { token: manager.apiKey });
-  target = await createKey(server, { name: 'target' });
-  lastEarly = (await auditRows(server)).at(-1) as AuditEventRow;
-  server.advance(60 * 60 * 1000);
-  late = await createSecret(server);
-  firstLate = (await auditRows(server)).at(-1) as AuditEventRow;
-  const renamed = await api(server)('PUT', `/api/v1/auth/key/${target.cid}`, {
-    token: server.adminToken,
+const suite = useTestServer({}, async () => {
+  manager = await createKey(suite.server, { name: 'manager', roles: ['MANAGER'] });
+  user = await createKey(suite.server, { name: 'user', roles: ['USER'] });
+  early = await createSecret(suite.server, { token: manager.apiKey });
+  target = await createKey(suite.server, { name: 'target' });
+  lastEarly = (await auditRows(suite.server)).at(-1) as AuditEventRow;
+  suite.server.advance(60 * 60 * 1000);
+  late = await createSecret(suite.server);
+  firstLate = (await auditRows(suite.server)).at(-1) as AuditEventRow;
+  const renamed = await suite.call('PUT', `/api/v1/auth/key/${target.cid}`, {
+    token: suite.server.adminToken,
     body: { name: 'target, renamed' },
   });
   assert.equal(renamed.status, 200);
-  await deleteKey(server, target.cid);
-  const denied = await api(server)('GET', '/api/v1/secrets', { token: generateToken() });
+  await deleteKey(suite.server, target.cid);
+  const denied = await suite.call('GET', '/api/v1/secrets', { token: generateToken() });
   assert.equal(denied.status, 401);
-  const reveal = await api(server)('GET', `/api/v1/secrets/${late.tag}/value`, { token: server.adminToken });
+  const reveal = await suite.call('GET', `/api/v1/secrets/${late.tag}/value`, {
+    token: suite.server.adminToken,
+  });
   assert.equal(reveal.status, 200);
 });
-after(async () => server?.close());
 
 /** The ids GET /api/v1/audit-logs returns for `query` (one page of 1000). */
 async function idsFor(query: Record<string, string>): Promise<number[]> {
-  const page = await auditLogs(server, { ...query, pageSize: 1000 });
+  const page = await auditLogs(suite.server, { ...query, pageSize: 1000 });
   assert.equal(page.total, page.logs.length);
   return page.logs.map((l) => l.id);
 }
 
 /** The ids of the stored events `keep` selects, newest first. */
 async function expectedIds(keep: (row: AuditEventRow) => boolean): Promise<number[]> {
-  return (await auditRows(server))
+  return (await auditRows(suite.server))
     .filter(keep)
     .map((r) => Number(r.seq))
     .reverse();
@@ -81,9 +79,9 @@ const seqOf = (row: AuditEventRow) => Number(row.seq);
 
 describe('the shape', () => {
   test('{logs, page, total, totalPages}; each log has Cortex’s fields; every event, newest first', async () => {
-    const reply = await api(server)('GET', '/api/v1/audit-logs', { token: server.adminToken });
+    const reply = await suite.call('GET', '/api/v1/audit-logs', { token: suite.server.adminToken });
     assert.equal(reply.status, 200, reply.text);
-    const rows = await auditRows(server);
+    const rows = await auditRows(suite.server);
     assert.deepEqual(Object.keys(reply.body).sort(), ['logs', 'page', 'total', 'totalPages']);
     assert.equal(reply.body.page, 0);
     assert.equal(reply.body.total, rows.length);
@@ -115,7 +113,7 @@ describe('the shape', () => {
   });
 
   test('an anonymous denial reads as actorIdentifier "anonymous", a key’s call as its cid', async () => {
-    const logs = (await auditLogs(server)).logs;
+    const logs = (await auditLogs(suite.server)).logs;
     const anonymous = logs.find((l) => l.actorType === 'ANONYMOUS');
     assert.equal(anonymous?.actorIdentifier, 'anonymous');
     assert.equal(anonymous?.outcome, 'DENIED');
@@ -127,9 +125,9 @@ describe('the shape', () => {
 
 describe('pagination', () => {
   test('pageSize=1: exactly one log per page, in order; totals true on every page', async () => {
-    const all = (await auditLogs(server)).logs.map((l) => l.id);
+    const all = (await auditLogs(suite.server)).logs.map((l) => l.id);
     for (const [page, id] of all.entries()) {
-      const reply = await auditLogs(server, { page, pageSize: 1 });
+      const reply = await auditLogs(suite.server, { page, pageSize: 1 });
       assert.deepEqual(
         reply.logs.map((l) => l.id),
         [id],
@@ -141,10 +139,10 @@ describe('pagination', () => {
   });
 
   test('pages of 3 put together are the whole list', async () => {
-    const all = (await auditLogs(server)).logs.map((l) => l.id);
+    const all = (await auditLogs(suite.server)).logs.map((l) => l.id);
     const pages: number[] = [];
     for (let page = 0; page * 3 < all.length; page++) {
-      const reply = await auditLogs(server, { page, pageSize: 3 });
+      const reply = await auditLogs(suite.server, { page, pageSize: 3 });
       assert.equal(reply.totalPages, Math.ceil(all.length / 3));
       pages.push(...reply.logs.map((l) => l.id));
     }
@@ -152,8 +150,8 @@ describe('pagination', () => {
   });
 
   test('past the end: no logs, true totals', async () => {
-    const total = (await auditRows(server)).length;
-    const reply = await auditLogs(server, { page: total, pageSize: 1 });
+    const total = (await auditRows(suite.server)).length;
+    const reply = await auditLogs(suite.server, { page: total, pageSize: 1 });
     assert.deepEqual(reply.logs, []);
     assert.equal(reply.page, total);
     assert.equal(reply.total, total);
@@ -161,8 +159,8 @@ describe('pagination', () => {
   });
 
   test('a filter’s total counts the filtered events', async () => {
-    const reply = await auditLogs(server, { actions: 'DELETE', pageSize: 1 });
-    const deletes = (await auditRows(server)).filter((r) => r.action === 'DELETE').length;
+    const reply = await auditLogs(suite.server, { actions: 'DELETE', pageSize: 1 });
+    const deletes = (await auditRows(suite.server)).filter((r) => r.action === 'DELETE').length;
     assert.ok(deletes >= 1);
     assert.equal(reply.total, deletes);
     assert.equal(reply.totalPages, deletes);
@@ -175,7 +173,9 @@ describe('pagination', () => {
       ['pageSize=1001', '/query/pageSize'],
       ['page=-1', '/query/page'],
     ] as const) {
-      const reply = await api(server)('GET', `/api/v1/audit-logs?${query}`, { token: server.adminToken });
+      const reply = await suite.call('GET', `/api/v1/audit-logs?${query}`, {
+        token: suite.server.adminToken,
+      });
       assertViolations(reply, [pointer]);
     }
   });
@@ -230,7 +230,7 @@ describe('time filters', () => {
   });
 
   test('startTime after endTime: empty', async () => {
-    const reply = await auditLogs(server, {
+    const reply = await auditLogs(suite.server, {
       startTime: firstLate.occurred_at,
       endTime: lastEarly.occurred_at,
     });
@@ -245,11 +245,11 @@ describe('time filters', () => {
       ['endTime', '2026-11-21T25:00:00'],
       ['endTime', '21/11/2026'],
     ]) {
-      const reply = await api(server)(
+      const reply = await suite.call(
         'GET',
         `/api/v1/audit-logs?${name}=${encodeURIComponent(value as string)}`,
         {
-          token: server.adminToken,
+          token: suite.server.adminToken,
         },
       );
       assertViolations(reply, [`/query/${name}`]);
@@ -341,7 +341,7 @@ describe('value filters', () => {
   });
 
   test('actorEmails (Cortex’s user actors; Tessera has none): an empty list', async () => {
-    const reply = await auditLogs(server, { actorEmails: 'someone@example.com' });
+    const reply = await auditLogs(suite.server, { actorEmails: 'someone@example.com' });
     assert.deepEqual(reply, { logs: [], page: 0, total: 0, totalPages: 0 });
   });
 
@@ -353,8 +353,8 @@ describe('value filters', () => {
       ['objectTypes', 'CATALOG'],
       ['actorTypes', 'ROBOT'],
     ] as const) {
-      const reply = await api(server)('GET', `/api/v1/audit-logs?${name}=${value}`, {
-        token: server.adminToken,
+      const reply = await suite.call('GET', `/api/v1/audit-logs?${name}=${value}`, {
+        token: suite.server.adminToken,
       });
       const [violation] = assertViolations(reply, [`/query/${name}`]);
       assert.ok(reply.body.detail.includes(value.split(',').at(-1) as string), reply.text);
@@ -363,11 +363,11 @@ describe('value filters', () => {
   });
 
   test('several unknown values at once: one violation each', async () => {
-    const reply = await api(server)(
+    const reply = await suite.call(
       'GET',
       '/api/v1/audit-logs?actions=NOPE&objectTypes=CATALOG&actorTypes=ROBOT',
       {
-        token: server.adminToken,
+        token: suite.server.adminToken,
       },
     );
     const violations = assertViolations(reply, ['/query/actions', '/query/objectTypes', '/query/actorTypes']);
@@ -377,12 +377,12 @@ describe('value filters', () => {
 
 describe('who may read it', () => {
   test('a MANAGER key (VIEW_AUDIT_LOGS): 200', async () => {
-    const reply = await auditLogs(server, {}, manager.apiKey);
+    const reply = await auditLogs(suite.server, {}, manager.apiKey);
     assert.ok(reply.total > 0);
   });
 
   test('a USER key: 403', async () => {
-    const reply = await api(server)('GET', '/api/v1/audit-logs', { token: user.apiKey });
+    const reply = await suite.call('GET', '/api/v1/audit-logs', { token: user.apiKey });
     assertProblem(reply, 403, 'FORBIDDEN');
   });
 });

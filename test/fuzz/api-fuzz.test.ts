@@ -11,7 +11,7 @@
  * operation>.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { postgresFlavour, testDialect } from '../helpers/database.js';
 import { type RawClient, rawClient } from '../helpers/fuzz-http.js';
@@ -23,7 +23,7 @@ import { Fuzzer } from '../helpers/fuzz-runner.js';
 import { StoreState } from '../helpers/fuzz-state.js';
 import { api, createKey, deleteKey, role } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { DEFAULT_ROLES } from '../helpers/spec.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_101);
@@ -53,18 +53,15 @@ const BODY_EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
   ),
 };
 
-let server: TestServer;
+// Counted 401s are written when their denial window ends: here only when the server closes, so
+// no count lands in the audit rows pinned to some later request.
 let client: RawClient;
 let operations: FuzzOperation[];
 let pools: Map<string, IdentifierPool>;
 let fuzzer: Fuzzer;
-
-before(async () => {
-  // Counted 401s are written when their denial window ends: here only when the server closes, so
-  // no count lands in the audit rows pinned to some later request.
-  server = await startTestServer({ app: { denialWindow: () => () => {} } });
-  client = rawClient(server.url);
-  const document = await api(server)('GET', '/api/v1/openapi.json');
+const suite = useTestServer({ app: { denialWindow: () => () => {} } }, async () => {
+  client = rawClient(suite.server.url);
+  const document = await suite.call('GET', '/api/v1/openapi.json');
   assert.equal(document.status, 200, document.text);
   operations = operationsOf(document.body);
   pools = new Map([
@@ -72,7 +69,7 @@ before(async () => {
       'cid',
       new IdentifierPool(
         {
-          create: async () => [(await createKey(server, { name: 'fuzz target' })).cid],
+          create: async () => [(await createKey(suite.server, { name: 'fuzz target' })).cid],
           harvest: { operation: 'POST /api/v1/auth/key', identifiers: (body) => [body.cid] },
         },
         3,
@@ -83,7 +80,7 @@ before(async () => {
       new IdentifierPool(
         {
           create: async () => {
-            const secret = await createSecret(server);
+            const secret = await createSecret(suite.server);
             return [secret.tag, secret.id];
           },
           harvest: { operation: 'POST /api/v1/secrets', identifiers: (body) => [body.tag, body.id] },
@@ -92,21 +89,20 @@ before(async () => {
       ),
     ],
   ]);
-  const state = await StoreState.open(server.store.db, server.store.dialect);
+  const state = await StoreState.open(suite.server.store.db, suite.server.store.dialect);
   fuzzer = new Fuzzer({
     client,
     state,
     pools,
-    adminToken: server.adminToken,
+    adminToken: suite.server.adminToken,
     // Failed authentications spend the client's brute-force budget, where one is set, and past
     // it further failures are 429, not 401. A minute of server time after each one restores it.
-    afterUnauthenticated: () => server.advance(61_000),
+    afterUnauthenticated: () => suite.server.advance(61_000),
   });
 });
 
 after(async () => {
   client?.close();
-  await server?.close();
 });
 
 test('every operation of the OpenAPI document, fuzzed', async (t) => {
@@ -122,7 +118,7 @@ test('every operation of the OpenAPI document, fuzzed', async (t) => {
         fc.asyncProperty(arbitraries[index] as fc.Arbitrary<FuzzRequest>, (request) => fuzzer.check(request)),
         { seed: SEED + index, numRuns: RUNS, includeErrorInReport: true },
       );
-      const health = await api(server)('GET', '/healthz');
+      const health = await suite.call('GET', '/healthz');
       assert.equal(health.status, 200, `/healthz after fuzzing ${operation.id}: ${health.text}`);
     });
   }
@@ -141,13 +137,13 @@ test('every operation of the OpenAPI document, fuzzed', async (t) => {
 });
 
 test('afterwards the server is up and serves normal calls', async () => {
-  const call = api(server);
+  const call = api(suite.server);
   assert.equal((await call('GET', '/healthz')).status, 200);
-  const me = await call('GET', '/api/v1/me', { token: server.adminToken });
+  const me = await call('GET', '/api/v1/me', { token: suite.server.adminToken });
   assert.equal(me.status, 200, me.text);
-  const key = await createKey(server, { name: 'after the fuzz' });
-  const read = await call('GET', `/api/v1/auth/key/${key.cid}`, { token: server.adminToken });
+  const key = await createKey(suite.server, { name: 'after the fuzz' });
+  const read = await call('GET', `/api/v1/auth/key/${key.cid}`, { token: suite.server.adminToken });
   assert.equal(read.status, 200, read.text);
   assert.equal(read.body.name, 'after the fuzz');
-  await deleteKey(server, key.cid);
+  await deleteKey(suite.server, key.cid);
 });

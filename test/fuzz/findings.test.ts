@@ -4,33 +4,33 @@
  * inputs the main run leaves out meanwhile.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { type RawClient, type RawRequest, rawClient } from '../helpers/fuzz-http.js';
 import { operationsOf } from '../helpers/fuzz-openapi.js';
 import { checkReply } from '../helpers/fuzz-oracle.js';
 import { PATH_JUNK } from '../helpers/fuzz-requests.js';
 import type { Reply } from '../helpers/http.js';
-import { api, type Call, createKey, role } from '../helpers/keys.js';
+import { createKey, role } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
 import { createSecret } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let call: Call;
 let client: RawClient;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-  client = rawClient(server.url);
+const suite = useTestServer({}, async () => {
+  client = rawClient(suite.server.url);
 });
 after(async () => {
   client?.close();
-  await server?.close();
 });
 
 /** The fuzzer's own check of a reply: no 5xx, and every error SPEC §3's problem+json. */
 function assertSound(reply: Reply, described: string) {
-  checkReply(reply, { described, adminToken: server.adminToken, unauthenticated: false, routed: false });
+  checkReply(reply, {
+    described,
+    adminToken: suite.server.adminToken,
+    unauthenticated: false,
+    routed: false,
+  });
 }
 
 describe('fixed: a request that matches no route gets 404, whatever its body', () => {
@@ -41,7 +41,10 @@ describe('fixed: a request that matches no route gets 404, whatever its body', (
   ] as const) {
     test(`a ${contentType} body`, async () => {
       for (const path of ['/api/v1/nothing', '/api/v1/auth/key///']) {
-        const reply = await call('PUT', path, { rawBody: body, headers: { 'content-type': contentType } });
+        const reply = await suite.call('PUT', path, {
+          rawBody: body,
+          headers: { 'content-type': contentType },
+        });
         assertProblem(reply, 404, 'NOT_FOUND');
       }
     });
@@ -51,28 +54,28 @@ describe('fixed: a request that matches no route gets 404, whatever its body', (
 describe('fixed: NUL in a path parameter or a query filter is a 400 violation, not a 500', () => {
   // PostgreSQL refuses NUL in a query parameter, so these were 500s there.
   test('in a path parameter', async () => {
-    const key = await call('GET', '/api/v1/auth/key/ak%00', { token: server.adminToken });
+    const key = await suite.call('GET', '/api/v1/auth/key/ak%00', { token: suite.server.adminToken });
     assertViolations(key, ['/path/cid']);
-    const secret = await call('DELETE', '/api/v1/secrets/tag%00/', { token: server.adminToken });
+    const secret = await suite.call('DELETE', '/api/v1/secrets/tag%00/', { token: suite.server.adminToken });
     assertViolations(secret, ['/path/tagOrId']);
   });
 
   test('in a query filter', async () => {
-    const reply = await call('GET', '/api/v1/audit-logs?objectIdentifiers=a%00&actorIpAddresses=%00', {
-      token: server.adminToken,
+    const reply = await suite.call('GET', '/api/v1/audit-logs?objectIdentifiers=a%00&actorIpAddresses=%00', {
+      token: suite.server.adminToken,
     });
     assertViolations(reply, ['/query/objectIdentifiers', '/query/actorIpAddresses']);
   });
 
   test('an unknown query parameter is still ignored, whatever it holds', async () => {
-    const reply = await call('GET', '/api/v1/secrets?x=%00', { token: server.adminToken });
+    const reply = await suite.call('GET', '/api/v1/secrets?x=%00', { token: suite.server.adminToken });
     assert.equal(reply.status, 200, reply.text);
   });
 });
 
 test('requests the HTTP parser refuses are answered with problem+json', async () => {
-  const document = await call('GET', '/api/v1/openapi.json');
-  const auth = { authorization: `Bearer ${server.adminToken}` };
+  const document = await suite.call('GET', '/api/v1/openapi.json');
+  const auth = { authorization: `Bearer ${suite.server.adminToken}` };
   const requests: RawRequest[] = [
     ...operationsOf(document.body)
       .filter((operation) => operation.path.includes('{'))
@@ -93,9 +96,9 @@ test('requests the HTTP parser refuses are answered with problem+json', async ()
 });
 
 test('a NUL in a name or description is stored or refused, never a 500', async () => {
-  const key = await createKey(server);
-  const secret = await createSecret(server);
-  const token = server.adminToken;
+  const key = await createKey(suite.server);
+  const secret = await createSecret(suite.server);
+  const token = suite.server.adminToken;
   const readOnly = [role('READ_ONLY')];
   const requests: [string, string, unknown][] = [
     ['POST', '/api/v1/auth/key', { name: 'nul\u0000name', roles: readOnly }],
@@ -106,17 +109,17 @@ test('a NUL in a name or description is stored or refused, never a 500', async (
     ['PUT', `/api/v1/secrets/${secret.tag}`, { name: 'nul\u0000name' }],
   ];
   for (const [method, path, body] of requests) {
-    assertSound(await call(method, path, { token, body }), `${method} ${path} ${JSON.stringify(body)}`);
+    assertSound(await suite.call(method, path, { token, body }), `${method} ${path} ${JSON.stringify(body)}`);
   }
 });
 
 test('a lone surrogate in a name is stored or refused, never a 500', async () => {
-  const secret = await createSecret(server);
-  const token = server.adminToken;
+  const secret = await createSecret(suite.server);
+  const token = suite.server.adminToken;
   for (const name of ['\u200b\udfff', 'x\ud800', '\udc00\ud800']) {
     const path = `/api/v1/secrets/${secret.tag}`;
     assertSound(
-      await call('PUT', path, { token, body: { name } }),
+      await suite.call('PUT', path, { token, body: { name } }),
       `PUT ${path} ${JSON.stringify({ name })}`,
     );
   }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { type AppOptions, buildApp } from '../../src/app.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
@@ -116,17 +116,36 @@ export interface SuiteServer {
   call: Call;
 }
 
+export interface SuiteServerOptions extends TestServerOptions {
+  /**
+   * A fresh server (and `setUp`) for every test instead of one for the suite: for tests of what
+   * cannot be undone, such as pruned events or spent rate-limit budgets.
+   */
+  eachTest?: boolean;
+}
+
 /**
  * The start and stop of a suite's server, in one line: started in the suite's `before`, closed
  * (with its leak scan) in its `after`. Call it in a `describe`, or at a file's top level for the
- * whole file; read `server` from the tests, once it has started.
+ * whole file; read `server` from the tests, once it has started. What the suite needs made before
+ * its tests (keys, secrets, rows) goes in `setUp`, run in the same hook once the server answers:
+ * Node 20 runs a file's top-level `before` hooks at once, not one after the other, so a hook of
+ * the file's own could not count on the server having started.
  */
-export function useTestServer(options: TestServerOptions = {}): SuiteServer {
+export function useTestServer(
+  options: SuiteServerOptions = {},
+  setUp?: (server: TestServer) => Promise<void> | void,
+): SuiteServer {
   let started: TestServer | undefined;
-  before(async () => {
+  const [start, stop] = options.eachTest === true ? [beforeEach, afterEach] : [before, after];
+  start(async () => {
     started = await startTestServer(options);
+    await setUp?.(started);
   });
-  after(async () => started?.close());
+  stop(async () => {
+    await started?.close();
+    started = undefined;
+  });
   const suite: SuiteServer = {
     get server() {
       if (started === undefined) throw new Error("the suite's server starts in its before hook");

@@ -20,30 +20,25 @@ import { createMemoryRateLimiter, type RateDecision, type RateLimiter } from '..
 import type { MaybePromise } from '../../src/runtime/maybe-promise.js';
 import { manualDenialWindow } from '../helpers/audit.js';
 import { type Cluster, clusterSkipReason, startCluster } from '../helpers/cluster.js';
-import { type CallOptions, client, type Reply } from '../helpers/http.js';
+import type { CallOptions, Reply } from '../helpers/http.js';
+import type { Call } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
 import { NEEDS_REDIS, patientRedis } from '../helpers/redis.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const LIMIT = 4;
-let server: TestServer;
-let call: ReturnType<typeof client>;
 const denialWindow = manualDenialWindow();
-before(async () => {
-  server = await startTestServer({
-    app: { trustProxy: 1, authFailuresPerMinute: LIMIT, denialWindow: denialWindow.open },
-  });
-  call = client(server.url);
+const suite = useTestServer({
+  app: { trustProxy: 1, authFailuresPerMinute: LIMIT, denialWindow: denialWindow.open },
 });
-after(async () => server.close());
 
 /** A call from the client at `ip`. */
 function from(ip: string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
-  return call(method, path, { ...options, headers: { ...options.headers, 'x-forwarded-for': ip } });
+  return suite.call(method, path, { ...options, headers: { ...options.headers, 'x-forwarded-for': ip } });
 }
 
 /** LIMIT failed attempts from `ip`, each a 401, in every way a credential can fail. */
-async function spendBudget(ip: string, send: typeof call = call) {
+async function spendBudget(ip: string, send: Call = suite.call) {
   const failing: CallOptions[] = [
     { token: generateToken() }, // well-formed, unknown
     { headers: { authorization: 'Bearer tsk_malformed' } },
@@ -82,10 +77,10 @@ test("another client's garbage spends the budget; the admin's valid token from t
   }
   assert.deepEqual(statuses, [...Array(LIMIT).fill(401), ...Array(24 - LIMIT).fill(429)]);
   // The budget limits failures only: a valid, permitted token is never refused because of them.
-  const me = await from(ip, 'GET', '/api/v1/me', { token: server.adminToken });
+  const me = await from(ip, 'GET', '/api/v1/me', { token: suite.server.adminToken });
   assert.equal(me.status, 200, me.text);
   const created = await from(ip, 'POST', '/api/v1/auth/key', {
-    token: server.adminToken,
+    token: suite.server.adminToken,
     body: { name: 'made-behind-the-nat', roles: [{ type: 'DEFAULT', role: 'USER' }] },
   });
   assert.equal(created.status, 200, created.text);
@@ -104,7 +99,7 @@ test('other clients are unaffected, and a 403 is no failed authentication', asyn
   const other = '203.0.113.21';
   assertProblem(await from(other, 'GET', '/api/v1/me', unknownToken()), 401, 'UNAUTHORIZED');
   const created = await from(other, 'POST', '/api/v1/auth/key', {
-    token: server.adminToken,
+    token: suite.server.adminToken,
     body: { name: 'read-only', roles: [{ type: 'DEFAULT', role: 'READ_ONLY' }] },
   });
   assert.equal(created.status, 200, created.text);
@@ -125,7 +120,7 @@ test('an IPv6 client is its /64: fresh addresses in it share the budget, a neigh
   assertRefused(await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', unknownToken()));
   assertRefused(await from('2001:0db8:0000:0001:ffff:ffff:ffff:ffff', 'GET', '/api/v1/me', unknownToken()));
   assert.equal(
-    (await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', { token: server.adminToken })).status,
+    (await from('2001:db8:0:1::beef', 'GET', '/api/v1/me', { token: suite.server.adminToken })).status,
     200,
   );
   assertProblem(await from('2001:db8:0:2::1', 'GET', '/api/v1/me', unknownToken()), 401, 'UNAUTHORIZED');
@@ -137,7 +132,7 @@ test('denials within the budget are audited (the first, then a count); the refus
   for (let i = 0; i < 3; i++) assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
   await denialWindow.close();
   const reply = await from('203.0.113.99', 'GET', `/api/v1/audit-logs?actorIpAddresses=${ip}`, {
-    token: server.adminToken,
+    token: suite.server.adminToken,
   });
   assert.equal(reply.status, 200, reply.text);
   assert.deepEqual(
@@ -157,9 +152,9 @@ test('the budget comes back when the window has passed', async () => {
   const ip = '203.0.113.40';
   await spendBudget(ip);
   assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
-  server.advance(59_000);
+  suite.server.advance(59_000);
   assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
-  server.advance(1_000);
+  suite.server.advance(1_000);
   // A whole fresh budget, not one attempt.
   await spendBudget(ip);
   assertRefused(await from(ip, 'GET', '/api/v1/me', unknownToken()));
@@ -169,7 +164,7 @@ test('the budget comes back when the window has passed', async () => {
  * `count` requests at once from `ip`, each with a well-formed token no key has, so every one waits
  * for a storage look-up: the statuses they got, counted.
  */
-async function guessAtOnce(send: typeof call, ip: string, count: number): Promise<Record<number, number>> {
+async function guessAtOnce(send: Call, ip: string, count: number): Promise<Record<number, number>> {
   const replies = await Promise.all(
     Array.from({ length: count }, () =>
       send('GET', '/api/v1/me', { ...unknownToken(), headers: { 'x-forwarded-for': ip } }),
@@ -181,7 +176,7 @@ async function guessAtOnce(send: typeof call, ip: string, count: number): Promis
 }
 
 test('300 concurrent guesses get at most LIMIT 401s, the rest 429', async () => {
-  const statuses = await guessAtOnce(call, '203.0.113.50', 300);
+  const statuses = await guessAtOnce(suite.call, '203.0.113.50', 300);
   assert.deepEqual(statuses, { 401: LIMIT, 429: 300 - LIMIT });
 });
 
@@ -199,19 +194,14 @@ function answeringLater(inner: RateLimiter): RateLimiter {
 
 describe('limits that answer later, as Redis does', () => {
   const PER_MINUTE = 10;
-  let later: TestServer;
-  let send: ReturnType<typeof client>;
-  before(async () => {
-    later = await startTestServer({
-      app: {
-        trustProxy: 1,
-        rateLimiter: answeringLater(createMemoryRateLimiter(PER_MINUTE)),
-        authFailureLimiter: answeringLater(createMemoryRateLimiter(LIMIT)),
-      },
-    });
-    send = client(later.url);
+  const later = useTestServer({
+    app: {
+      trustProxy: 1,
+      rateLimiter: answeringLater(createMemoryRateLimiter(PER_MINUTE)),
+      authFailureLimiter: answeringLater(createMemoryRateLimiter(LIMIT)),
+    },
   });
-  after(async () => later?.close());
+  const send = later.call;
 
   test('spent failures refuse the next failure, not the valid token; another client is unaffected', async () => {
     const ip = '198.51.100.10';
@@ -221,7 +211,7 @@ describe('limits that answer later, as Redis does', () => {
       headers: { 'x-forwarded-for': address },
     });
     assertRefused(await send('GET', '/api/v1/me', as(ip, unknownToken())));
-    assert.equal((await send('GET', '/api/v1/me', as(ip, { token: later.adminToken }))).status, 200);
+    assert.equal((await send('GET', '/api/v1/me', as(ip, { token: later.server.adminToken }))).status, 200);
     assertProblem(await send('GET', '/api/v1/me', as('198.51.100.11', unknownToken())), 401, 'UNAUTHORIZED');
   });
 
@@ -232,7 +222,7 @@ describe('limits that answer later, as Redis does', () => {
   });
 
   test("a key's rate limit refuses the call past it, with the limit's headers", async () => {
-    const as = { token: later.adminToken, headers: { 'x-forwarded-for': '198.51.100.20' } };
+    const as = { token: later.server.adminToken, headers: { 'x-forwarded-for': '198.51.100.20' } };
     const first = await send('GET', '/api/v1/me', as);
     assert.equal(first.status, 200);
     // Whatever other tests spent of the key's budget, the header says what is left.
@@ -248,24 +238,19 @@ describe('limits that answer later, as Redis does', () => {
 
 describe('the budget on a real Redis', { skip: NEEDS_REDIS }, () => {
   const { redis, ready } = patientRedis();
-  let shared: TestServer;
-  let send: ReturnType<typeof client>;
-  before(async () => {
-    await ready();
-    const quiet = { warn: () => {}, info: () => {} };
-    shared = await startTestServer({
-      app: {
-        trustProxy: 1,
-        // A fallback that admits nothing: every 401 was admitted by Redis.
-        authFailureLimiter: createRedisRateLimiter(redis, LIMIT, createMemoryRateLimiter(0), quiet),
-      },
-    });
-    send = client(shared.url);
+  const quiet = { warn: () => {}, info: () => {} };
+  // Hooks run in the order they are declared: Redis answers before the server starts, and is
+  // disconnected after it has closed.
+  before(ready);
+  const shared = useTestServer({
+    app: {
+      trustProxy: 1,
+      // A fallback that admits nothing: every 401 was admitted by Redis.
+      authFailureLimiter: createRedisRateLimiter(redis, LIMIT, createMemoryRateLimiter(0), quiet),
+    },
   });
-  after(async () => {
-    await shared?.close();
-    redis.disconnect();
-  });
+  after(() => redis.disconnect());
+  const send = shared.call;
 
   test('300 concurrent guesses get at most LIMIT 401s, the rest 429; the valid token passes', async () => {
     // Redis outlives the server and other runs share it: a client /64 of this run's own.
@@ -273,7 +258,7 @@ describe('the budget on a real Redis', { skip: NEEDS_REDIS }, () => {
     const statuses = await guessAtOnce(send, ip, 300);
     assert.deepEqual(statuses, { 401: LIMIT, 429: 300 - LIMIT });
     const me = await send('GET', '/api/v1/me', {
-      token: shared.adminToken,
+      token: shared.server.adminToken,
       headers: { 'x-forwarded-for': ip },
     });
     assert.equal(me.status, 200, me.text);

@@ -7,11 +7,11 @@
  * accepts, and the control characters it now refuses but rows written before may hold.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { api, type Call, role } from '../helpers/keys.js';
+import { role } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 /** Names that need escaping in JSON, all printable (the API refuses control characters in names). */
 const AWKWARD = [
@@ -32,17 +32,13 @@ const DESCRIPTION = 'tab\tnewline\n and \\n "escaped" \u2028';
 const CONTROLS =
   'tab\tnewline\ncarriage return\rform feed\fbackspace\b \u0001 \u001f delete \u007f \u001b[31m \u0085';
 
-let server: TestServer;
-let call: Call;
-before(async () => {
+const suite = useTestServer({ app: { changeNotices: { mode: 'uncached' } } }, async () => {
   // No in-process caches: rows are rewritten behind the API below, as rows written by an earlier
   // release are, and the single-item answers must read them as stored.
-  server = await startTestServer({ app: { changeNotices: { mode: 'uncached' } } });
-  call = api(server);
   for (const [i, text] of AWKWARD.entries()) {
-    server.advance(1000);
-    const reply = await call('POST', '/api/v1/auth/key', {
-      token: server.adminToken,
+    suite.server.advance(1000);
+    const reply = await suite.call('POST', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       body: {
         name: `key ${text}`,
         ...(i % 2 === 0 ? { description: i === 0 ? DESCRIPTION : text } : {}),
@@ -51,18 +47,19 @@ before(async () => {
       },
     });
     assert.equal(reply.status, 200, reply.text);
-    await createSecret(server, { name: `secret ${text}` });
+    await createSecret(suite.server, { name: `secret ${text}` });
   }
 });
-after(async () => server.close());
 
 /** The list answer the serializer would write: each item's own GET answer, in list order. */
 async function expectedPage(listPath: string, itemPath: (id: string) => string, key: string, query: string) {
-  const listed = await call('GET', `${listPath}?${query}`, { token: server.adminToken });
+  const listed = await suite.call('GET', `${listPath}?${query}`, { token: suite.server.adminToken });
   assert.equal(listed.status, 200, listed.text);
   const items: string[] = [];
   for (const item of listed.body[key] as { cid?: string; id?: string }[]) {
-    const single = await call('GET', itemPath((item.cid ?? item.id) as string), { token: server.adminToken });
+    const single = await suite.call('GET', itemPath((item.cid ?? item.id) as string), {
+      token: suite.server.adminToken,
+    });
     assert.equal(single.status, 200, single.text);
     items.push(single.text);
   }
@@ -77,7 +74,7 @@ type Listed = 'api_keys' | 'secrets';
 
 /** How many of a table's rows hold a stored item text, and how many hold none. */
 async function storedItems(table: Listed): Promise<{ stored: number; missing: number }> {
-  const rows = await server.store.db.selectFrom(table).select('list_item').execute();
+  const rows = await suite.server.store.db.selectFrom(table).select('list_item').execute();
   const stored = rows.filter((row) => row.list_item !== null).length;
   return { stored, missing: rows.length - stored };
 }
@@ -103,10 +100,12 @@ describe('a list page is its items’ own answers, byte for byte', () => {
   ] as const;
 
   test('the awkward texts come back as they were sent, names trimmed (before any row is rewritten below)', async () => {
-    const keys = (await call('GET', '/api/v1/auth/key?pageSize=1000', { token: server.adminToken })).body
-      .apiKeys;
-    const secrets = (await call('GET', '/api/v1/secrets?pageSize=1000', { token: server.adminToken })).body
-      .secrets;
+    const keys = (
+      await suite.call('GET', '/api/v1/auth/key?pageSize=1000', { token: suite.server.adminToken })
+    ).body.apiKeys;
+    const secrets = (
+      await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: suite.server.adminToken })
+    ).body.secrets;
     assert.deepEqual(
       keys.slice(1).map((k: { name: string }) => k.name),
       AWKWARD.map((text) => `key ${text}`.trim()),
@@ -127,9 +126,9 @@ describe('a list page is its items’ own answers, byte for byte', () => {
         } else {
           // Every other row in list order (the keys' own is oldest first, then by id), written as
           // before migration 0005 and before names and descriptions refused control characters.
-          const ids = (await call('GET', `${listPath}?pageSize=1000`, { token: server.adminToken })).body[
-            key
-          ].map((item: { cid?: string; id?: string }) => item.cid ?? item.id);
+          const ids = (
+            await suite.call('GET', `${listPath}?pageSize=1000`, { token: suite.server.adminToken })
+          ).body[key].map((item: { cid?: string; id?: string }) => item.cid ?? item.id);
           const legacy = ids.filter((_: string, i: number) => i % 2 === 1);
           const texts =
             table === 'api_keys'
@@ -137,7 +136,7 @@ describe('a list page is its items’ own answers, byte for byte', () => {
               : sql`name = ${`legacy ${CONTROLS}`}`;
           await sql`update ${sql.table(table)} set list_item = null, ${texts} where ${sql.ref(
             table === 'api_keys' ? 'cid' : 'id',
-          )} in (${sql.join(legacy)})`.execute(server.store.db);
+          )} in (${sql.join(legacy)})`.execute(suite.server.store.db);
           assert.deepEqual(await storedItems(table), {
             stored: count - legacy.length,
             missing: legacy.length,
@@ -154,7 +153,9 @@ describe('a list page is its items’ own answers, byte for byte', () => {
         // The middle page is the whole list's rows 3 to 5: same order, same bytes.
         assert.deepEqual(middle.listed.body[key], whole.listed.body[key].slice(3, 6));
 
-        const past = await call('GET', `${listPath}?pageSize=3&page=9`, { token: server.adminToken });
+        const past = await suite.call('GET', `${listPath}?pageSize=3&page=9`, {
+          token: suite.server.adminToken,
+        });
         assert.equal(past.status, 200);
         const totalPages = Math.ceil(count / 3);
         assert.equal(past.text, `{"${key}":[],"page":9,"total":${count},"totalPages":${totalPages}}`);
@@ -168,9 +169,9 @@ describe('a stored item follows its row', () => {
   async function listedAndStored(table: Listed, id: string) {
     const [listPath, key, idColumn] =
       table === 'api_keys' ? ['/api/v1/auth/key', 'apiKeys', 'cid'] : ['/api/v1/secrets', 'secrets', 'id'];
-    const listed = await call('GET', `${listPath}?pageSize=1000`, { token: server.adminToken });
+    const listed = await suite.call('GET', `${listPath}?pageSize=1000`, { token: suite.server.adminToken });
     const item = (listed.body[key] as { cid?: string; id?: string }[]).find((i) => (i.cid ?? i.id) === id);
-    const row = await server.store.db
+    const row = await suite.server.store.db
       .selectFrom(table)
       .select('list_item')
       .where(sql.ref(idColumn), '=', id)
@@ -179,50 +180,54 @@ describe('a stored item follows its row', () => {
   }
 
   test('an update through the API renders the item again, with the new name', async () => {
-    const key = await call('POST', '/api/v1/auth/key', {
-      token: server.adminToken,
+    const key = await suite.call('POST', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       body: { name: 'before', roles: [role('USER')] },
     });
     const cid = key.body.cid as string;
-    const put = await call('PUT', `/api/v1/auth/key/${cid}`, {
-      token: server.adminToken,
+    const put = await suite.call('PUT', `/api/v1/auth/key/${cid}`, {
+      token: suite.server.adminToken,
       body: { name: 'after "renamed"', description: 'now described' },
     });
     assert.equal(put.status, 200, put.text);
-    const single = await call('GET', `/api/v1/auth/key/${cid}`, { token: server.adminToken });
+    const single = await suite.call('GET', `/api/v1/auth/key/${cid}`, { token: suite.server.adminToken });
     const keyNow = await listedAndStored('api_keys', cid);
     assert.equal(keyNow.stored, single.text);
     assert.deepEqual(keyNow.item, JSON.parse(single.text));
 
-    const secret = await createSecret(server, { name: 'secret before' });
-    const renamed = await call('PUT', `/api/v1/secrets/${secret.id}`, {
-      token: server.adminToken,
+    const secret = await createSecret(suite.server, { name: 'secret before' });
+    const renamed = await suite.call('PUT', `/api/v1/secrets/${secret.id}`, {
+      token: suite.server.adminToken,
       body: { name: 'secret after' },
     });
     assert.equal(renamed.status, 200, renamed.text);
     const renamedNow = await listedAndStored('secrets', secret.id);
-    const singleRenamed = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    const singleRenamed = await suite.call('GET', `/api/v1/secrets/${secret.id}`, {
+      token: suite.server.adminToken,
+    });
     assert.equal(renamedNow.stored, singleRenamed.text);
     assert.equal((renamedNow.item as { name: string }).name, 'secret after');
-    const valued = await call('PUT', `/api/v1/secrets/${secret.id}`, {
-      token: server.adminToken,
+    const valued = await suite.call('PUT', `/api/v1/secrets/${secret.id}`, {
+      token: suite.server.adminToken,
       body: { name: 'secret after a new value', secret: 'rotated-0c41f9' },
     });
     assert.equal(valued.status, 200, valued.text);
     const secretNow = await listedAndStored('secrets', secret.id);
-    const singleSecret = await call('GET', `/api/v1/secrets/${secret.id}`, { token: server.adminToken });
+    const singleSecret = await suite.call('GET', `/api/v1/secrets/${secret.id}`, {
+      token: suite.server.adminToken,
+    });
     assert.equal(secretNow.stored, singleSecret.text);
     assert.equal((secretNow.item as { name: string }).name, 'secret after a new value');
   });
 
   test('a change to a shown column that does not render the item clears it, and the list shows the change', async () => {
-    const key = await call('POST', '/api/v1/auth/key', {
-      token: server.adminToken,
+    const key = await suite.call('POST', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       body: { name: 'changed behind the API', roles: [role('USER')] },
     });
     const cid = key.body.cid as string;
     assert.notEqual((await listedAndStored('api_keys', cid)).stored, null);
-    await server.store.db
+    await suite.server.store.db
       .updateTable('api_keys')
       .set({ name: 'changed directly' })
       .where('cid', '=', cid)
@@ -231,8 +236,8 @@ describe('a stored item follows its row', () => {
     assert.equal(keyNow.stored, null);
     assert.equal((keyNow.item as { name: string }).name, 'changed directly');
 
-    const secret = await createSecret(server, { name: 'secret changed behind the API' });
-    await server.store.db
+    const secret = await createSecret(suite.server, { name: 'secret changed behind the API' });
+    await suite.server.store.db
       .updateTable('secrets')
       .set({ name: 'secret changed directly' })
       .where('id', '=', secret.id)
@@ -242,10 +247,10 @@ describe('a stored item follows its row', () => {
     assert.equal((secretNow.item as { name: string }).name, 'secret changed directly');
 
     // A column the list does not show leaves the stored text alone.
-    const other = await createSecret(server, { name: 'secret with a new version' });
+    const other = await createSecret(suite.server, { name: 'secret with a new version' });
     const storedBefore = (await listedAndStored('secrets', other.id)).stored;
     assert.notEqual(storedBefore, null);
-    await server.store.db
+    await suite.server.store.db
       .updateTable('secrets')
       .set({ updated_at: new Date(0).toISOString() })
       .where('id', '=', other.id)

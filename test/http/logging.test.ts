@@ -3,33 +3,30 @@
  * appears in any log line, and every line is JSON tied to its request by `requestId`.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { api, createKey, flipChar, percentEncodedForms, role } from '../helpers/keys.js';
 import { percentDecoded } from '../helpers/sensitive.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { REQUEST_ID } from '../helpers/spec.js';
 
-let server: TestServer;
 /** Strings that must never reach a log line. */
 const secrets: string[] = [];
 /** The x-request-id of every call made. */
 const requestIds: string[] = [];
-
-before(async () => {
-  server = await startTestServer();
-  const call = api(server);
+const suite = useTestServer({}, async () => {
+  const call = api(suite.server);
   const send = async (...args: Parameters<typeof call>) => {
     const reply = await call(...args);
     requestIds.push(reply.headers.get('x-request-id') ?? 'missing');
     return reply;
   };
-  const admin = server.adminToken;
+  const admin = suite.server.adminToken;
   const unknown = generateToken();
   const bodySecret = 'hunter2-BODY-SECRET-9c1e';
   const created = [
-    await createKey(server, { roles: ['ADMIN'] }),
-    await createKey(server, { roles: ['USER'] }),
+    await createKey(suite.server, { roles: ['ADMIN'] }),
+    await createKey(suite.server, { roles: ['USER'] }),
   ];
   secrets.push(admin, unknown, bodySecret, flipChar(admin, 5), ...created.map((k) => k.apiKey));
 
@@ -70,14 +67,13 @@ before(async () => {
     await send('GET', `/api/v1/auth/key/${form}?apiKey=${form}`, { token: admin });
   }
 });
-after(async () => server.close());
 
 test('the calls were logged', () => {
-  assert.ok(server.logs.length >= requestIds.length, `only ${server.logs.length} log lines`);
+  assert.ok(suite.server.logs.length >= requestIds.length, `only ${suite.server.logs.length} log lines`);
 });
 
 test('no token and no body value appears in any log line', () => {
-  for (const line of server.logs) {
+  for (const line of suite.server.logs) {
     for (const secret of secrets) {
       assert.ok(!line.includes(secret), `a secret in the log: ${line}`);
     }
@@ -86,7 +82,7 @@ test('no token and no body value appears in any log line', () => {
 
 test('no token appears percent-encoded either, and the unmatched paths were logged redacted', () => {
   const paths: string[] = [];
-  for (const line of server.logs) {
+  for (const line of suite.server.logs) {
     const decoded = percentDecoded(Buffer.from(line))?.toString('utf8') ?? line;
     for (const secret of secrets) assert.ok(!decoded.includes(secret), `a secret in the log: ${line}`);
     const path = JSON.parse(line).req?.path;
@@ -96,7 +92,7 @@ test('no token appears percent-encoded either, and the unmatched paths were logg
 });
 
 test('no log line carries headers or bodies', () => {
-  for (const line of server.logs) {
+  for (const line of suite.server.logs) {
     assert.ok(!/authorization/i.test(line), line);
     assert.ok(!line.includes('"body"'), line);
   }
@@ -104,7 +100,7 @@ test('no log line carries headers or bodies', () => {
 
 test('every line is JSON; request lines carry the requestId the client saw', () => {
   const logged = new Set<string>();
-  for (const line of server.logs) {
+  for (const line of suite.server.logs) {
     const entry = JSON.parse(line);
     assert.equal(typeof entry.level, 'number');
     assert.equal(typeof entry.msg, 'string');
@@ -115,7 +111,7 @@ test('every line is JSON; request lines carry the requestId the client saw', () 
 });
 
 test('request lines name the route pattern, never what the client put in the path or query', () => {
-  const requests = server.logs.map((line) => JSON.parse(line).req).filter((r) => r !== undefined);
+  const requests = suite.server.logs.map((line) => JSON.parse(line).req).filter((r) => r !== undefined);
   const routes = requests.map((r) => r.route);
   assert.ok(routes.includes('/api/v1/auth/key'));
   assert.ok(routes.includes('/api/v1/auth/key/:cid'), 'a route with a parameter is logged as its pattern');
@@ -135,7 +131,7 @@ test('one line per request, with the method, path, status and time taken', () =>
     string,
     { req: { method: string; path: string }; res: { statusCode: number }; responseTime: number }[]
   >();
-  for (const line of server.logs) {
+  for (const line of suite.server.logs) {
     const entry = JSON.parse(line);
     if (entry.req === undefined) continue;
     const seen = lines.get(entry.requestId) ?? [];

@@ -3,25 +3,21 @@
  * response carries `x-request-id`, and validation failures carry `violations`.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { CallOptions, Reply } from '../helpers/http.js';
-import { api, type Call, createKey, role } from '../helpers/keys.js';
+import { createKey, role } from '../helpers/keys.js';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 import { type ErrorType, REQUEST_ID } from '../helpers/spec.js';
 
-let server: TestServer;
-let call: Call;
 let adminCid: string;
 let userToken: string;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-  adminCid = (await call('GET', '/api/v1/me', { token: server.adminToken })).body.cid;
-  userToken = (await createKey(server, { roles: ['USER'] })).apiKey;
+
+const suite = useTestServer({}, async () => {
+  adminCid = (await suite.call('GET', '/api/v1/me', { token: suite.server.adminToken })).body.cid;
+  userToken = (await createKey(suite.server, { roles: ['USER'] })).apiKey;
 });
-after(async () => server.close());
 
 const json = { 'content-type': 'application/json' };
 
@@ -31,42 +27,47 @@ const ERRORS: [string, ErrorType, number, () => [string, string, CallOptions]][]
     'malformed JSON',
     'BAD_REQUEST',
     400,
-    () => ['POST', '/api/v1/auth/key', { token: server.adminToken, rawBody: '{', headers: json }],
+    () => ['POST', '/api/v1/auth/key', { token: suite.server.adminToken, rawBody: '{', headers: json }],
   ],
   [
     'schema violation',
     'BAD_REQUEST',
     400,
-    () => ['POST', '/api/v1/auth/key', { token: server.adminToken, body: {} }],
+    () => ['POST', '/api/v1/auth/key', { token: suite.server.adminToken, body: {} }],
   ],
   [
     'bad query',
     'BAD_REQUEST',
     400,
-    () => ['GET', '/api/v1/auth/key?pageSize=0', { token: server.adminToken }],
+    () => ['GET', '/api/v1/auth/key?pageSize=0', { token: suite.server.adminToken }],
   ],
   ['no token', 'UNAUTHORIZED', 401, () => ['GET', '/api/v1/auth/key', {}]],
   ['unknown token', 'UNAUTHORIZED', 401, () => ['GET', '/api/v1/me', { token: generateToken() }]],
   ['missing permission', 'FORBIDDEN', 403, () => ['GET', '/api/v1/auth/key', { token: userToken }]],
-  ['unknown route', 'NOT_FOUND', 404, () => ['GET', '/api/v1/nothing-here', { token: server.adminToken }]],
+  [
+    'unknown route',
+    'NOT_FOUND',
+    404,
+    () => ['GET', '/api/v1/nothing-here', { token: suite.server.adminToken }],
+  ],
   ['unknown route outside /api', 'NOT_FOUND', 404, () => ['GET', '/nothing-here', {}]],
   [
     'unknown method',
     'NOT_FOUND',
     404,
-    () => ['PATCH', '/api/v1/auth/key', { token: server.adminToken, body: {} }],
+    () => ['PATCH', '/api/v1/auth/key', { token: suite.server.adminToken, body: {} }],
   ],
   [
     'unknown key',
     'NOT_FOUND',
     404,
-    () => ['GET', '/api/v1/auth/key/ak0000000000000000', { token: server.adminToken }],
+    () => ['GET', '/api/v1/auth/key/ak0000000000000000', { token: suite.server.adminToken }],
   ],
   [
     'last admin',
     'CONFLICT',
     409,
-    () => ['DELETE', `/api/v1/auth/key/${adminCid}`, { token: server.adminToken }],
+    () => ['DELETE', `/api/v1/auth/key/${adminCid}`, { token: suite.server.adminToken }],
   ],
   [
     'body too large',
@@ -75,7 +76,7 @@ const ERRORS: [string, ErrorType, number, () => [string, string, CallOptions]][]
     () => [
       'POST',
       '/api/v1/auth/key',
-      { token: server.adminToken, rawBody: `"${'x'.repeat(2 * 1024 * 1024)}"`, headers: json },
+      { token: suite.server.adminToken, rawBody: `"${'x'.repeat(2 * 1024 * 1024)}"`, headers: json },
     ],
   ],
   [
@@ -85,7 +86,7 @@ const ERRORS: [string, ErrorType, number, () => [string, string, CallOptions]][]
     () => [
       'POST',
       '/api/v1/auth/key',
-      { token: server.adminToken, rawBody: 'name=x', headers: { 'content-type': 'text/plain' } },
+      { token: suite.server.adminToken, rawBody: 'name=x', headers: { 'content-type': 'text/plain' } },
     ],
   ],
 ];
@@ -94,7 +95,7 @@ describe('every error is a complete problem+json', () => {
   for (const [label, type, status, request] of ERRORS) {
     test(`${label}: ${status} ${type}`, async () => {
       const [method, path, options] = request();
-      const problem = assertProblem(await call(method, path, options), status, type);
+      const problem = assertProblem(await suite.call(method, path, options), status, type);
       assert.equal(problem.instance, path.split('?')[0]);
     });
   }
@@ -103,10 +104,10 @@ describe('every error is a complete problem+json', () => {
 describe('x-request-id', () => {
   test('is on success responses too, a fresh id each time', async () => {
     const replies: Reply[] = [
-      await call('GET', '/api/v1/auth/key', { token: server.adminToken }),
-      await call('GET', '/api/v1/auth/key', { token: server.adminToken }),
-      await call('GET', '/healthz'),
-      await call('GET', '/api/v1/openapi.json'),
+      await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken }),
+      await suite.call('GET', '/api/v1/auth/key', { token: suite.server.adminToken }),
+      await suite.call('GET', '/healthz'),
+      await suite.call('GET', '/api/v1/openapi.json'),
     ];
     const ids = replies.map((r) => r.headers.get('x-request-id'));
     for (const id of ids) assert.match(id ?? '', REQUEST_ID);
@@ -114,19 +115,23 @@ describe('x-request-id', () => {
   });
 
   test('on an error equals the body requestId', async () => {
-    const reply = await call('GET', '/api/v1/auth/key/ak0000000000000000', { token: server.adminToken });
+    const reply = await suite.call('GET', '/api/v1/auth/key/ak0000000000000000', {
+      token: suite.server.adminToken,
+    });
     assert.equal(reply.headers.get('x-request-id'), reply.body.requestId);
   });
 
   test('is generated by the server: a client-sent id is not echoed', async () => {
-    const reply = await call('GET', '/api/v1/me', { headers: { 'x-request-id': 'req_forged' } });
+    const reply = await suite.call('GET', '/api/v1/me', { headers: { 'x-request-id': 'req_forged' } });
     const problem = assertProblem(reply, 401, 'UNAUTHORIZED');
     assert.notEqual(problem.requestId, 'req_forged');
   });
 });
 
 test('instance is the path without the query string', async () => {
-  const reply = await call('GET', '/api/v1/auth/key?pageSize=0&note=private', { token: server.adminToken });
+  const reply = await suite.call('GET', '/api/v1/auth/key?pageSize=0&note=private', {
+    token: suite.server.adminToken,
+  });
   const problem = assertProblem(reply, 400, 'BAD_REQUEST');
   assert.equal(problem.instance, '/api/v1/auth/key');
   assert.ok(!reply.text.includes('private'));
@@ -134,8 +139,8 @@ test('instance is the path without the query string', async () => {
 
 describe('violations', () => {
   test('one per problem, with pointers into the body', async () => {
-    const reply = await call('POST', '/api/v1/auth/key', {
-      token: server.adminToken,
+    const reply = await suite.call('POST', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       body: { name: 5, roles: [{ type: 'DEFAULT', role: 'NOPE' }] },
     });
     const violations = assertViolations(reply, ['/body/name', '/body/roles/0/role']);
@@ -145,7 +150,10 @@ describe('violations', () => {
 
   test('a missing field points at where it belongs', async () => {
     const violations = assertViolations(
-      await call('POST', '/api/v1/auth/key', { token: server.adminToken, body: { roles: [role('USER')] } }),
+      await suite.call('POST', '/api/v1/auth/key', {
+        token: suite.server.adminToken,
+        body: { roles: [role('USER')] },
+      }),
       ['/body/name'],
     );
     assert.equal(violations.length, 1);
@@ -154,30 +162,33 @@ describe('violations', () => {
 
   test('query problems point into /query', async () => {
     const violations = assertViolations(
-      await call('GET', '/api/v1/auth/key?page=-1&pageSize=1001', { token: server.adminToken }),
+      await suite.call('GET', '/api/v1/auth/key?page=-1&pageSize=1001', { token: suite.server.adminToken }),
       ['/query/page', '/query/pageSize'],
     );
     assert.equal(violations.length, 2);
   });
 
   test('a body that is not an object points at /body', async () => {
-    assertViolations(await call('POST', '/api/v1/auth/key', { token: server.adminToken, body: [1] }), [
-      '/body',
-    ]);
+    assertViolations(
+      await suite.call('POST', '/api/v1/auth/key', { token: suite.server.adminToken, body: [1] }),
+      ['/body'],
+    );
   });
 });
 
 describe('query strings', () => {
   test('an unknown extra parameter is ignored', async () => {
-    const reply = await call('GET', '/api/v1/auth/key?verbose=True&flag=False&x=1', {
-      token: server.adminToken,
+    const reply = await suite.call('GET', '/api/v1/auth/key?verbose=True&flag=False&x=1', {
+      token: suite.server.adminToken,
     });
     assert.equal(reply.status, 200, reply.text);
     assert.ok(Array.isArray(reply.body.apiKeys));
   });
 
   test('a parameter given twice: 400, not a crash', async () => {
-    const reply = await call('GET', '/api/v1/auth/key?pageSize=1&pageSize=2', { token: server.adminToken });
+    const reply = await suite.call('GET', '/api/v1/auth/key?pageSize=1&pageSize=2', {
+      token: suite.server.adminToken,
+    });
     assertViolations(reply, ['/query/pageSize']);
   });
 });

@@ -6,23 +6,16 @@
  * the first spends only key budgets, the second the IP budget, the third runs on a spent IP.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { Reply } from '../helpers/http.js';
-import { api, type Call, type CreatedKey, createKey } from '../helpers/keys.js';
+import { api, createKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, useTestServer } from '../helpers/server.js';
 
 const LIMIT = 5;
-let server: TestServer;
-let call: Call;
-/** A key that spends nothing in the first test. */
-let spare: CreatedKey;
-before(async () => {
-  server = await startTestServer({ rateLimitPerMinute: LIMIT });
-  call = api(server);
-});
-after(async () => server.close());
+// Budgets once spent stay spent for a minute: every test starts with them whole.
+const suite = useTestServer({ rateLimitPerMinute: LIMIT, eachTest: true });
 
 function assertRateLimited(reply: Reply) {
   const problem = assertProblem(reply, 429, 'TOO_MANY_REQUESTS');
@@ -33,27 +26,28 @@ function assertRateLimited(reply: Reply) {
 
 test('each key has its own budget', async () => {
   // The admin's first two requests.
-  const second = await createKey(server, { roles: ['USER'] });
-  spare = await createKey(server, { roles: ['USER'] });
+  const second = await createKey(suite.server, { roles: ['USER'] });
+  await createKey(suite.server, { roles: ['USER'] });
   for (let i = 2; i < LIMIT; i++) {
-    assert.equal((await call('GET', '/api/v1/me', { token: server.adminToken })).status, 200);
+    assert.equal((await suite.call('GET', '/api/v1/me', { token: suite.server.adminToken })).status, 200);
   }
-  assertRateLimited(await call('GET', '/api/v1/me', { token: server.adminToken }));
+  assertRateLimited(await suite.call('GET', '/api/v1/me', { token: suite.server.adminToken }));
   // A refused call does not reach its handler: nothing is created past the budget.
   assertRateLimited(
-    await call('POST', '/api/v1/auth/key', {
-      token: server.adminToken,
+    await suite.call('POST', '/api/v1/auth/key', {
+      token: suite.server.adminToken,
       body: { name: 'over-budget', roles: [{ type: 'DEFAULT', role: 'USER' }] },
     }),
   );
   for (let i = 0; i < LIMIT; i++) {
-    assert.equal((await call('GET', '/api/v1/me', { token: second.apiKey })).status, 200);
+    assert.equal((await suite.call('GET', '/api/v1/me', { token: second.apiKey })).status, 200);
   }
-  assertRateLimited(await call('GET', '/api/v1/me', { token: second.apiKey }));
+  assertRateLimited(await suite.call('GET', '/api/v1/me', { token: second.apiKey }));
 });
 
 test('invalid tokens draw on the client IP budget, then get 429 instead of 401', async () => {
-  // The IP budget is untouched so far: spending key budgets did not draw on it.
+  // Creating a key spends the admin's budget, not the client IP's.
+  const spare = await createKey(suite.server, { roles: ['USER'] });
   const invalid = [
     { token: generateToken() },
     { headers: { authorization: 'Bearer tsk_malformed' } },
@@ -62,21 +56,22 @@ test('invalid tokens draw on the client IP budget, then get 429 instead of 401',
     { headers: { authorization: 'Basic xyz' } },
   ];
   for (const options of invalid) {
-    assertProblem(await call('GET', '/api/v1/auth/key', options), 401, 'UNAUTHORIZED');
+    assertProblem(await suite.call('GET', '/api/v1/auth/key', options), 401, 'UNAUTHORIZED');
   }
-  assertRateLimited(await call('GET', '/api/v1/auth/key', { token: generateToken() }));
-  assertRateLimited(await call('GET', '/api/v1/me', {}));
+  assertRateLimited(await suite.call('GET', '/api/v1/auth/key', { token: generateToken() }));
+  assertRateLimited(await suite.call('GET', '/api/v1/me', {}));
   // Unauthenticated routes share the IP budget ...
-  assertRateLimited(await call('GET', '/api/v1/openapi.json'));
+  assertRateLimited(await suite.call('GET', '/api/v1/openapi.json'));
   // ... while a valid key has its own.
-  assert.equal((await call('GET', '/api/v1/me', { token: spare.apiKey })).status, 200);
+  assert.equal((await suite.call('GET', '/api/v1/me', { token: spare.apiKey })).status, 200);
 });
 
 test('/healthz and /readyz are never limited', async () => {
-  assertRateLimited(await call('GET', '/api/v1/me', {}));
+  for (let i = 0; i < LIMIT; i++) await suite.call('GET', '/api/v1/me', {});
+  assertRateLimited(await suite.call('GET', '/api/v1/me', {}));
   for (let i = 0; i < 3 * LIMIT; i++) {
-    assert.equal((await call('GET', '/healthz')).status, 200);
-    assert.equal((await call('GET', '/readyz')).status, 200);
+    assert.equal((await suite.call('GET', '/healthz')).status, 200);
+    assert.equal((await suite.call('GET', '/readyz')).status, 200);
   }
 });
 

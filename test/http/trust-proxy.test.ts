@@ -6,11 +6,11 @@
  * would forward for a client that forged `6.6.6.6` (`X-Forwarded-For: 6.6.6.6, <client>`).
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { TrustProxy } from '../../src/http/trust-proxy.js';
 import { auditRows } from '../helpers/audit.js';
 import { client } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { type SuiteServer, type TestServer, useTestServer } from '../helpers/server.js';
 
 const FORGED = '6.6.6.6';
 
@@ -18,13 +18,8 @@ const FORGED = '6.6.6.6';
  * A server trusting `trustProxy`, with budgets of 2 requests a minute per key and per client: each
  * describe block below makes at most two calls as the admin.
  */
-function serverTrusting(trustProxy: TrustProxy) {
-  let server: TestServer;
-  before(async () => {
-    server = await startTestServer({ rateLimitPerMinute: 2, app: { trustProxy } });
-  });
-  after(async () => server?.close());
-  return () => server;
+function serverTrusting(trustProxy: TrustProxy): SuiteServer {
+  return useTestServer({ rateLimitPerMinute: 2, app: { trustProxy } });
 }
 
 let secrets = 0;
@@ -56,63 +51,68 @@ async function anonymous(server: TestServer, ...forwardedFor: string[]): Promise
 }
 
 describe('a hop count: TESSERA_TRUST_PROXY=1', () => {
-  const server = serverTrusting(1);
+  const suite = serverTrusting(1);
 
   test('the audit log records the entry the proxy appended, not the forged one', async () => {
-    assert.equal(await auditedIp(server(), `${FORGED}, 203.0.113.5`), '203.0.113.5');
+    assert.equal(await auditedIp(suite.server, `${FORGED}, 203.0.113.5`), '203.0.113.5');
   });
 
   test('the rate limit counts per appended entry: a forged prefix neither escapes nor spends a budget', async () => {
     // Two clients forge the same left-most address: each still has a budget of its own, and
     // rotating the forged entry gains the first client nothing.
     assert.deepEqual(
-      await anonymous(server(), `${FORGED}, 203.0.113.21`, `7.7.7.7, 203.0.113.21`, `8.8.8.8, 203.0.113.21`),
+      await anonymous(
+        suite.server,
+        `${FORGED}, 203.0.113.21`,
+        `7.7.7.7, 203.0.113.21`,
+        `8.8.8.8, 203.0.113.21`,
+      ),
       [200, 200, 429],
     );
-    assert.deepEqual(await anonymous(server(), `${FORGED}, 203.0.113.22`), [200]);
+    assert.deepEqual(await anonymous(suite.server, `${FORGED}, 203.0.113.22`), [200]);
   });
 
   test('whatever stands left of the right-most entry is ignored', async () => {
-    assert.equal(await auditedIp(server(), `${FORGED}, 203.0.113.5, 192.0.2.1`), '192.0.2.1');
+    assert.equal(await auditedIp(suite.server, `${FORGED}, 203.0.113.5, 192.0.2.1`), '192.0.2.1');
   });
 });
 
 describe('two hops: TESSERA_TRUST_PROXY=2', () => {
-  const server = serverTrusting(2);
+  const suite = serverTrusting(2);
 
   test('the entry the outer proxy appended is the client; the inner proxy is not', async () => {
-    assert.equal(await auditedIp(server(), `${FORGED}, 203.0.113.6, 10.0.0.2`), '203.0.113.6');
+    assert.equal(await auditedIp(suite.server, `${FORGED}, 203.0.113.6, 10.0.0.2`), '203.0.113.6');
   });
 });
 
 describe('addresses and CIDRs: TESSERA_TRUST_PROXY=127.0.0.1,::1,10.0.0.0/8', () => {
-  const server = serverTrusting(['127.0.0.1', '::1', '10.0.0.0/8']);
+  const suite = serverTrusting(['127.0.0.1', '::1', '10.0.0.0/8']);
 
   test('the right-most entry outside the trusted ranges is the client', async () => {
     // Loopback (the test) and 10.1.2.3 are trusted proxies; 203.0.113.7 is the first hop that is not.
-    assert.equal(await auditedIp(server(), `${FORGED}, 203.0.113.7, 10.1.2.3`), '203.0.113.7');
-    assert.equal(await auditedIp(server(), `${FORGED}, 203.0.113.8`), '203.0.113.8');
+    assert.equal(await auditedIp(suite.server, `${FORGED}, 203.0.113.7, 10.1.2.3`), '203.0.113.7');
+    assert.equal(await auditedIp(suite.server, `${FORGED}, 203.0.113.8`), '203.0.113.8');
   });
 
   test('the rate limit counts that client', async () => {
     assert.deepEqual(
       await anonymous(
-        server(),
+        suite.server,
         `${FORGED}, 198.51.100.1, 10.0.0.9`,
         `${FORGED}, 198.51.100.1`,
         `198.51.100.1`,
       ),
       [200, 200, 429],
     );
-    assert.deepEqual(await anonymous(server(), `${FORGED}, 198.51.100.2, 10.0.0.9`), [200]);
+    assert.deepEqual(await anonymous(suite.server, `${FORGED}, 198.51.100.2, 10.0.0.9`), [200]);
   });
 });
 
 describe('a peer outside the trusted list names no one', () => {
-  const server = serverTrusting(['10.0.0.0/8']);
+  const suite = serverTrusting(['10.0.0.0/8']);
 
   test('the socket address is the client, whatever X-Forwarded-For says', async () => {
-    const ip = await auditedIp(server(), `${FORGED}, 203.0.113.9`);
+    const ip = await auditedIp(suite.server, `${FORGED}, 203.0.113.9`);
     assert.ok(ip === '127.0.0.1' || ip === '::ffff:127.0.0.1', `recorded ${ip}`);
   });
 });

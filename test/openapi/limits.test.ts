@@ -16,25 +16,19 @@
  * size): the last tests check those answers.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, type Call } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
 import { assertProblem, assertViolations } from '../helpers/problem.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 type Schema = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
-let server: TestServer;
-let call: Call;
 let document: Schema;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-  const reply = await call('GET', '/api/v1/openapi.json');
+const suite = useTestServer({}, async () => {
+  const reply = await suite.call('GET', '/api/v1/openapi.json');
   assert.equal(reply.status, 200);
   document = reply.body;
 });
-after(async () => server.close());
 
 /** `#/components/...` references, resolved within `root`. */
 function resolve(schema: Schema, root: Schema): Schema {
@@ -190,24 +184,32 @@ describe('the served document', () => {
 
 describe('limits the schemas cannot state', () => {
   test('a path segment past the router limit: 400 problem+json that does not echo it whole', async () => {
-    const reply = await call('GET', `/api/v1/secrets/${'a'.repeat(1000)}`, { token: server.adminToken });
+    const reply = await suite.call('GET', `/api/v1/secrets/${'a'.repeat(1000)}`, {
+      token: suite.server.adminToken,
+    });
     const problem = assertProblem(reply, 400, 'BAD_REQUEST');
     assert.ok(reply.text.length < 1500, `${reply.text.length} bytes`);
     assert.match(problem.detail, /longer than/);
   });
 
   test('a parameter within the router limit but past its schema: 400 with a violation', async () => {
-    const reply = await call('GET', `/api/v1/secrets/${'a'.repeat(150)}`, { token: server.adminToken });
+    const reply = await suite.call('GET', `/api/v1/secrets/${'a'.repeat(150)}`, {
+      token: suite.server.adminToken,
+    });
     assertViolations(reply, ['/path/tagOrId']);
   });
 
   test('a malformed URL escape: 400 problem+json', async () => {
-    assertProblem(await call('GET', '/api/v1/secrets/%zz', { token: server.adminToken }), 400, 'BAD_REQUEST');
+    assertProblem(
+      await suite.call('GET', '/api/v1/secrets/%zz', { token: suite.server.adminToken }),
+      400,
+      'BAD_REQUEST',
+    );
   });
 
   test('a request body past 2 MB: 413', async () => {
-    const reply = await call('POST', '/api/v1/secrets', {
-      token: server.adminToken,
+    const reply = await suite.call('POST', '/api/v1/secrets', {
+      token: suite.server.adminToken,
       body: { name: 'big', tag: 'big', secret: 'x'.repeat(2 * 1024 * 1024) },
     });
     assertProblem(reply, 413, 'PAYLOAD_TOO_LARGE');

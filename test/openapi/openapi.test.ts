@@ -10,24 +10,20 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { api } from '../helpers/keys.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
 const SNAPSHOT = fileURLToPath(new URL('./openapi.snapshot.json', import.meta.url));
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
-let server: TestServer;
 let document: Record<string, any>;
-before(async () => {
-  server = await startTestServer();
-  const reply = await api(server)('GET', '/api/v1/openapi.json');
+const suite = useTestServer({}, async () => {
+  const reply = await suite.call('GET', '/api/v1/openapi.json');
   assert.equal(reply.status, 200);
   assert.match(reply.headers.get('content-type') ?? '', /^application\/json/);
   document = reply.body;
 });
-after(async () => server.close());
 
 /** Every operation: [path, method, operation]. */
 function operations(): [string, string, Record<string, any>][] {
@@ -46,7 +42,7 @@ describe('the document', () => {
   });
 
   test('is public: no token needed', async () => {
-    assert.equal((await api(server)('GET', '/api/v1/openapi.json')).status, 200);
+    assert.equal((await suite.call('GET', '/api/v1/openapi.json')).status, 200);
   });
 
   test('documents the five API-key calls and /api/v1/me', () => {
@@ -132,7 +128,7 @@ describe('the document', () => {
 });
 
 test('/docs serves the HTML reference page', async () => {
-  const response = await fetch(`${server.url}/docs`);
+  const response = await fetch(`${suite.server.url}/docs`);
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/html/);
   assert.match(await response.text(), /<html/i);

@@ -1,27 +1,22 @@
 /** SPEC §5: the five Cortex secrets calls, their shapes, and that no value is ever in them. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api, type Call } from '../helpers/keys.js';
+import { describe, test } from 'node:test';
 import { assertProblem } from '../helpers/problem.js';
 import { assertSecretShape, createSecret, marker, reveal, uniqueTag } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
-let call: Call;
 let admin: string;
-before(async () => {
-  server = await startTestServer();
-  call = api(server);
-  admin = server.adminToken;
+
+const suite = useTestServer({}, async () => {
+  admin = suite.server.adminToken;
 });
-after(async () => server.close());
 
 const path = (tagOrId: string) => `/api/v1/secrets/${encodeURIComponent(tagOrId)}`;
 
 describe('create', () => {
   test('answers 200 (not 201) with exactly { id, name, tag }', async () => {
     const tag = uniqueTag('create');
-    const reply = await call('POST', '/api/v1/secrets', {
+    const reply = await suite.call('POST', '/api/v1/secrets', {
       token: admin,
       body: { name: 'Database password', tag, secret: marker() },
     });
@@ -33,21 +28,21 @@ describe('create', () => {
   });
 
   test('ids are unique', async () => {
-    const secrets = await Promise.all([1, 2, 3, 4, 5].map(() => createSecret(server)));
+    const secrets = await Promise.all([1, 2, 3, 4, 5].map(() => createSecret(suite.server)));
     assert.equal(new Set(secrets.map((s) => s.id)).size, 5);
   });
 
   test('the name is stored trimmed', async () => {
-    const created = await createSecret(server, { name: '  padded name \t' });
+    const created = await createSecret(suite.server, { name: '  padded name \t' });
     assert.equal(created.name, 'padded name');
-    assert.equal((await call('GET', path(created.id), { token: admin })).body.name, 'padded name');
+    assert.equal((await suite.call('GET', path(created.id), { token: admin })).body.name, 'padded name');
   });
 
   test('a missing field: 400 at its pointer', async () => {
     for (const field of ['name', 'tag', 'secret']) {
       const body: Record<string, string> = { name: 'n', tag: uniqueTag(), secret: 'v' };
       delete body[field];
-      const reply = await call('POST', '/api/v1/secrets', { token: admin, body });
+      const reply = await suite.call('POST', '/api/v1/secrets', { token: admin, body });
       const problem = assertProblem(reply, 400, 'BAD_REQUEST');
       assert.ok(
         problem.violations.some((v: { pointer: string }) => v.pointer === `/body/${field}`),
@@ -58,22 +53,22 @@ describe('create', () => {
 
   test('unknown fields are ignored (as for API keys): the value is `secret`, nothing else', async () => {
     const tag = uniqueTag();
-    const reply = await call('POST', '/api/v1/secrets', {
+    const reply = await suite.call('POST', '/api/v1/secrets', {
       token: admin,
       body: { name: 'n', tag, secret: 'the value', value: 'not the value', id: 'se0000000000000001' },
     });
     assert.equal(reply.status, 200, reply.text);
     assertSecretShape(reply.body);
     assert.notEqual(reply.body.id, 'se0000000000000001');
-    assert.equal(await reveal(server, tag), 'the value');
+    assert.equal(await reveal(suite.server, tag), 'the value');
   });
 });
 
 describe('get', () => {
   test('by id and by tag: the same { id, name, tag }', async () => {
-    const created = await createSecret(server, { name: 'by id and tag' });
-    const byId = await call('GET', path(created.id), { token: admin });
-    const byTag = await call('GET', path(created.tag), { token: admin });
+    const created = await createSecret(suite.server, { name: 'by id and tag' });
+    const byId = await suite.call('GET', path(created.id), { token: admin });
+    const byTag = await suite.call('GET', path(created.tag), { token: admin });
     for (const reply of [byId, byTag]) {
       assert.equal(reply.status, 200, reply.text);
       assertSecretShape(reply.body);
@@ -83,7 +78,11 @@ describe('get', () => {
 
   test('an unknown id or tag: 404 NOT_FOUND', async () => {
     for (const tagOrId of ['se0000000000000000', 'no-such-tag', 'SE0123456789ABCDEF']) {
-      const problem = assertProblem(await call('GET', path(tagOrId), { token: admin }), 404, 'NOT_FOUND');
+      const problem = assertProblem(
+        await suite.call('GET', path(tagOrId), { token: admin }),
+        404,
+        'NOT_FOUND',
+      );
       assert.equal(problem.instance, path(tagOrId));
     }
   });
@@ -91,8 +90,8 @@ describe('get', () => {
 
 describe('list', () => {
   test('one array key, { id, name, tag } items, and the totals', async () => {
-    const created = await createSecret(server, { name: 'listed' });
-    const reply = await call('GET', '/api/v1/secrets?pageSize=1000', { token: admin });
+    const created = await createSecret(suite.server, { name: 'listed' });
+    const reply = await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: admin });
     assert.equal(reply.status, 200, reply.text);
     assert.deepEqual(Object.keys(reply.body).sort(), ['page', 'secrets', 'total', 'totalPages']);
     assert.ok(Array.isArray(reply.body.secrets));
@@ -109,58 +108,69 @@ describe('list', () => {
 
 describe('update', () => {
   test('by id and by tag; the answer is { id, name, tag }', async () => {
-    const created = await createSecret(server);
-    const byId = await call('PUT', path(created.id), { token: admin, body: { name: 'renamed by id' } });
+    const created = await createSecret(suite.server);
+    const byId = await suite.call('PUT', path(created.id), { token: admin, body: { name: 'renamed by id' } });
     assert.equal(byId.status, 200, byId.text);
     assert.deepEqual(byId.body, { id: created.id, name: 'renamed by id', tag: created.tag });
-    const byTag = await call('PUT', path(created.tag), { token: admin, body: { name: 'renamed by tag' } });
+    const byTag = await suite.call('PUT', path(created.tag), {
+      token: admin,
+      body: { name: 'renamed by tag' },
+    });
     assert.equal(byTag.status, 200, byTag.text);
     assert.deepEqual(byTag.body, { id: created.id, name: 'renamed by tag', tag: created.tag });
-    const read = await call('GET', path(created.id), { token: admin });
+    const read = await suite.call('GET', path(created.id), { token: admin });
     assert.deepEqual(read.body, { id: created.id, name: 'renamed by tag', tag: created.tag });
   });
 
   test('an unknown secret: 404', async () => {
-    const reply = await call('PUT', path('se00000000000000ff'), { token: admin, body: { name: 'x' } });
+    const reply = await suite.call('PUT', path('se00000000000000ff'), { token: admin, body: { name: 'x' } });
     assertProblem(reply, 404, 'NOT_FOUND');
   });
 });
 
 describe('delete', () => {
   test('200 with an empty body; afterwards get, update, reveal and delete are 404', async () => {
-    const created = await createSecret(server);
-    const reply = await call('DELETE', path(created.id), { token: admin });
+    const created = await createSecret(suite.server);
+    const reply = await suite.call('DELETE', path(created.id), { token: admin });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.text, '');
-    const problem = assertProblem(await call('GET', path(created.id), { token: admin }), 404, 'NOT_FOUND');
-    assert.equal(problem.instance, path(created.id));
-    assertProblem(await call('GET', path(created.tag), { token: admin }), 404, 'NOT_FOUND');
-    assertProblem(
-      await call('PUT', path(created.id), { token: admin, body: { name: 'x' } }),
+    const problem = assertProblem(
+      await suite.call('GET', path(created.id), { token: admin }),
       404,
       'NOT_FOUND',
     );
-    assertProblem(await call('GET', `${path(created.id)}/value`, { token: admin }), 404, 'NOT_FOUND');
-    assertProblem(await call('GET', `${path(created.id)}/versions`, { token: admin }), 404, 'NOT_FOUND');
-    assertProblem(await call('DELETE', path(created.id), { token: admin }), 404, 'NOT_FOUND');
+    assert.equal(problem.instance, path(created.id));
+    assertProblem(await suite.call('GET', path(created.tag), { token: admin }), 404, 'NOT_FOUND');
+    assertProblem(
+      await suite.call('PUT', path(created.id), { token: admin, body: { name: 'x' } }),
+      404,
+      'NOT_FOUND',
+    );
+    assertProblem(await suite.call('GET', `${path(created.id)}/value`, { token: admin }), 404, 'NOT_FOUND');
+    assertProblem(
+      await suite.call('GET', `${path(created.id)}/versions`, { token: admin }),
+      404,
+      'NOT_FOUND',
+    );
+    assertProblem(await suite.call('DELETE', path(created.id), { token: admin }), 404, 'NOT_FOUND');
   });
 
   test("by tag, with the Cortex CLI's '{}' JSON body", async () => {
-    const created = await createSecret(server);
-    const reply = await call('DELETE', path(created.tag), { token: admin, body: {} });
+    const created = await createSecret(suite.server);
+    const reply = await suite.call('DELETE', path(created.tag), { token: admin, body: {} });
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.text, '');
-    assertProblem(await call('GET', path(created.id), { token: admin }), 404, 'NOT_FOUND');
-    const list = await call('GET', '/api/v1/secrets?pageSize=1000', { token: admin });
+    assertProblem(await suite.call('GET', path(created.id), { token: admin }), 404, 'NOT_FOUND');
+    const list = await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: admin });
     assert.ok(!list.body.secrets.some((s: { id: string }) => s.id === created.id));
   });
 
   test('the tag of a deleted secret can be used again, for a new secret with a new value', async () => {
-    const first = await createSecret(server);
-    assert.equal((await call('DELETE', path(first.id), { token: admin })).status, 200);
-    const second = await createSecret(server, { tag: first.tag });
+    const first = await createSecret(suite.server);
+    assert.equal((await suite.call('DELETE', path(first.id), { token: admin })).status, 200);
+    const second = await createSecret(suite.server, { tag: first.tag });
     assert.notEqual(second.id, first.id);
-    assert.equal(await reveal(server, first.tag), second.value);
+    assert.equal(await reveal(suite.server, first.tag), second.value);
   });
 });
 
@@ -169,21 +179,21 @@ test('the value never appears in any response of create, list, get, update or de
   const nextValue = marker(48);
   const tag = uniqueTag('never-shown');
   const replies = [];
-  const created = await call('POST', '/api/v1/secrets', {
+  const created = await suite.call('POST', '/api/v1/secrets', {
     token: admin,
     body: { name: 'n', tag, secret: value },
   });
   replies.push(created);
   const id = created.body.id;
-  replies.push(await call('GET', '/api/v1/secrets?pageSize=1000', { token: admin }));
-  replies.push(await call('GET', path(id), { token: admin }));
-  replies.push(await call('GET', path(tag), { token: admin }));
-  replies.push(await call('PUT', path(tag), { token: admin, body: { name: 'renamed' } }));
-  replies.push(await call('PUT', path(tag), { token: admin, body: { secret: nextValue } }));
-  replies.push(await call('PUT', path(id), { token: admin, body: { name: 'both', secret: value } }));
-  replies.push(await call('GET', `${path(id)}/versions`, { token: admin }));
-  replies.push(await call('GET', '/api/v1/secrets?pageSize=1000', { token: admin }));
-  replies.push(await call('DELETE', path(id), { token: admin }));
+  replies.push(await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: admin }));
+  replies.push(await suite.call('GET', path(id), { token: admin }));
+  replies.push(await suite.call('GET', path(tag), { token: admin }));
+  replies.push(await suite.call('PUT', path(tag), { token: admin, body: { name: 'renamed' } }));
+  replies.push(await suite.call('PUT', path(tag), { token: admin, body: { secret: nextValue } }));
+  replies.push(await suite.call('PUT', path(id), { token: admin, body: { name: 'both', secret: value } }));
+  replies.push(await suite.call('GET', `${path(id)}/versions`, { token: admin }));
+  replies.push(await suite.call('GET', '/api/v1/secrets?pageSize=1000', { token: admin }));
+  replies.push(await suite.call('DELETE', path(id), { token: admin }));
   for (const reply of replies) {
     assert.equal(reply.status, 200, reply.text);
     for (const v of [value, nextValue]) {
@@ -192,6 +202,6 @@ test('the value never appears in any response of create, list, get, update or de
     }
   }
   // Nor in what the server logged about these requests.
-  const logs = server.logs.join('\n');
+  const logs = suite.server.logs.join('\n');
   assert.ok(!logs.includes(value) && !logs.includes(nextValue), 'a value in the logs');
 });

@@ -5,8 +5,7 @@
  * prints the table with its number of cells.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { api } from '../helpers/keys.js';
+import { after, describe, test } from 'node:test';
 import { MATRIX_ROWS, PROTECTED_ROUTES, PUBLIC_ROUTES } from '../helpers/protected-routes.js';
 import {
   assertCell,
@@ -19,18 +18,15 @@ import {
   routeName,
   sendCell,
 } from '../helpers/security.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useTestServer } from '../helpers/server.js';
 
-let server: TestServer;
 let keys: CallerKeys;
-before(async () => {
-  server = await startTestServer();
-  keys = await createCallerKeys(server);
+const suite = useTestServer({}, async () => {
+  keys = await createCallerKeys(suite.server);
 });
-after(async () => server.close());
 
 test('every operation of the OpenAPI document is a row of the matrix, and only those', async () => {
-  const reply = await api(server)('GET', '/api/v1/openapi.json');
+  const reply = await suite.call('GET', '/api/v1/openapi.json');
   assert.equal(reply.status, 200);
   const documented: string[] = [];
   for (const [path, operations] of Object.entries<Record<string, unknown>>(reply.body.paths)) {
@@ -58,7 +54,7 @@ for (const row of MATRIX_ROWS) {
       test(`${caller.label}: ${expected}`, async () => {
         const outcome: { expected: number; actual: number | undefined } = { expected, actual: undefined };
         outcomes.set(cellKey(row, caller), outcome);
-        const { reply, path } = await sendCell(server, keys, row, caller, expected);
+        const { reply, path } = await sendCell(suite.server, keys, row, caller, expected);
         outcome.actual = reply.status;
         assertCell(reply, path, expected);
       });
@@ -66,7 +62,11 @@ for (const row of MATRIX_ROWS) {
   });
 }
 
-test('the matrix, printed (a report: each cell above is its own test)', (t) => {
+// The matrix as a table, after the cells: a report, not a test (it could not fail), printed as
+// the run's diagnostics.
+after((context) => {
+  // A root-level hook gets the file's test context, which has diagnostic().
+  const report = (line: string) => 'diagnostic' in context && context.diagnostic(line);
   const groups = [...new Set(CALLERS.map((c) => c.group))];
   const size = (group: string) => CALLERS.filter((c) => c.group === group).length;
   const headings = groups.map((g) => (size(g) > 1 ? `${g} ×${size(g)}` : g));
@@ -102,10 +102,10 @@ test('the matrix, printed (a report: each cell above is its own test)', (t) => {
   ]);
   const table = [['route (requirement)', ...headings], ...lines];
   const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of table) t.diagnostic(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
-  t.diagnostic(
+  for (const r of table) report(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+  report(
     `${MATRIX_ROWS.length} routes × ${CALLERS.length} callers: ${cells} cells (· = not applicable), ` +
       `${ran} run here, ${wrong.length} wrong (marked !)`,
   );
-  for (const line of wrong) t.diagnostic(`wrong: ${line}`);
+  for (const line of wrong) report(`wrong: ${line}`);
 });
