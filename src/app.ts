@@ -3,27 +3,22 @@ import { type ChangeNoticeBus, createLocalNoticeBus } from './cluster/change-not
 import type { LogLevel } from './config.js';
 import { type IdPrefix, looksLikeId } from './crypto/ids.js';
 import type { Store } from './db/database.js';
+import type { ObjectType } from './domain/object-types.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
-import {
-  type ApiKeyService,
-  type AuthenticatedKey,
-  createApiKeyService,
-} from './features/api-keys/api-keys.service.js';
+import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
+import { type AuthenticatedKey, createAuthentication } from './features/api-keys/authentication.js';
 import { TokenCache } from './features/api-keys/token-cache.js';
 import { createDenialWindow, type OpenDenialWindow } from './features/audit/audit.denial-window.js';
 import { createDenialLog } from './features/audit/audit.denials.js';
 import { createAuditLog } from './features/audit/audit.log.js';
 import { auditRoutes } from './features/audit/audit.routes.js';
 import { createAuditService } from './features/audit/audit.service.js';
-import type { AuditEventRow, ObjectType } from './features/audit/audit.table.js';
+import type { AuditEventRow } from './features/audit/audit.table.js';
 import { healthRoutes } from './features/health/health.routes.js';
 import type { Keyring } from './features/keyring/keyring.js';
+import { createSecretCaches } from './features/secrets/secret-lookup.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
-import {
-  createSecretCaches,
-  createSecretService,
-  type SecretService,
-} from './features/secrets/secrets.service.js';
+import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
 import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
@@ -185,7 +180,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAccessControl(server, {
     limiter,
     failures: failureLimiter === undefined ? NO_AUTH_FAILURE_BUDGET : createAuthFailureBudget(failureLimiter),
-    authenticate: apiKeys.authenticate,
+    authenticate: createAuthentication({ store: options.store, now, cache }),
   });
   await registerOpenApi(server);
   await server.register(healthRoutes, { store: options.store });

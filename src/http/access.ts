@@ -1,18 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isWellFormedToken } from '../crypto/tokens.js';
-import type { ObjectType } from '../features/audit/audit.table.js';
-import type { Permission } from '../features/roles/permissions.js';
+import type { Principal, RequestInfo } from '../domain/caller.js';
+import type { ObjectType } from '../domain/object-types.js';
+import type { Permission } from '../domain/permissions.js';
 import { andThen, type MaybePromise } from '../runtime/maybe-promise.js';
 import type { AuthFailureBudget } from './auth-failures.js';
 import { clientOf } from './client-address.js';
 import { AppError } from './errors.js';
 import type { RateDecision, RateLimiter } from './rate-limiter.js';
-
-/** Who is calling: the API key behind the bearer token, with its effective permissions. */
-export interface Principal {
-  cid: string;
-  permissions: ReadonlySet<Permission>;
-}
 
 /**
  * Looks a well-formed token up: at once when the token cache holds it, later when storage must be
@@ -153,13 +148,6 @@ function identify<P extends Principal>(
 export function principalOf<P extends Principal = Principal>(request: FastifyRequest): P {
   if (request.principal === undefined) throw new Error('route is not protected');
   return request.principal as P;
-}
-
-/** Where a request came from, for the audit log. */
-export interface RequestInfo {
-  requestId: string;
-  ip: string;
-  userAgent: string | null;
 }
 
 /** The caller of a protected route with its request's origin: what services record as the actor. */

@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStorageUnavailable } from '../db/errors.js';
-import { AppError, ERROR_STATUS, type ErrorType, type Violation, violation } from './errors.js';
+import { DomainError, type Violation, violation } from '../domain/errors.js';
+import { appErrorOf } from './domain-errors.js';
+import { AppError, ERROR_STATUS, type ErrorType } from './errors.js';
 import { sendProblem } from './problem.js';
 import { TEXT_PATTERN_RULES } from './schemas.js';
 
@@ -85,7 +87,9 @@ export interface ErrorHandlerOptions {
 }
 
 export function registerErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}) {
-  app.setErrorHandler(async (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (thrown: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    // A service's refusal is answered exactly as the edge's own: one path from here on.
+    const error = thrown instanceof DomainError ? appErrorOf(thrown) : thrown;
     if (error instanceof AppError) {
       if (error.status >= 500) request.log.error({ err: error }, 'request failed');
       if ((error.status === 401 || error.status === 403) && options.onDenied !== undefined) {

@@ -1,7 +1,11 @@
+import type { Violation } from '../domain/errors.js';
+
 /**
- * One error class for every expected failure. Each type maps to one HTTP status; the error
- * handler renders it as SPEC §3's problem+json. Messages quote what the caller sent, never a
- * token, secret value or internal detail.
+ * The failures only the edge raises (401, 408, 413, 415, 429, 431...) and what every refusal
+ * becomes before it is rendered: services and features throw domain errors (src/domain/errors.ts),
+ * which domain-errors.ts maps to these. Each type maps to one HTTP status; the error handler
+ * renders it as SPEC §3's problem+json. Messages quote what the caller sent, never a token, secret
+ * value or internal detail.
  */
 export const ERROR_STATUS = {
   BAD_REQUEST: 400,
@@ -36,24 +40,6 @@ export const ERROR_TITLES: Record<ErrorType, string> = {
   SERVICE_UNAVAILABLE: 'Service Unavailable',
 };
 
-export interface Violation {
-  title: string;
-  description: string;
-  pointer: string;
-  paths: string[];
-  violationType: 'MUST';
-}
-
-export function violation(pointer: string, description: string, title = 'Invalid value'): Violation {
-  return {
-    title,
-    description,
-    pointer,
-    paths: [pointer],
-    violationType: 'MUST',
-  };
-}
-
 export class AppError extends Error {
   override name = 'AppError';
   readonly status: number;
@@ -63,7 +49,7 @@ export class AppError extends Error {
     message: string,
     /** Specific: "No secret with tag or id 'db'". Defaults to the message. */
     readonly detail: string = message,
-    readonly extra: { violations?: Violation[]; retryAfter?: number } = {},
+    readonly extra: { violations?: readonly Violation[]; retryAfter?: number } = {},
     /** The underlying failure, for the log only: never rendered. */
     cause?: unknown,
   ) {
@@ -72,12 +58,6 @@ export class AppError extends Error {
   }
 }
 
+/** A 400 the edge raises itself (a body that is not JSON): every violation found, at once. */
 export const badRequest = (detail: string, violations: Violation[] = []) =>
   new AppError('BAD_REQUEST', 'Invalid request', detail, { violations });
-/** Throws one 400 carrying every violation found, when there are any. */
-export function throwIfViolations(violations: Violation[]): void {
-  if (violations.length > 0) throw badRequest(violations.map((v) => v.description).join('; '), violations);
-}
-export const notFound = (message: string, detail?: string) => new AppError('NOT_FOUND', message, detail);
-export const conflict = (message: string, detail?: string) => new AppError('CONFLICT', message, detail);
-export const forbidden = (detail: string) => new AppError('FORBIDDEN', 'Access denied', detail);

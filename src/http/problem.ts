@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { redactTokens } from '../crypto/tokens.js';
-import { ERROR_TITLES, type ErrorType, type Violation } from './errors.js';
+import type { Violation } from '../domain/errors.js';
+import { ERROR_TITLES, type ErrorType } from './errors.js';
 
 /** The problem+json body of SPEC §3: RFC 9457 fields and Cortex's own, side by side. */
 export interface Problem {
@@ -13,7 +14,7 @@ export interface Problem {
   details: string;
   httpStatus: number;
   requestId: string;
-  violations?: Violation[];
+  violations?: readonly Violation[];
   retryAfter?: number;
 }
 
@@ -22,7 +23,7 @@ export interface ProblemInput {
   status: number;
   message: string;
   detail: string;
-  violations?: Violation[] | undefined;
+  violations?: readonly Violation[] | undefined;
   retryAfter?: number | undefined;
 }
 

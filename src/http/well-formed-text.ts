@@ -1,4 +1,4 @@
-import { type Violation, violation } from './errors.js';
+import { type Violation, violation } from '../domain/errors.js';
 
 /**
  * A body that is valid UTF-8 can still carry text that is not: JSON's `\ud800` escape writes half

@@ -7,11 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../../src/db/database.js';
-import {
-  type ApiKeyService,
-  createApiKeyService,
-  type KeyPrincipal,
-} from '../../src/features/api-keys/api-keys.service.js';
+import { type ApiKeyService, createApiKeyService } from '../../src/features/api-keys/api-keys.service.js';
+import type { KeyPrincipal } from '../../src/features/api-keys/authentication.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { permissionsOf } from '../../src/features/roles/permissions.js';
 import { auditActionsOn } from '../helpers/audit.js';

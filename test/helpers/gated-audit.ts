@@ -3,8 +3,10 @@
  * read what it will change, and a test can commit another change in between (a deterministic
  * interleaving of two writes to one row).
  */
+
+import { DomainError } from '../../src/domain/errors.js';
 import type { AuditLog } from '../../src/features/audit/audit.log.js';
-import { AppError } from '../../src/http/errors.js';
+import { appErrorOf } from '../../src/http/domain-errors.js';
 
 export function gatedAudit(audit: AuditLog) {
   let next: { reached: () => void; released: Promise<void> } | undefined;
@@ -35,13 +37,13 @@ export function gatedAudit(audit: AuditLog) {
   return { log, holdNext };
 }
 
-/** A service call's outcome as an HTTP status: 200, or the status of the AppError it threw. */
+/** A service call's outcome as an HTTP status: 200, or the status the edge answers its refusal with. */
 export async function statusOf(promise: Promise<unknown>): Promise<number> {
   try {
     await promise;
     return 200;
   } catch (error) {
-    if (error instanceof AppError) return error.status;
+    if (error instanceof DomainError) return appErrorOf(error).status;
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The in-process caches of secrets (createSecretCaches, src/features/secrets/secrets.service.ts):
+ * The in-process caches of secrets (createSecretCaches, src/features/secrets/secret-lookup.ts):
  * secret rows, and the sealed versions reveals read. A change is seen at once by the node that
  * made it and by every node on the same bus, a node whose bus is down reads storage, and the
  * caches are really used (a change nobody announced is not seen until the entry expires). Two apps

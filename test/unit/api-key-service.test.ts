@@ -13,14 +13,11 @@ import { generateToken } from '../../src/crypto/tokens.js';
 import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
-import {
-  type ApiKeyService,
-  createApiKeyService,
-  type KeyPrincipal,
-} from '../../src/features/api-keys/api-keys.service.js';
+import { DomainError } from '../../src/domain/errors.js';
+import { type ApiKeyService, createApiKeyService } from '../../src/features/api-keys/api-keys.service.js';
+import { createAuthentication, type KeyPrincipal } from '../../src/features/api-keys/authentication.js';
 import { BOOTSTRAP_FILE_NAME, ensureBootstrapKey } from '../../src/features/api-keys/bootstrap.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
-import { AppError } from '../../src/http/errors.js';
 import { role } from '../helpers/keys.js';
 import type { Permission } from '../helpers/spec.js';
 
@@ -56,11 +53,11 @@ function caller(...permissions: Permission[]): KeyPrincipal {
   return { cid: key.cid, key, permissions: new Set(permissions) };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<AppError> {
+async function refusal(promise: Promise<unknown>): Promise<DomainError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof AppError, String(error));
+    assert.ok(error instanceof DomainError, String(error));
     return error;
   }
   assert.fail('the call was allowed');
@@ -75,7 +72,7 @@ describe('no privilege escalation', () => {
     }
     for (const name of ['USER', 'MANAGER', 'ADMIN'] as const) {
       const error = await refusal(service.create(editor, { name, roles: [role(name)] }));
-      assert.equal(error.type, 'FORBIDDEN', name);
+      assert.equal(error.kind, 'forbidden', name);
     }
   });
 
@@ -83,12 +80,12 @@ describe('no privilege escalation', () => {
     const editor = caller('EDIT_API_KEYS', 'CREATE_SECRETS');
     await service.create(editor, { name: 'user', roles: [role('USER')] });
     const error = await refusal(service.create(editor, { name: 'manager', roles: [role('MANAGER')] }));
-    assert.equal(error.type, 'FORBIDDEN');
+    assert.equal(error.kind, 'forbidden');
     assert.match(error.detail, /VIEW_AUDIT_LOGS/);
     const twoRoles = await refusal(
       service.create(editor, { name: 'two', roles: [role('USER'), role('MANAGER')] }),
     );
-    assert.equal(twoRoles.type, 'FORBIDDEN');
+    assert.equal(twoRoles.kind, 'forbidden');
   });
 
   test('a caller may not update or delete a key holding permissions it lacks', async () => {
@@ -107,8 +104,8 @@ describe('no privilege escalation', () => {
       },
     );
     const editor = caller('EDIT_API_KEYS');
-    assert.equal((await refusal(service.update(editor, admin.cid, { name: 'mine now' }))).type, 'FORBIDDEN');
-    assert.equal((await refusal(service.delete(editor, admin.cid))).type, 'FORBIDDEN');
+    assert.equal((await refusal(service.update(editor, admin.cid, { name: 'mine now' }))).kind, 'forbidden');
+    assert.equal((await refusal(service.delete(editor, admin.cid))).kind, 'forbidden');
     assert.equal((await service.get(admin.cid)).name, 'an admin');
   });
 
@@ -142,18 +139,19 @@ describe('the bootstrap key', () => {
         now: () => new Date(),
         audit: createAuditLog({ store: fresh, now: () => new Date() }),
       }),
+      authenticate: createAuthentication({ store: fresh, now: () => new Date() }),
     };
   }
 
   test('without a configured token: an ADMIN key named bootstrap, its token in a 0600 file, not in the log', async () => {
-    const { dir, store: fresh, service: bootstrapService } = await freshService();
+    const { dir, store: fresh, service: bootstrapService, authenticate } = await freshService();
     try {
       const { lines, log } = capture();
       await ensureBootstrapKey(bootstrapService, { dataDir: dir, token: undefined, log });
       const file = join(dir, BOOTSTRAP_FILE_NAME);
       assert.equal(statSync(file).mode & 0o777, 0o600);
       const token = readFileSync(file, 'utf8').trim();
-      const principal = await bootstrapService.authenticate(token);
+      const principal = await authenticate(token);
       assert.ok(principal !== undefined && principal !== 'expired');
       assert.equal(principal.key.name, 'bootstrap');
       assert.deepEqual(principal.key.roles, [role('ADMIN')]);
@@ -174,12 +172,12 @@ describe('the bootstrap key', () => {
   });
 
   test('with TESSERA_BOOTSTRAP_TOKEN: that token is the key, no file, not in the log', async () => {
-    const { dir, store: fresh, service: bootstrapService } = await freshService();
+    const { dir, store: fresh, service: bootstrapService, authenticate } = await freshService();
     try {
       const { lines, log } = capture();
       const token = generateToken();
       await ensureBootstrapKey(bootstrapService, { dataDir: dir, token, log });
-      const principal = await bootstrapService.authenticate(token);
+      const principal = await authenticate(token);
       assert.ok(principal !== undefined && principal !== 'expired');
       assert.equal(principal.key.last4, token.slice(-4));
       assert.throws(() => statSync(join(dir, BOOTSTRAP_FILE_NAME)));

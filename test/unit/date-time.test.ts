@@ -1,7 +1,7 @@
-/** parseDateTime (src/http/date-time.ts): ISO 8601 as clients send it; zone-less is UTC. */
+/** parseDateTime (src/domain/date-time.ts): ISO 8601 as clients send it; zone-less is UTC. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDateTime } from '../../src/http/date-time.js';
+import { parseDateTime } from '../../src/domain/date-time.js';
 
 const iso = (value: string) => parseDateTime(value)?.toISOString();
 

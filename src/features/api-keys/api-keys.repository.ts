@@ -3,7 +3,7 @@ import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
 import type { Page, PageQuery } from '../../domain/page.js';
 import { apiKeysListing } from './api-keys.listing.js';
-import type { ApiKey } from './api-keys.service.js';
+import type { ApiKey } from './api-keys.mapping.js';
 import type { ApiKeyRow } from './api-keys.table.js';
 
 /** Queries only: no rules, no mapping. `db` may be a transaction. */

@@ -15,7 +15,8 @@ import {
   type UpdateApiKeyInput,
   updateApiKeyBody,
 } from './api-keys.schemas.js';
-import type { ApiKeyService, KeyPrincipal } from './api-keys.service.js';
+import type { ApiKeyService } from './api-keys.service.js';
+import type { KeyPrincipal } from './authentication.js';
 
 const tags = ['API keys'];
 const access = { permission: 'EDIT_API_KEYS', objectType: 'API_KEY' } as const;

@@ -1,6 +1,7 @@
+import { PERMISSIONS } from '../../domain/permissions.js';
 import { pageOf } from '../../http/pagination.js';
 import { DESCRIPTION_TEXT_PATTERN, NAME_TEXT_PATTERN } from '../../http/schemas.js';
-import { DEFAULT_ROLES, PERMISSIONS } from '../roles/permissions.js';
+import { DEFAULT_ROLES } from '../roles/permissions.js';
 
 export const NAME_MAX = 256;
 export const DESCRIPTION_MAX = 4096;

@@ -1,160 +1,66 @@
 import type { Kysely } from 'kysely';
 import { generateId } from '../../crypto/ids.js';
-import { digestsEqual, generateToken, hashToken } from '../../crypto/tokens.js';
+import { generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Database, Store } from '../../db/database.js';
 import { lockWithinTransaction } from '../../db/locks.js';
+import { parseDateTime } from '../../domain/date-time.js';
+import { trimmedName } from '../../domain/display-name.js';
+import { NotFoundError, throwIfViolations, type Violation, violation } from '../../domain/errors.js';
 import type { Page, PageQuery } from '../../domain/page.js';
-import type { Principal, RequestInfo } from '../../http/access.js';
-import { parseDateTime } from '../../http/date-time.js';
-import { trimmedName } from '../../http/display-name.js';
-import {
-  conflict,
-  forbidden,
-  notFound,
-  throwIfViolations,
-  type Violation,
-  violation,
-} from '../../http/errors.js';
-import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor, type RecordEvent, systemActor } from '../audit/audit.log.js';
+import { holdsAdmin, type RoleRef } from '../roles/permissions.js';
 import {
-  type DefaultRole,
-  holdsAdmin,
-  isSubset,
-  type Permission,
-  permissionsOf,
-  type RoleRef,
-  sortedPermissions,
-} from '../roles/permissions.js';
-import { toApiKey } from './api-keys.mapping.js';
+  requireCoverageOfKey,
+  requireCoverageOfNewKey,
+  resolveRoles,
+  storedRoles,
+} from '../roles/role-resolution.js';
+import { type ApiKey, toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
 import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
 import type { ApiKeyRow } from './api-keys.table.js';
+import type { AuthenticatedKey, KeyCaller } from './authentication.js';
+import { refuseDeletingLastAdmin } from './last-admin-guard.js';
 import type { TokenCache } from './token-cache.js';
-
-/** An API key as the API shows it (SPEC §4). */
-export interface ApiKey {
-  cid: string;
-  name: string;
-  description: string | null;
-  createdDate: string;
-  expirationDate: string | null;
-  last4: string;
-  roles: readonly RoleRef[];
-}
-
-/** The caller, as resolved from its bearer token. */
-export interface KeyPrincipal extends Principal {
-  key: ApiKey;
-}
-
-/** A caller as services receive it: the key, and where the request came from when over HTTP. */
-export type KeyCaller = KeyPrincipal & Partial<RequestInfo>;
 
 export interface ApiKeyServiceDeps {
   store: Store;
   now: () => Date;
-  /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
+  /** The token cache this node authenticates through (authentication.ts): a changed key is dropped from it. */
   cache?: TokenCache<AuthenticatedKey> | undefined;
   audit: AuditLog;
 }
 
-/**
- * What authenticating a token yields, worked out once per storage read: the token cache keeps
- * these, so a cached request parses no JSON and builds no permission set.
- */
-export interface AuthenticatedKey {
-  cid: string;
-  tokenHash: string;
-  /** Milliseconds since the epoch; null: never expires. */
-  expiresAtMs: number | null;
-  principal: KeyPrincipal;
-}
-
-function authenticatedKey(row: ApiKeyRow): AuthenticatedKey {
-  const key = toApiKey(row);
-  // Shared by every request the cache serves: frozen so none can alter another's view.
-  const principal: KeyPrincipal = Object.freeze({
-    cid: key.cid,
-    key: Object.freeze(key),
-    permissions: permissionsOf(key.roles),
-  });
-  return {
-    cid: row.cid,
-    tokenHash: row.token_hash,
-    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
-    principal,
-  };
-}
-
-function isExpired(row: Pick<ApiKeyRow, 'expires_at'>, now: Date): boolean {
-  return row.expires_at !== null && row.expires_at <= now.toISOString();
-}
-
-/** Turns the request's role list into stored role references; every problem is a violation. */
-function resolveRoles(input: CreateApiKeyInput['roles'], violations: Violation[]): RoleRef[] {
-  const resolved = new Map<string, RoleRef>();
-  input.forEach((ref, index) => {
-    const pointer = `/body/roles/${index}`;
-    if (ref.type === 'DEFAULT') {
-      if (ref.role === undefined) {
-        violations.push(violation(`${pointer}/role`, "A DEFAULT role needs 'role'", 'Missing field'));
-        return;
-      }
-      resolved.set(`DEFAULT:${ref.role}`, {
-        type: 'DEFAULT',
-        role: ref.role as DefaultRole,
-      });
-      return;
-    }
-    if (ref.tag === undefined) {
-      violations.push(violation(`${pointer}/tag`, "A CUSTOM role needs 'tag'", 'Missing field'));
-      return;
-    }
-    // Custom roles arrive with their own issue; until then every custom tag is unknown.
-    violations.push(violation(`${pointer}/tag`, `No custom role with tag '${ref.tag}'`));
-  });
-  return [...resolved.values()];
-}
-
-/** Deleting an ADMIN key needs another ADMIN key that stays valid at least this long. */
-const ADMIN_SUCCESSOR_VALID_FOR_MS = 3_600_000;
-
 function keyNotFound(cid: string) {
-  return notFound('API key not found', `No API key with cid '${cid}'`);
+  return new NotFoundError('API key not found', `No API key with cid '${cid}'`);
 }
 
-function missingFrom(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permission>): string {
-  return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
+/** The expiration a new key asks for, checked: an instant in the future, or none. */
+function expirationOf(input: CreateApiKeyInput, now: Date, violations: Violation[]): string | null {
+  if (input.expirationDate === undefined || input.expirationDate === null) return null;
+  const parsed = parseDateTime(input.expirationDate);
+  if (parsed === undefined) {
+    violations.push(violation('/body/expirationDate', "'expirationDate' must be an ISO 8601 date-time"));
+  } else if (parsed.getTime() <= now.getTime()) {
+    violations.push(violation('/body/expirationDate', "'expirationDate' must be in the future"));
+  } else {
+    return parsed.toISOString();
+  }
+  return null;
 }
 
+/**
+ * API keys' operations: who may act on which key (roles/role-resolution.ts), the last-admin
+ * guard (last-admin-guard.ts), the first key of an empty store and the break-glass one. Tokens are
+ * checked by authentication.ts, not here.
+ */
 export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceDeps) {
   const { db } = store;
-
-  /** A key by its token's hash, from storage, kept in the token cache unless a change raced it. */
-  async function loadKey(tokenHash: string): Promise<AuthenticatedKey | undefined> {
-    const ticket = cache?.ticket();
-    const row = await repo.findApiKeyByTokenHash(db, tokenHash);
-    if (row === undefined) return undefined;
-    const found = authenticatedKey(row);
-    if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
-    return found;
-  }
 
   async function requireKey(cid: string): Promise<ApiKeyRow> {
     const row = await repo.findApiKeyByCid(db, cid);
     if (row === undefined) throw keyNotFound(cid);
     return row;
-  }
-
-  /** A caller may only act on keys whose permissions it holds itself. */
-  function requireCoverage(caller: KeyCaller, target: ApiKeyRow, verb: string) {
-    const targetPermissions = permissionsOf(JSON.parse(target.roles) as RoleRef[]);
-    if (!isSubset(targetPermissions, caller.permissions)) {
-      throw forbidden(
-        `Cannot ${verb} API key '${target.cid}': it holds permissions this key lacks (${missingFrom(targetPermissions, caller.permissions)})`,
-      );
-    }
   }
 
   function newRow(fields: {
@@ -177,17 +83,20 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     };
   }
 
-  return {
-    /** At once from the token cache; from storage (a promise) on a miss. */
-    authenticate(token: string): MaybePromise<KeyPrincipal | 'expired' | undefined> {
-      const tokenHash = hashToken(token);
-      return andThen(cache?.get(tokenHash) ?? loadKey(tokenHash), (found) => {
-        if (found === undefined || !digestsEqual(found.tokenHash, tokenHash)) return undefined;
-        if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
-        return found.principal;
-      });
-    },
+  /** An ADMIN key that no caller made: audited as a SYSTEM event named for what made it. */
+  async function insertSystemAdmin(
+    trx: Kysely<Database>,
+    record: RecordEvent,
+    madeBy: string,
+    fields: { name: string; description: string; token: string },
+  ): Promise<ApiKey> {
+    const row = newRow({ ...fields, roles: [{ type: 'DEFAULT', role: 'ADMIN' }], expiresAt: null });
+    await repo.insertApiKey(trx, store.dialect, row);
+    await record({ actor: systemActor(madeBy), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
+    return toApiKey(row);
+  }
 
+  return {
     async list(query: PageQuery): Promise<Page<ApiKey>> {
       return repo.listApiKeys(db, store.dialect, query);
     },
@@ -200,26 +109,9 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       const violations: Violation[] = [];
       const name = trimmedName(input.name, NAME_MAX, violations);
       const roles = resolveRoles(input.roles, violations);
-      let expiresAt: string | null = null;
-      if (input.expirationDate !== undefined && input.expirationDate !== null) {
-        const parsed = parseDateTime(input.expirationDate);
-        if (parsed === undefined) {
-          violations.push(
-            violation('/body/expirationDate', "'expirationDate' must be an ISO 8601 date-time"),
-          );
-        } else if (parsed.getTime() <= now().getTime()) {
-          violations.push(violation('/body/expirationDate', "'expirationDate' must be in the future"));
-        } else {
-          expiresAt = parsed.toISOString();
-        }
-      }
+      const expiresAt = expirationOf(input, now(), violations);
       throwIfViolations(violations);
-      const wanted = permissionsOf(roles);
-      if (!isSubset(wanted, caller.permissions)) {
-        throw forbidden(
-          `Cannot create a key with permissions this key lacks (${missingFrom(wanted, caller.permissions)})`,
-        );
-      }
+      requireCoverageOfNewKey(caller.permissions, roles);
       const token = generateToken();
       const row = newRow({
         name,
@@ -249,7 +141,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       const shown = await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyToChange(trx, store.dialect, cid);
         if (target === undefined) throw keyNotFound(cid);
-        requireCoverage(caller, target, 'update');
+        requireCoverageOfKey(caller.permissions, { cid, roles: storedRoles(target.roles) }, 'update');
         const row = { ...target, ...changes };
         const written = await repo.updateApiKey(trx, target, changes);
         if (!written) throw keyNotFound(cid);
@@ -264,21 +156,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyByCid(trx, cid);
         if (target === undefined) throw keyNotFound(cid);
-        requireCoverage(caller, target, 'delete');
-        const at = now();
-        if (target.is_admin === 1 && !isExpired(target, at)) {
-          await lockWithinTransaction(trx, store.dialect, 'admin-keys');
-          // Another ADMIN key that expires in a moment would leave nobody able to administer
-          // the service soon after: only keys that stay valid long enough to act count.
-          const validUntil = new Date(at.getTime() + ADMIN_SUCCESSOR_VALID_FOR_MS).toISOString();
-          const others = await repo.countOtherActiveAdmins(trx, cid, validUntil);
-          if (others === 0) {
-            throw conflict(
-              'Cannot delete the last admin key',
-              `API key '${cid}' is the last key holding ADMIN that stays valid for at least an hour; create another admin key first`,
-            );
-          }
-        }
+        requireCoverageOfKey(caller.permissions, { cid, roles: storedRoles(target.roles) }, 'delete');
+        await refuseDeletingLastAdmin(trx, store.dialect, target, now());
         // Read without a lock: another delete may commit between that read and this one.
         if (!(await repo.deleteApiKey(trx, store.dialect, cid))) throw keyNotFound(cid);
         await record({ actor: keyActor(caller), action: 'DELETE', objectType: 'API_KEY', objectId: cid });
@@ -313,19 +192,6 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       );
     },
   };
-
-  /** An ADMIN key that no caller made: audited as a SYSTEM event named for what made it. */
-  async function insertSystemAdmin(
-    trx: Kysely<Database>,
-    record: RecordEvent,
-    madeBy: string,
-    fields: { name: string; description: string; token: string },
-  ): Promise<ApiKey> {
-    const row = newRow({ ...fields, roles: [{ type: 'DEFAULT', role: 'ADMIN' }], expiresAt: null });
-    await repo.insertApiKey(trx, store.dialect, row);
-    await record({ actor: systemActor(madeBy), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
-    return toApiKey(row);
-  }
 }
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;

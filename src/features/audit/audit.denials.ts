@@ -1,10 +1,11 @@
 import type { FastifyRequest } from 'fastify';
+import type { ObjectType } from '../../domain/object-types.js';
 import { requestInfoOf } from '../../http/access.js';
 import { clientOf } from '../../http/client-address.js';
 import type { AppError } from '../../http/errors.js';
 import type { DenialWindow } from './audit.denial-window.js';
 import type { AuditInput, AuditLog } from './audit.log.js';
-import type { AuditAction, ObjectType } from './audit.table.js';
+import type { AuditAction } from './audit.table.js';
 
 const ACTION_OF_METHOD: Record<string, AuditAction> = {
   GET: 'READ',

@@ -4,10 +4,11 @@ import { compiledInsert } from '../../db/compiled-once.js';
 import type { Database, Store } from '../../db/database.js';
 import { createGroupCommit, type GroupCommit } from '../../db/group-commit.js';
 import { lockWithinTransaction } from '../../db/locks.js';
-import type { RequestInfo } from '../../http/access.js';
-import { AppError } from '../../http/errors.js';
+import type { RequestInfo } from '../../domain/caller.js';
+import { UnavailableError } from '../../domain/errors.js';
+import type { ObjectType } from '../../domain/object-types.js';
 import { GENESIS_HASH, hashEvent } from './audit.chain.js';
-import type { ActorType, AuditAction, AuditEventRow, AuditOutcome, ObjectType } from './audit.table.js';
+import type { ActorType, AuditAction, AuditEventRow, AuditOutcome } from './audit.table.js';
 
 /** Who did it, and from where. Never a token, a value or a body. */
 export interface AuditActor {
@@ -183,11 +184,9 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
       if (grouped) head = { seq: unhashed.seq, hash: row.hash };
       return row;
     } catch (error) {
-      throw new AppError(
-        'SERVICE_UNAVAILABLE',
+      throw new UnavailableError(
         'Audit log unavailable',
         'The change was not made because it could not be recorded in the audit log; retry shortly',
-        {},
         error,
       );
     }

@@ -1,11 +1,12 @@
 import type { Store } from '../../db/database.js';
+import { parseDateTime } from '../../domain/date-time.js';
+import { throwIfViolations, type Violation, violation } from '../../domain/errors.js';
+import { OBJECT_TYPES } from '../../domain/object-types.js';
 import { Page } from '../../domain/page.js';
-import { parseDateTime } from '../../http/date-time.js';
-import { throwIfViolations, type Violation, violation } from '../../http/errors.js';
 import type { AuditLogEntry } from './audit.mapping.js';
 import { type AuditFilter, listAuditEvents } from './audit.repository.js';
 import type { AuditQuery } from './audit.schemas.js';
-import { ACTOR_TYPES, AUDIT_ACTIONS, CORTEX_ACTOR_TYPES, OBJECT_TYPES } from './audit.table.js';
+import { ACTOR_TYPES, AUDIT_ACTIONS, CORTEX_ACTOR_TYPES } from './audit.table.js';
 
 const CORTEX_REQUEST_TYPES = ['API_KEY_ENTITY', 'ATLASSIAN_WEBHOOK', 'SCORECARD_BADGES', 'SLACK_COMMAND'];
 const MAX_VALUES = 100;

@@ -1,4 +1,5 @@
 import type { Selectable } from 'kysely';
+import type { ObjectType } from '../../domain/object-types.js';
 
 export const AUDIT_ACTIONS = ['CREATE', 'READ', 'UPDATE', 'DELETE'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
@@ -13,9 +14,6 @@ export const CORTEX_ACTOR_TYPES = [
   'PERSONAL_API_KEY',
 ] as const;
 export type ActorType = (typeof ACTOR_TYPES)[number];
-
-export const OBJECT_TYPES = ['API_KEY', 'SECRET', 'MASTER_KEY', 'AUDIT_LOG'] as const;
-export type ObjectType = (typeof OBJECT_TYPES)[number];
 
 export type AuditOutcome = 'SUCCESS' | 'DENIED';
 

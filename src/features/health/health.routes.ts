@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../db/database.js';
-import { AppError } from '../../http/errors.js';
+import { UnavailableError } from '../../domain/errors.js';
 import { commonErrors, origin } from '../../http/schemas.js';
 
 const statusSchema = {
@@ -36,7 +36,7 @@ export async function healthRoutes(app: FastifyInstance, { store }: { store: Sto
         await store.ping();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed');
-        throw new AppError('SERVICE_UNAVAILABLE', 'Storage unavailable', 'The database cannot be reached');
+        throw new UnavailableError('Storage unavailable', 'The database cannot be reached');
       }
       return { status: 'ok' };
     },

@@ -1,14 +1,6 @@
-/** Permissions (SPEC §6). A key's permissions are the union over its roles. */
-export const PERMISSIONS = [
-  'EDIT_API_KEYS',
-  'CREATE_SECRETS',
-  'READ_SECRET_VALUES',
-  'VIEW_AUDIT_LOGS',
-  'CONFIGURE_IP_ALLOWLIST',
-  'EDIT_ROLES',
-] as const;
-export type Permission = (typeof PERMISSIONS)[number];
+import { PERMISSIONS, type Permission } from '../../domain/permissions.js';
 
+/** The default roles (SPEC §6) and what each grants. */
 export const DEFAULT_ROLES = ['ADMIN', 'MANAGER', 'USER', 'READ_ONLY', 'VIEWER'] as const;
 export type DefaultRole = (typeof DEFAULT_ROLES)[number];
 

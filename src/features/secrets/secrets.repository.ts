@@ -3,7 +3,7 @@ import { compiledInsert, compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
 import type { Page, PageQuery } from '../../domain/page.js';
 import { secretsListing } from './secrets.listing.js';
-import type { Secret } from './secrets.service.js';
+import type { Secret } from './secrets.mapping.js';
 import type { SecretRow, SecretVersionRow } from './secrets.table.js';
 
 type Db = Kysely<Database>;

@@ -1,0 +1,17 @@
+import type { Permission } from './permissions.js';
+
+/** Who is calling: the API key behind the bearer token, with its effective permissions. */
+export interface Principal {
+  cid: string;
+  permissions: ReadonlySet<Permission>;
+}
+
+/** Where a request came from, for the audit log. */
+export interface RequestInfo {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+}
+
+/** A caller as services receive it: the key, and where the request came from when over HTTP. */
+export type Caller<P extends Principal = Principal> = P & Partial<RequestInfo>;

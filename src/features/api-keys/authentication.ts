@@ -1,0 +1,78 @@
+import { digestsEqual, hashToken } from '../../crypto/tokens.js';
+import type { Store } from '../../db/database.js';
+import type { Caller, Principal } from '../../domain/caller.js';
+import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
+import { permissionsOf } from '../roles/permissions.js';
+import { type ApiKey, toApiKey } from './api-keys.mapping.js';
+import * as repo from './api-keys.repository.js';
+import type { ApiKeyRow } from './api-keys.table.js';
+import type { TokenCache } from './token-cache.js';
+
+/** The caller, as resolved from its bearer token. */
+export interface KeyPrincipal extends Principal {
+  key: ApiKey;
+}
+
+/** A key's caller as the API-key service receives it. */
+export type KeyCaller = Caller<KeyPrincipal>;
+
+/**
+ * What authenticating a token yields, worked out once per storage read: the token cache keeps
+ * these, so a cached request parses no JSON and builds no permission set.
+ */
+export interface AuthenticatedKey {
+  cid: string;
+  tokenHash: string;
+  /** Milliseconds since the epoch; null: never expires. */
+  expiresAtMs: number | null;
+  principal: KeyPrincipal;
+}
+
+function authenticatedKey(row: ApiKeyRow): AuthenticatedKey {
+  const key = toApiKey(row);
+  // Shared by every request the cache serves: frozen so none can alter another's view.
+  const principal: KeyPrincipal = Object.freeze({
+    cid: key.cid,
+    key: Object.freeze(key),
+    permissions: permissionsOf(key.roles),
+  });
+  return {
+    cid: row.cid,
+    tokenHash: row.token_hash,
+    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
+    principal,
+  };
+}
+
+export interface AuthenticationDeps {
+  store: Store;
+  now: () => Date;
+  /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
+  cache?: TokenCache<AuthenticatedKey> | undefined;
+}
+
+/**
+ * Bearer token → principal, for the access hook on every request. Not a service: it answers at
+ * once on a token-cache hit (no promise, see maybe-promise.ts) and reads storage only on a miss.
+ * The API-key service drops a key's entry on every node when it changes the key.
+ */
+export function createAuthentication({ store, now, cache }: AuthenticationDeps) {
+  /** A key by its token's hash, from storage, kept in the token cache unless a change raced it. */
+  async function loadKey(tokenHash: string): Promise<AuthenticatedKey | undefined> {
+    const ticket = cache?.ticket();
+    const row = await repo.findApiKeyByTokenHash(store.db, tokenHash);
+    if (row === undefined) return undefined;
+    const found = authenticatedKey(row);
+    if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
+    return found;
+  }
+
+  return function authenticate(token: string): MaybePromise<KeyPrincipal | 'expired' | undefined> {
+    const tokenHash = hashToken(token);
+    return andThen(cache?.get(tokenHash) ?? loadKey(tokenHash), (found) => {
+      if (found === undefined || !digestsEqual(found.tokenHash, tokenHash)) return undefined;
+      if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
+      return found.principal;
+    });
+  };
+}
