@@ -3,32 +3,15 @@
 // folder, then GET /api/v1/audit-logs through the whole app (app.inject: access, the query and
 // the body's writing), pageSize 250, the median of AUDIT_RUNS calls (default 30) per page.
 // Usage: node --import tsx bench/audit-pages.ts
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { buildApp } from '../src/app.js';
-import { masterKeyFrom } from '../src/crypto/master-key.js';
 import { generateToken } from '../src/crypto/tokens.js';
-import { connectSqlite } from '../src/db/connect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { openKeyring } from '../src/features/keyring/keyring.js';
+import { inProcessApp } from './lib/in-process-app.js';
 
 const events = Number(process.env.AUDIT_EVENTS ?? 200_000);
 const runs = Number(process.env.AUDIT_RUNS ?? 30);
 const PAGE = 250;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tessera-audit-pages-'));
-const store = connectSqlite(dataDir);
-await migrateToLatest(store.db, store.dialect);
-const keyring = await openKeyring({ store, configured: masterKeyFrom(randomBytes(32)), source: 'bench' });
-const { server, apiKeys } = await buildApp({
-  store,
-  keyring,
-  rateLimitPerMinute: 1_000_000,
-  logLevel: 'warn',
-});
+const { server, apiKeys, store, closeApp, removeStorage } = await inProcessApp('audit-pages');
 const token = generateToken();
 await apiKeys.bootstrap(token);
 // Reads and changes of secrets and keys, a second apart; the hashes are not checked here.
@@ -65,6 +48,5 @@ for (const [label, query] of [
   const ms = await median(`/api/v1/audit-logs?pageSize=${PAGE}&${query}`);
   console.log(`${events} events, ${label}: ${ms.toFixed(2)} ms (median of ${runs})`);
 }
-await server.close();
-await store.close();
-rmSync(dataDir, { recursive: true, force: true });
+await closeApp();
+await removeStorage();

@@ -3,30 +3,13 @@
 // DENIAL_SECONDS (default 60, one whole denial window), from one address; then the server closes
 // gracefully (writing any counts) and the rows are counted. SQLite in a temporary folder.
 // Usage: node --import tsx bench/denial-rows.ts [seconds]
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildApp } from '../src/app.js';
-import { masterKeyFrom } from '../src/crypto/master-key.js';
 import { generateToken } from '../src/crypto/tokens.js';
-import { connectSqlite } from '../src/db/connect.js';
-import { migrateToLatest } from '../src/db/migrate.js';
-import { openKeyring } from '../src/features/keyring/keyring.js';
+import { inProcessApp } from './lib/in-process-app.js';
 
 const seconds = Number(process.argv[2] ?? process.env.DENIAL_SECONDS ?? 60);
 const CONNECTIONS = 16;
 
-const dataDir = mkdtempSync(join(tmpdir(), 'tessera-denial-rows-'));
-const store = connectSqlite(dataDir);
-await migrateToLatest(store.db, store.dialect);
-const keyring = await openKeyring({ store, configured: masterKeyFrom(randomBytes(32)), source: 'bench' });
-const { server, apiKeys } = await buildApp({
-  store,
-  keyring,
-  rateLimitPerMinute: 1_000_000,
-  logLevel: 'warn',
-});
+const { server, apiKeys, store, closeApp, removeStorage } = await inProcessApp('denial-rows');
 await apiKeys.bootstrap(generateToken());
 const url = await server.listen({ host: '127.0.0.1', port: 0 });
 
@@ -57,11 +40,9 @@ await Promise.all(
   }),
 );
 const beforeClose = await countRows();
-keyring.close();
-await server.close();
+await closeApp();
 const rows = await countRows();
-await store.close();
-rmSync(dataDir, { recursive: true, force: true });
+await removeStorage();
 console.log(
   JSON.stringify({
     seconds,
