@@ -1,9 +1,10 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach } from 'node:test';
-import { type AppOptions, buildApp } from '../../src/app.js';
+import { type App, type AppOptions, buildApp } from '../../src/app.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken } from '../../src/crypto/tokens.js';
 import type { Store } from '../../src/db/database.js';
@@ -31,7 +32,7 @@ export interface TestServer {
   /**
    * Stops the server, then runs the leak scan over what it left (test/helpers/sensitive.ts) and
    * throws a LeakError if a token, secret value or master key turns up; the data folder is removed
-   * (unless `keepData` was set) either way.
+   * (unless `keepData` was set) either way. Closing again waits for the first close.
    */
   close(): Promise<void>;
 }
@@ -69,22 +70,35 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   }
   const logs: string[] = [];
   let offset = 0;
-  const { server, apiKeys } = await buildApp({
-    store,
-    keyring,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
-    logLevel: 'debug',
-    logStream: { write: (line) => void logs.push(line) },
-    now: () => new Date(Date.now() + offset),
-    ...(options.secretVersionsKept === undefined ? {} : { secretVersionsKept: options.secretVersionsKept }),
-    ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
-    ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
-    ...options.app,
-  });
   const adminToken = options.adminToken ?? generateToken();
   registerSensitive(adminToken, 'token');
-  await apiKeys.bootstrap(adminToken);
-  const address = await server.listen({ host: '127.0.0.1', port: 0 });
+  let app: App | undefined;
+  let address: string;
+  try {
+    app = await buildApp({
+      store,
+      keyring,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 100_000,
+      logLevel: 'debug',
+      logStream: { write: (line) => void logs.push(line) },
+      now: () => new Date(Date.now() + offset),
+      ...(options.secretVersionsKept === undefined ? {} : { secretVersionsKept: options.secretVersionsKept }),
+      ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
+      ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
+      ...options.app,
+    });
+    await app.apiKeys.bootstrap(adminToken);
+    address = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  } catch (error) {
+    // Nothing may outlive a start that failed: an open pool or listener keeps the test process
+    // from ever exiting.
+    keyring.close();
+    await app?.server.close().catch(() => {});
+    await dispose({ drop: options.dataDir === undefined });
+    throw error;
+  }
+  const { server } = app;
+  let closed: Promise<void> | undefined;
   return {
     url: address,
     adminToken,
@@ -96,18 +110,39 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     advance(ms) {
       offset += ms;
     },
-    async close() {
-      keyring.close();
-      await server.close();
-      try {
-        // While the store is open: the scan reads its rows, then the files under it.
-        await scanTestServer({ url: address, logs, store, dataDir, adminToken, masterKey });
-      } finally {
-        await dispose({ drop: options.keepData !== true });
-        if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
-      }
+    close() {
+      // Once only, however often it is called (a test and its cleanup hook may both close).
+      closed ??= (async () => {
+        keyring.close();
+        try {
+          await server.close();
+          // While the store is open: the scan reads its rows, then the files under it.
+          await scanTestServer({ url: address, logs, store, dataDir, adminToken, masterKey });
+        } finally {
+          // Whatever failed above: an open store keeps the test process from exiting.
+          await dispose({ drop: options.keepData !== true });
+          if (options.keepData !== true) rmSync(dataDir, { recursive: true, force: true });
+        }
+      })();
+      return closed;
     },
   };
+}
+
+/**
+ * A start that must be refused (a wrong or retired master key, say): its error. A server that
+ * starts all the same is closed before the test fails, so the failure leaves nothing listening:
+ * a leaked server keeps the test process from ever exiting.
+ */
+export async function startRefused(options: TestServerOptions): Promise<unknown> {
+  let started: TestServer;
+  try {
+    started = await startTestServer(options);
+  } catch (error) {
+    return error;
+  }
+  await started.close();
+  assert.fail('the server started, but its start should have been refused');
 }
 
 /** A suite's server and its HTTP client, started before the suite's tests (see useTestServer). */
