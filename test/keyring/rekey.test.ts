@@ -2,55 +2,123 @@
  * SPEC §7: master-key rotation re-wraps data keys online (src/features/keyring/rekey.ts). The
  * server keeps answering throughout: every value reveals before, during (between every two
  * steps of the rotation) and after; writes go on working; an interrupted rotation resumes; the
- * old key is retired at the end and no longer starts the service.
+ * old key is retired at the end and no longer starts the service. Every test brings its own data
+ * folder as far as the stage it starts from (rotationAt).
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import type { Kysely } from 'kysely';
 import { type MasterKey, masterKeyFrom } from '../../src/crypto/master-key.js';
 import type { Database, Store } from '../../src/db/database.js';
 import { KeyringError } from '../../src/features/keyring/keyring.js';
 import { type RekeyProgress, rekey } from '../../src/features/keyring/rekey.js';
+import { type KeptData, keptDataFor } from '../helpers/kept-data.js';
 import { api } from '../helpers/keys.js';
-import { changeValue, createSecret, removeTestData, reveal } from '../helpers/secrets.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { changeValue, createSecret, reveal } from '../helpers/secrets.js';
+import type { TestServer } from '../helpers/server.js';
 
-/** The values every secret must reveal: tag → current value; and a few older versions. */
-const current = new Map<string, string>();
-const older: { tag: string; version: number; value: string }[] = [];
-
-let server: TestServer;
-let dataDir: string;
-let adminToken: string;
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
 const K3 = randomBytes(32);
+/** Whole suites, set-up included: a rotation that stops moving fails here, never hangs the run. */
+const SUITE_TIMEOUT_MS = 120_000;
 
-before(async () => {
-  server = await startTestServer({ keepData: true, masterKey: K1 });
-  ({ dataDir, adminToken } = server);
+/** A test's data folder and the values every secret must reveal. */
+interface Rotation {
+  data: KeptData;
+  /** tag → current value. */
+  current: Map<string, string>;
+  /** A few older versions. */
+  older: { tag: string; version: number; value: string }[];
+  /** How many data keys the interrupted rotation K2 → K3 re-wrapped before it stopped. */
+  firstRun: number;
+}
+
+type Stage = 'written' | 'rotated' | 'half-way' | 'rotated twice';
+
+/**
+ * A data folder for the test `t`, brought as far as `stage`:
+ *  - written: 50 secrets, 58 versions in all, under K1; a server running with K1;
+ *  - rotated: then rotated K1 → K2 and a value written after it; a server running with K2;
+ *  - half-way: then the rotation K2 → K3 stopped after its first batch, and a value written
+ *    half-way; the server running with K2 still;
+ *  - rotated twice: then that rotation resumed and finished; a server running with K3.
+ */
+async function rotationAt(t: TestContext, stage: Stage): Promise<Rotation> {
+  const data = keptDataFor(t);
+  const story: Rotation = { data, current: new Map(), older: [], firstRun: 0 };
+  const server = await data.start(K1);
   for (let batch = 0; batch < 5; batch++) {
     const created = await Promise.all(
       Array.from({ length: 10 }, (_, i) => createSecret(server, { tag: `rekey-${batch * 10 + i}` })),
     );
-    for (const s of created) current.set(s.tag, s.value);
+    for (const s of created) story.current.set(s.tag, s.value);
   }
   // A few extra versions: 50 secrets, 58 versions.
   for (const n of [0, 1, 2, 3]) {
     const tag = `rekey-${n}`;
     for (const version of [2, 3]) {
-      older.push({ tag, version: version - 1, value: current.get(tag) as string });
+      story.older.push({ tag, version: version - 1, value: story.current.get(tag) as string });
       const value = `value ${version} of ${tag} ${randomBytes(6).toString('hex')}`;
       await changeValue(server, tag, value);
-      current.set(tag, value);
+      story.current.set(tag, value);
     }
   }
-});
-after(async () => {
-  await server?.close();
-  if (dataDir !== undefined) await removeTestData(dataDir);
-});
+  if (stage === 'written') return story;
+
+  await rekey({ store: server.store, current: masterKeyFrom(K1), next: masterKeyFrom(K2), graceMs: 0 });
+  const onK2 = await data.start(K2);
+  await writeSecret(story, onK2, 'rekey-late');
+  if (stage === 'rotated') return story;
+
+  const interrupted = await interruptRotation(onK2.store);
+  assert.equal(interrupted.rejection, interrupted.reason, 'set-up: the rotation K2 → K3 stops half-way');
+  story.firstRun = interrupted.firstRun;
+  await writeSecret(story, onK2, 'rekey-half-way');
+  if (stage === 'half-way') return story;
+
+  const onK3 = await data.start(K3);
+  await rekey({ store: onK3.store, current: masterKeyFrom(K2), next: masterKeyFrom(K3), graceMs: 0 });
+  return story;
+}
+
+/** A new secret, written through `server` and added to what must reveal. */
+async function writeSecret(story: Rotation, server: TestServer, tag: string): Promise<void> {
+  const created = await createSecret(server, { tag });
+  story.current.set(created.tag, created.value);
+}
+
+/**
+ * The rotation K2 → K3, stopped through its signal right after its first re-wrap batch: what it
+ * rejected with (undefined if it finished), the reason it was stopped with, and how many data
+ * keys it re-wrapped.
+ */
+async function interruptRotation(
+  store: Store,
+): Promise<{ rejection: unknown; reason: Error; firstRun: number }> {
+  const controller = new AbortController();
+  const reason = new Error('stop here');
+  let firstRun = 0;
+  const rejection = await rekey({
+    store,
+    current: masterKeyFrom(K2),
+    next: masterKeyFrom(K3),
+    batchSize: 7,
+    graceMs: 0,
+    signal: controller.signal,
+    onProgress: (progress) => {
+      if (progress.phase === 'rewrap' && !controller.signal.aborted) {
+        firstRun = progress.done ?? 0;
+        controller.abort(reason);
+      }
+    },
+  }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  return { rejection, reason, firstRun };
+}
 
 async function versionCount(store: Store, keyId?: string): Promise<number> {
   let query = store.db
@@ -65,11 +133,13 @@ async function masterKeyStates(store: Store) {
   return Object.fromEntries(rows.map((r) => [r.key_id, { state: r.state, linked: r.link_data !== null }]));
 }
 
-/** Reveals every current value and the older versions, and asserts each. */
-async function assertEverythingReveals(on: TestServer, when: string): Promise<void> {
+/** Reveals every current value and the older versions through `on`, and asserts each. */
+async function assertEverythingReveals(story: Rotation, on: TestServer, when: string): Promise<void> {
   await Promise.all([
-    ...[...current].map(async ([tag, value]) => assert.equal(await reveal(on, tag), value, `${tag} ${when}`)),
-    ...older.map(async ({ tag, version, value }) =>
+    ...[...story.current].map(async ([tag, value]) =>
+      assert.equal(await reveal(on, tag), value, `${tag} ${when}`),
+    ),
+    ...story.older.map(async ({ tag, version, value }) =>
       assert.equal(await reveal(on, tag, version), value, `${tag} v${version} ${when}`),
     ),
   ]);
@@ -114,12 +184,11 @@ function gatedStore(store: Store, gate: () => Promise<void>): Store {
   return { ...store, db };
 }
 
-async function restartWith(key: Buffer): Promise<TestServer> {
-  return startTestServer({ dataDir, keepData: true, masterKey: key, adminToken });
-}
-
-describe('an online rotation', () => {
-  test('every value reveals between every two steps and after; writes go on; progress counts up', async () => {
+describe('an online rotation', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('every value reveals between every two steps and after; writes go on; progress counts up', async (t) => {
+    const story = await rotationAt(t, 'written');
+    const { current } = story;
+    const server = story.data.server;
     const total = await versionCount(server.store);
     assert.equal(total, 58);
     const current1 = masterKeyFrom(K1);
@@ -130,7 +199,7 @@ describe('an online rotation', () => {
     let writes = 0;
 
     const during = async (progress: RekeyProgress) => {
-      await assertEverythingReveals(server, `after '${progress.message}'`);
+      await assertEverythingReveals(story, server, `after '${progress.message}'`);
       phasesChecked.push(progress.phase);
       if (progress.phase === 'announce') {
         // Written under the old key while the new one is only announced: must be re-wrapped too.
@@ -203,58 +272,37 @@ describe('an online rotation', () => {
       [current1.id]: { state: 'retired', linked: false },
       [next.id]: { state: 'active', linked: false },
     });
-    await assertEverythingReveals(server, 'after the rotation');
+    await assertEverythingReveals(story, server, 'after the rotation');
     // Once the node has forgotten the retired key, versions it had cached wrapped under that key
     // (the reveals above) are read again from storage, where they are wrapped under the new one.
     await server.keyring.refresh();
     assert.equal(await server.keyring.get(current1.id), undefined);
-    await assertEverythingReveals(server, 'after the rotation, the retired key forgotten');
+    await assertEverythingReveals(story, server, 'after the rotation, the retired key forgotten');
     // New writes after the rotation, on the same running server.
     const late = await createSecret(server, { tag: 'rekey-late' });
-    current.set(late.tag, late.value);
     assert.equal(await reveal(server, late.tag), late.value);
   });
 
-  test('after it, the old key no longer starts the service ("retired"); the new key does', async () => {
-    await server.close();
-    await assert.rejects(restartWith(K1), (error: unknown) => {
-      assert.ok(error instanceof KeyringError, String(error));
-      assert.match(error.message, /retired/);
-      assert.ok(
-        !error.message.includes(K1.toString('base64')) && !error.message.includes(K1.toString('hex')),
-      );
-      return true;
-    });
-    server = await restartWith(K2);
-    await assertEverythingReveals(server, 'after a restart with the new key');
+  test('after it, the old key no longer starts the service ("retired"); the new key does', async (t) => {
+    const story = await rotationAt(t, 'rotated');
+    const error = await story.data.refused(K1);
+    assert.ok(error instanceof KeyringError, String(error));
+    assert.match(error.message, /retired/);
+    assert.ok(!error.message.includes(K1.toString('base64')) && !error.message.includes(K1.toString('hex')));
+    const server = await story.data.start(K2);
+    await assertEverythingReveals(story, server, 'after a restart with the new key');
   });
 });
 
-describe('an interrupted rotation', () => {
+describe('an interrupted rotation', { timeout: SUITE_TIMEOUT_MS }, () => {
   const from = masterKeyFrom(K2);
   const to = masterKeyFrom(K3);
-  let firstRun = 0;
 
-  test('aborted after its first batch: rekey rejects, and every value still reveals', async () => {
-    const controller = new AbortController();
-    const reason = new Error('stop here');
-    await assert.rejects(
-      rekey({
-        store: server.store,
-        current: from,
-        next: to,
-        batchSize: 7,
-        graceMs: 0,
-        signal: controller.signal,
-        onProgress: (progress) => {
-          if (progress.phase === 'rewrap' && !controller.signal.aborted) {
-            firstRun = progress.done ?? 0;
-            controller.abort(reason);
-          }
-        },
-      }),
-      (error: unknown) => error === reason,
-    );
+  test('aborted after its first batch: rekey rejects, and every value still reveals', async (t) => {
+    const story = await rotationAt(t, 'rotated');
+    const server = story.data.server;
+    const { rejection, reason, firstRun } = await interruptRotation(server.store);
+    assert.equal(rejection, reason);
     assert.equal(firstRun, 7);
     assert.equal(await versionCount(server.store, to.id), 7);
     assert.deepEqual(await masterKeyStates(server.store), {
@@ -262,12 +310,13 @@ describe('an interrupted rotation', () => {
       [from.id]: { state: 'previous', linked: true },
       [to.id]: { state: 'active', linked: true },
     });
-    await assertEverythingReveals(server, 'half-way through');
+    await assertEverythingReveals(story, server, 'half-way through');
     const created = await createSecret(server, { tag: 'rekey-half-way' });
-    current.set(created.tag, created.value);
+    assert.equal(await reveal(server, created.tag), created.value);
   });
 
-  test('another rotation (a different new key) is refused while this one is unfinished', async () => {
+  test('another rotation (a different new key) is refused while this one is unfinished', async (t) => {
+    const { server } = (await rotationAt(t, 'half-way')).data;
     const third = masterKeyFrom(randomBytes(32));
     for (const currentKey of [from, to]) {
       await assert.rejects(
@@ -279,18 +328,21 @@ describe('an interrupted rotation', () => {
     assert.equal((await masterKeyStates(server.store))[third.id], undefined);
   });
 
-  test('half-way, either key starts the service and reaches every value', async () => {
+  test('half-way, either key starts the service and reaches every value', async (t) => {
+    const story = await rotationAt(t, 'half-way');
     for (const key of [K2, K3]) {
-      await server.close();
-      server = await restartWith(key);
+      const server = await story.data.start(key);
       await assertEverythingReveals(
+        story,
         server,
         `half-way, restarted with ${key === K2 ? 'the old' : 'the new'} key`,
       );
     }
   });
 
-  test('running it again with the same keys completes it; both runs together re-wrapped every version once', async () => {
+  test('running it again with the same keys completes it; both runs together re-wrapped every version once', async (t) => {
+    const story = await rotationAt(t, 'half-way');
+    const server = await story.data.start(K3);
     const total = await versionCount(server.store);
     const reports: RekeyProgress[] = [];
     const result = await rekey({
@@ -303,27 +355,27 @@ describe('an interrupted rotation', () => {
     });
     // No second announce or switch: it resumes at the re-wrap.
     assert.ok(!reports.some((r) => r.phase === 'announce' || r.phase === 'switch'));
-    assert.equal(firstRun + result.rewrapped, total - 1, 'every version under the old key, once');
+    // All but the one value written half-way, under the new key already.
+    assert.equal(story.firstRun + result.rewrapped, total - 1, 'every version under the old key, once');
     assert.equal(await versionCount(server.store, to.id), total);
     assert.equal((await masterKeyStates(server.store))[from.id]?.state, 'retired');
-    await assertEverythingReveals(server, 'after the resumed rotation');
+    await assertEverythingReveals(story, server, 'after the resumed rotation');
   });
 
-  test('afterwards the old key is refused ("retired") and the new key starts and reveals everything', async () => {
-    await server.close();
+  test('afterwards the old key is refused ("retired") and the new key starts and reveals everything', async (t) => {
+    const story = await rotationAt(t, 'rotated twice');
     for (const old of [K2, K1]) {
-      await assert.rejects(
-        restartWith(old),
-        (error: unknown) => error instanceof KeyringError && /retired/.test(error.message),
-      );
+      const error = await story.data.refused(old);
+      assert.ok(error instanceof KeyringError && /retired/.test(error.message), String(error));
     }
-    server = await restartWith(K3);
-    await assertEverythingReveals(server, 'after a restart with the newest key');
+    const server = await story.data.start(K3);
+    await assertEverythingReveals(story, server, 'after a restart with the newest key');
   });
 });
 
-describe('rekey refuses', () => {
-  test('a current key that does not match, the active key as the new key, a retired key as the new key', async () => {
+describe('rekey refuses', { timeout: SUITE_TIMEOUT_MS }, () => {
+  test('a current key that does not match, the active key as the new key, a retired key as the new key', async (t) => {
+    const { server } = (await rotationAt(t, 'rotated twice')).data;
     const active = masterKeyFrom(K3);
     const cases: [string, MasterKey, MasterKey, RegExp][] = [
       [
@@ -345,7 +397,7 @@ describe('rekey refuses', () => {
       );
     }
     assert.deepEqual(await masterKeyStates(server.store), before);
-    const reply = await api(server)('GET', '/api/v1/secrets?pageSize=1', { token: adminToken });
+    const reply = await api(server)('GET', '/api/v1/secrets?pageSize=1', { token: server.adminToken });
     assert.equal(reply.status, 200);
   });
 });
