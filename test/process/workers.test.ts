@@ -9,16 +9,20 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
 import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
+import type { Reply } from '../helpers/http.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'multi-process mode on SQLite runs in the SQLite pass only';
 const RATE_LIMIT = 60;
 /** More requests at once than workers: each opens its own connection, so both workers serve some. */
 const FAN_OUT = 12;
+/** Start-up through tsx on two busy cores is slow (see child-server.ts); a stuck suite still fails. */
+const SUITE_TIMEOUT_MS = 180_000;
+const HOOK_TIMEOUT_MS = 90_000;
 
 /** The pid of the worker whose log line carries `requestId`. */
 function servedBy(server: ChildServer, requestId: string | null): number | undefined {
@@ -39,59 +43,82 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
+/** FAN_OUT concurrent calls; the pids that served them. */
+async function fanOut(
+  server: ChildServer,
+  method: string,
+  path: string,
+  token: string,
+  body?: (i: number) => unknown,
+) {
+  const replies = await Promise.all(
+    Array.from({ length: FAN_OUT }, (_, i) =>
+      server.call(method, path, { token, ...(body === undefined ? {} : { body: body(i) }) }),
+    ),
+  );
+  // A request's log line is written once its response is done, and comes through a pipe.
+  const pids = await eventually('the log line of every request fanned out', () => {
+    const served = replies.map((r) => servedBy(server, r.headers.get('x-request-id')));
+    return served.every((pid) => pid !== undefined) && new Set(served);
+  });
+  return { replies, pids };
+}
+
+/** Two workers started over this data folder, once both serve: the server and its admin token. */
+async function startWorkers(name: string, dataDir: string, extra: Record<string, string> = {}) {
+  const server = spawnServer(name, { TESSERA_DATA_DIR: dataDir, TESSERA_WORKERS: '2', ...extra });
+  try {
+    await server.healthy;
+    await eventually(
+      'both workers serving',
+      () =>
+        server.linesMatching(/serving with 2 worker processes/).length === 1 &&
+        workerPids(server).length === 2,
+      { withinMs: 20_000 },
+    );
+  } catch (error) {
+    // Whoever called cannot stop what it was never given.
+    await server.kill();
+    throw error;
+  }
+  return { server, admin: readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim() };
+}
+
+describe('several worker processes (TESSERA_WORKERS=2)', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  // One server for the tests that only add to its data and leave every worker running.
   let dataDir: string;
   let server: ChildServer;
   let admin: string;
-  let env: Record<string, string>;
+  /** The key list as the first call after start-up saw it, before any test made a key. */
+  let keysAtStart: Reply;
 
-  /** FAN_OUT concurrent calls; the pids that served them. */
-  async function fanOut(method: string, path: string, token: string, body?: (i: number) => unknown) {
-    const replies = await Promise.all(
-      Array.from({ length: FAN_OUT }, (_, i) =>
-        server.call(method, path, { token, ...(body === undefined ? {} : { body: body(i) }) }),
-      ),
-    );
-    // A request's log line is written once its response is done, and comes through a pipe.
-    const pids = await eventually('the log line of every request fanned out', () => {
-      const served = replies.map((r) => servedBy(server, r.headers.get('x-request-id')));
-      return served.every((pid) => pid !== undefined) && new Set(served);
-    });
-    return { replies, pids };
-  }
+  before(
+    async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+      ({ server, admin } = await startWorkers('workers', dataDir, {
+        TESSERA_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+      }));
+      keysAtStart = await server.call('GET', '/api/v1/auth/key', { token: admin });
+    },
+    { timeout: HOOK_TIMEOUT_MS },
+  );
 
-  before(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
-    env = {
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_WORKERS: '2',
-      TESSERA_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
-    };
-    const started = spawnServer('workers', env);
-    server = started;
-    await started.healthy;
-    await eventually(
-      'both workers serving',
-      () => server.linesMatching(/serving with 2 worker processes/).length === 1,
-      { withinMs: 20_000 },
-    );
-    admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
-  });
-
-  after(async () => {
-    await server?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(
+    async () => {
+      await server?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    { timeout: HOOK_TIMEOUT_MS },
+  );
 
   test('two workers listen on the one port, and connections reach both', async () => {
     const pids = workerPids(server);
     assert.equal(pids.length, 2);
     assert.notEqual(pids[0], pids[1]);
     // One bootstrap key, one master key: the first worker prepared the store alone.
-    const keys = await server.call('GET', '/api/v1/auth/key', { token: admin });
-    assert.equal(keys.status, 200);
-    assert.equal(keys.body.total, 1);
-    const { replies, pids: served } = await fanOut('GET', '/api/v1/me', admin);
+    assert.equal(keysAtStart.status, 200);
+    assert.equal(keysAtStart.body.total, 1);
+    const { replies, pids: served } = await fanOut(server, 'GET', '/api/v1/me', admin);
     assert.ok(replies.every((r) => r.status === 200));
     assert.deepEqual([...served].sort(), [...pids].sort());
   });
@@ -104,7 +131,7 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     assert.equal(created.status, 200);
     const { apiKey, cid } = created.body;
     // Both workers have the key's grant cached.
-    const warm = await fanOut('GET', '/api/v1/me', apiKey);
+    const warm = await fanOut(server, 'GET', '/api/v1/me', apiKey);
     assert.ok(warm.replies.every((r) => r.status === 200));
     assert.equal(warm.pids.size, 2);
     const deleted = await server.call('DELETE', `/api/v1/auth/key/${cid}`, { token: admin });
@@ -113,7 +140,7 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     // A sleep, not a poll: 50 ms is the bound under test, and each try would spend a 401 of the
     // client's failed-authentication budget.
     await sleep(50);
-    const after = await fanOut('GET', '/api/v1/me', apiKey);
+    const after = await fanOut(server, 'GET', '/api/v1/me', apiKey);
     assert.equal(after.pids.size, 2);
     assert.deepEqual(
       after.replies.map((r) => r.status),
@@ -131,7 +158,7 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
     let lastWave: number[] = [];
     // Waves of FAN_OUT over both workers, with time between them for the workers' reports.
     for (let wave = 0; wave < (2 * RATE_LIMIT) / FAN_OUT; wave++) {
-      const { replies, pids } = await fanOut('GET', '/api/v1/me', token);
+      const { replies, pids } = await fanOut(server, 'GET', '/api/v1/me', token);
       assert.equal(pids.size, 2);
       lastWave = replies.map((r) => r.status);
       admitted += lastWave.filter((status) => status === 200).length;
@@ -149,7 +176,7 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
   });
 
   test('concurrent writes on both workers keep one intact audit chain', async () => {
-    const { replies, pids } = await fanOut('POST', '/api/v1/secrets', admin, (i) => ({
+    const { replies, pids } = await fanOut(server, 'POST', '/api/v1/secrets', admin, (i) => ({
       name: `from worker ${i}`,
       tag: `wk-${i}`,
       secret: `value-${i}`,
@@ -159,13 +186,36 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
       replies.map((r) => r.status),
       replies.map(() => 200),
     );
-    const reveals = await fanOut('GET', '/api/v1/secrets/wk-3/value', admin);
+    const reveals = await fanOut(server, 'GET', '/api/v1/secrets/wk-3/value', admin);
     assert.ok(reveals.replies.every((r) => r.status === 200 && r.body.value === 'value-3'));
     const verify = await runTessera(['audit', 'verify'], { TESSERA_DATA_DIR: dataDir });
     assert.equal(verify.status, 0, `tessera audit verify\n${verify.stdout}${verify.stderr}`);
   });
+});
 
-  test('a worker that dies is replaced, and the port keeps answering', async () => {
+/**
+ * Two workers of the test `t`'s own, over a fresh data folder, for tests that kill or stop them:
+ * stopped and the folder removed when that test ends, whatever it did (a test bound clean-up:
+ * see kept-data.ts on why not an afterEach).
+ */
+async function ownWorkers(t: TestContext, name: string, extra: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
+  let server: ChildServer | undefined;
+  t.after(
+    async () => {
+      await server?.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    { timeout: HOOK_TIMEOUT_MS },
+  );
+  const workers = await startWorkers(name, dataDir, extra);
+  server = workers.server;
+  return workers;
+}
+
+describe('workers that end', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  test('a worker that dies is replaced, and the port keeps answering', async (t) => {
+    const { server, admin } = await ownWorkers(t, 'workers');
     const [victim] = workerPids(server);
     assert.ok(victim !== undefined);
     process.kill(victim, 'SIGKILL');
@@ -173,13 +223,14 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
       withinMs: 20_000,
     });
     assert.equal(server.linesMatching(/a worker exited; starting a new one/).length, 1);
-    const { replies, pids } = await fanOut('GET', '/api/v1/me', admin);
+    const { replies, pids } = await fanOut(server, 'GET', '/api/v1/me', admin);
     assert.ok(replies.every((r) => r.status === 200));
     assert.equal(pids.has(victim), false);
     assert.equal(pids.size, 2);
   });
 
-  test('SIGTERM stops every worker, then the primary, with exit code 0', async () => {
+  test('SIGTERM stops every worker, then the primary, with exit code 0', async (t) => {
+    const { server } = await ownWorkers(t, 'workers');
     const pids = workerPids(server).filter(alive);
     assert.equal(pids.length, 2);
     await server.stop();
@@ -189,50 +240,26 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip }, () => {
   });
 });
 
-describe('the failed-authentication budget across workers', { skip }, () => {
-  test('200 concurrent guesses over both workers get exactly the budget (20) of 401s', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
-    const server = spawnServer('guessed', {
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_WORKERS: '2',
-      TESSERA_AUTH_FAILURES_PER_MINUTE: '20',
-    });
-    try {
-      await server.healthy;
-      await eventually('both workers listening', () => workerPids(server).length === 2, { withinMs: 20_000 });
-      // Well-formed tokens no key has: each is looked up before it fails.
-      const replies = await Promise.all(
-        Array.from({ length: 200 }, () => server.call('GET', '/api/v1/me', { token: generateToken() })),
-      );
-      const statuses = replies.map((r) => r.status);
-      assert.equal(statuses.filter((s) => s === 401).length, 20, 'the budget, not a budget per worker');
-      assert.equal(statuses.filter((s) => s === 429).length, 180);
-      const admin = readFileSync(join(dataDir, 'bootstrap-admin.key'), 'utf8').trim();
-      assert.equal((await server.call('GET', '/api/v1/me', { token: admin })).status, 200);
-    } finally {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+describe('the failed-authentication budget across workers', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  test('200 concurrent guesses over both workers get exactly the budget (20) of 401s', async (t) => {
+    const { server, admin } = await ownWorkers(t, 'guessed', { TESSERA_AUTH_FAILURES_PER_MINUTE: '20' });
+    // Well-formed tokens no key has: each is looked up before it fails.
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => server.call('GET', '/api/v1/me', { token: generateToken() })),
+    );
+    const statuses = replies.map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 401).length, 20, 'the budget, not a budget per worker');
+    assert.equal(statuses.filter((s) => s === 429).length, 180);
+    assert.equal((await server.call('GET', '/api/v1/me', { token: admin })).status, 200);
   });
 });
 
-describe('a primary that dies takes its workers with it', { skip }, () => {
-  test('SIGKILL of the primary: both workers exit, nothing keeps the port', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
-    const server = spawnServer('orphaned', {
-      TESSERA_DATA_DIR: dataDir,
-      TESSERA_WORKERS: '2',
-    });
-    try {
-      await server.healthy;
-      await eventually('both workers listening', () => workerPids(server).length === 2, { withinMs: 20_000 });
-      const pids = workerPids(server);
-      await server.kill();
-      await eventually('the workers gone', () => pids.every((pid) => !alive(pid)), { withinMs: 5_000 });
-      await assert.rejects(server.call('GET', '/healthz', { timeoutMs: 1_000 }));
-    } finally {
-      await server.kill();
-      rmSync(dataDir, { recursive: true, force: true });
-    }
+describe('a primary that dies takes its workers with it', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
+  test('SIGKILL of the primary: both workers exit, nothing keeps the port', async (t) => {
+    const { server } = await ownWorkers(t, 'orphaned');
+    const pids = workerPids(server);
+    await server.kill();
+    await eventually('the workers gone', () => pids.every((pid) => !alive(pid)), { withinMs: 5_000 });
+    await assert.rejects(server.call('GET', '/healthz', { timeoutMs: 1_000 }));
   });
 });
