@@ -17,7 +17,7 @@ import { resolveMasterKey } from './features/keyring/master-key-source.js';
 import { LISTINGS } from './features/listings.js';
 import { createMemoryRateLimiter } from './http/rate-limiter.js';
 import { boundHeapGrowth } from './runtime/heap-growth.js';
-import { onStopSignal } from './runtime/stop-signals.js';
+import { holdStopSignals, type StopSignal } from './runtime/stop-signals.js';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 /** Running nodes re-read the master-key table this often, to follow a rotation. */
@@ -66,6 +66,8 @@ export async function openStorage(config: Config, warn: (message: string) => voi
  * gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight requests, close storage).
  */
 export async function startServer(config: Config) {
+  // First: a stop signal from here on ends the process gracefully, even while it is starting.
+  const stopSignals = holdStopSignals(SHUTDOWN_GRACE_MS);
   boundHeapGrowth();
   await assertResolvable(config.host);
   // Until the logger exists warnings are held; after that they go straight to it (the keyring
@@ -113,14 +115,16 @@ export async function startServer(config: Config) {
   await server.listen({ host: config.host, port: config.port });
   const retention = scheduleAuditRetention(store, config.auditRetentionDays, server.log);
   const backfill = startListItemBackfill(store, LISTINGS, server.log);
-  closeOnSignals(server, async () => {
-    clearInterval(retention);
-    await backfill.stop();
-    keyring.close();
-    await exporter?.close();
-    await cluster.close();
-    await store.close();
-  });
+  stopSignals.whenReady(
+    closeGracefully(server, async () => {
+      clearInterval(retention);
+      await backfill.stop();
+      keyring.close();
+      await exporter?.close();
+      await cluster.close();
+      await store.close();
+    }),
+  );
   return server;
 }
 
@@ -227,8 +231,9 @@ async function workerParts(config: Config, dialect: Dialect) {
   };
 }
 
-function closeOnSignals(server: FastifyInstance, release: () => Promise<void>) {
-  onStopSignal((signal) => {
+/** The stop: finish in-flight requests, release the rest, exit (bounded by its grace timer). */
+function closeGracefully(server: FastifyInstance, release: () => Promise<void>) {
+  return (signal: StopSignal) => {
     server.log.info({ signal }, 'shutting down: finishing in-flight requests');
     const timer = setTimeout(() => {
       server.log.error('in-flight requests did not finish in time; exiting');
@@ -248,5 +253,5 @@ function closeOnSignals(server: FastifyInstance, release: () => Promise<void>) {
           process.exit(1);
         },
       );
-  });
+  };
 }

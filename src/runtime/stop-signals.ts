@@ -21,3 +21,35 @@ export function onStopSignal(stop: (signal: StopSignal) => void): void {
     });
   }
 }
+
+/**
+ * Listens for stop signals from now on, and acts on them once `whenReady` is given its stop: a
+ * signal that arrives while the process is still starting is held until then, instead of meeting
+ * Node's default action (ending the process at once, perhaps with a socket already accepting
+ * connections: a worker that has just begun to listen registers its stop a moment later). So a
+ * stop during start-up is a graceful stop right after it. A start that is not ready within
+ * `startWithinMs` of the signal (storage unreachable, say) is abandoned: the process exits 1
+ * saying so, so that Ctrl-C or a supervisor's stop never waits on a start that may not finish.
+ */
+export function holdStopSignals(startWithinMs: number): {
+  whenReady(stop: (signal: StopSignal) => void): void;
+} {
+  let held: StopSignal | undefined;
+  let act: ((signal: StopSignal) => void) | undefined;
+  let abandon: NodeJS.Timeout | undefined;
+  onStopSignal((signal) => {
+    if (act !== undefined) return act(signal);
+    held = signal;
+    abandon = setTimeout(() => {
+      process.stderr.write(`${signal} while starting: not ready within ${startWithinMs} ms, exiting\n`);
+      process.exit(1);
+    }, startWithinMs);
+  });
+  return {
+    whenReady(stop) {
+      act = stop;
+      clearTimeout(abandon);
+      if (held !== undefined) stop(held);
+    },
+  };
+}
