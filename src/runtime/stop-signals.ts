@@ -44,6 +44,8 @@ export function holdStopSignals(startWithinMs: number): {
       process.stderr.write(`${signal} while starting: not ready within ${startWithinMs} ms, exiting\n`);
       process.exit(1);
     }, startWithinMs);
+    // A start that fails instead ends the process its own way: this timer must not keep it alive.
+    abandon.unref();
   });
   return {
     whenReady(stop) {

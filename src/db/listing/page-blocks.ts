@@ -20,7 +20,8 @@ import type { CountedList, Counting, PageStart } from './counting.js';
  * and held to the commit. Without it, writers on different connections each decide from blocks
  * the other is about to change (a block deleted at its last row while another writer adds to it,
  * two writers moving the first block's start), and counts are lost: 2,500 concurrent creates and
- * 834 deletes once left four blocks of ten wrong. The lock is not the audit lock, which a write takes only at its end.
+ * 834 deletes once left four blocks of ten wrong. The lock is not the audit lock, which a write
+ * takes only at its end.
  */
 export const BLOCK_ROWS = 1000;
 
