@@ -1,5 +1,5 @@
-import { isIP } from 'node:net';
 import { ConfigError } from '../config-error.js';
+import { parseAddressRange } from '../domain/ip-ranges.js';
 
 /**
  * Which proxies in front of Tessera may name the client in `X-Forwarded-For`: none (`false`), the
@@ -43,16 +43,10 @@ export function parseTrustProxy(raw: string | undefined): TrustProxy {
   return Object.freeze(entries);
 }
 
-/** `192.0.2.7`, `2001:db8::1`, `10.0.0.0/8`, `fd00::/8`: a prefix from 1 to the address's bits. */
+/** An address, or a range of at least a /1: a /0 range trusts every address, the same hole as `true`. */
 function isAddressOrRange(entry: string): boolean {
-  const slash = entry.indexOf('/');
-  const address = slash === -1 ? entry : entry.slice(0, slash);
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (slash === -1) return true;
-  const prefix = entry.slice(slash + 1);
-  // A /0 range trusts every address: the same hole as `true`.
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+  const range = parseAddressRange(entry);
+  return range !== undefined && range.prefix >= 1;
 }
 
 /**
