@@ -15,6 +15,9 @@ import { auditRoutes } from './features/audit/audit.routes.js';
 import { createAuditService } from './features/audit/audit.service.js';
 import type { AuditEventRow } from './features/audit/audit.table.js';
 import { healthRoutes } from './features/health/health.routes.js';
+import { createIpAllowlistGate } from './features/ip-allowlist/ip-allowlist.gate.js';
+import { ipAllowlistRoutes } from './features/ip-allowlist/ip-allowlist.routes.js';
+import { createIpAllowlistService } from './features/ip-allowlist/ip-allowlist.service.js';
 import type { Keyring } from './features/keyring/keyring.js';
 import { createSecretCaches } from './features/secrets/secret-lookup.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
@@ -69,7 +72,7 @@ export interface AppOptions {
   authFailureLimiter?: RateLimiter;
   /** Slow-client limits; the defaults are HTTP_LIMITS (tests shorten them). */
   httpLimits?: Partial<HttpLimits>;
-  /** How changes to keys and secrets reach the caches that hold them (default: this process). */
+  /** How changes to keys, secrets and the IP allowlist reach the caches that hold them (default: this process). */
   changeNotices?: ChangeNotices;
   /** Receives each committed audit event (the SIEM export), when configured. */
   auditExport?: (row: AuditEventRow) => void;
@@ -177,10 +180,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
   const cache = bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus);
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
+  const ipAllowlist = createIpAllowlistGate(options.store.db, bus);
   registerAccessControl(server, {
     limiter,
     failures: failureLimiter === undefined ? NO_AUTH_FAILURE_BUDGET : createAuthFailureBudget(failureLimiter),
     authenticate: createAuthentication({ store: options.store, now, cache }),
+    admitsClient: (ip) => ipAllowlist.admits(ip),
   });
   await registerOpenApi(server);
   await server.register(healthRoutes, { store: options.store });
@@ -212,6 +217,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(apiKeyRoutes, { service: apiKeys });
   await server.register(secretRoutes, { service: secrets });
   await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });
+  await server.register(ipAllowlistRoutes, {
+    service: createIpAllowlistService({ store: options.store, audit, gate: ipAllowlist }),
+  });
   await server.ready();
   return { server, apiKeys, secrets };
 }

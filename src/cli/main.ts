@@ -22,9 +22,10 @@ Commands:
             with mode 0600 (an existing FILE is never overwritten)
   rekey     Rotate the master key online: the new key comes from TESSERA_NEW_MASTER_KEY or
             TESSERA_NEW_MASTER_KEY_FILE; options --batch-size N (500), --grace-seconds S (5)
-  recover-admin
+  recover-admin [--clear-ip-allowlist]
             Create a fresh ADMIN key when every ADMIN token is lost (run on the host: needs the
-            database and the master key); its token is the last line of the output
+            database and the master key); its token is the last line of the output.
+            --clear-ip-allowlist also empties the IP allowlist (every address allowed again)
   version   Print the installed version (also --version)
   help      Show this text
 `;
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     strict: false,
     options: {
       'batch-size': { type: 'string' },
+      'clear-ip-allowlist': { type: 'boolean' },
       'grace-seconds': { type: 'string' },
       out: { type: 'string' },
       version: { type: 'boolean', short: 'v' },
@@ -98,7 +100,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'recover-admin': {
       const { runRecoverAdmin } = await import('./recover-admin.command.js');
-      return runRecoverAdmin(loadConfig());
+      return runRecoverAdmin(loadConfig(), { clearIpAllowlist: values['clear-ip-allowlist'] === true });
     }
     case 'version':
       process.stdout.write(`tessera ${packageVersion()}\n`);

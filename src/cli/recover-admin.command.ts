@@ -5,6 +5,8 @@ import { generateToken } from '../crypto/tokens.js';
 import { SQLITE_FILE_NAME } from '../db/connect.js';
 import { createApiKeyService } from '../features/api-keys/api-keys.service.js';
 import { createAuditLog } from '../features/audit/audit.log.js';
+import { IP_ALLOWLIST_TTL_MS } from '../features/ip-allowlist/ip-allowlist.gate.js';
+import { createIpAllowlistService } from '../features/ip-allowlist/ip-allowlist.service.js';
 import { openStorage } from '../server.js';
 
 /**
@@ -12,8 +14,16 @@ import { openStorage } from '../server.js';
  * what only the host has: the database (the data folder or DATABASE_URL) and the master key, which
  * opening the keyring checks, so a wrong or missing key creates nothing. The new key is audited as
  * a SYSTEM event; its token is the last line of the output, for `| tail -n 1`.
+ *
+ * `--clear-ip-allowlist` also empties the IP allowlist first (another SYSTEM event), for the
+ * administrator whose own address a forced list shut out. Nothing announces the change to running
+ * servers (this process is on no change-notice bus): each reads the list again within its copy's
+ * lifetime.
  */
-export async function runRecoverAdmin(config: Config): Promise<number> {
+export async function runRecoverAdmin(
+  config: Config,
+  options: { clearIpAllowlist: boolean } = { clearIpAllowlist: false },
+): Promise<number> {
   if (config.databaseUrl === undefined && !existsSync(join(config.dataDir, SQLITE_FILE_NAME))) {
     // Opening would create an empty database, and the service then bootstraps its own first key.
     throw new ConfigError(
@@ -25,7 +35,15 @@ export async function runRecoverAdmin(config: Config): Promise<number> {
   );
   try {
     const now = () => new Date();
-    const apiKeys = createApiKeyService({ store, now, audit: createAuditLog({ store, now }) });
+    const audit = createAuditLog({ store, now });
+    if (options.clearIpAllowlist) {
+      await createIpAllowlistService({ store, audit }).clear('recover-admin');
+      process.stdout.write(
+        'Emptied the IP allowlist (every address is allowed again), audited as a SYSTEM event; ' +
+          `running servers apply it within ${IP_ALLOWLIST_TTL_MS / 1000} seconds.\n`,
+      );
+    }
+    const apiKeys = createApiKeyService({ store, now, audit });
     const token = generateToken();
     const key = await apiKeys.recoverAdmin(token);
     process.stdout.write(

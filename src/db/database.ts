@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
 import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/audit.table.js';
+import type { IpAllowlistTable } from '../features/ip-allowlist/ip-allowlist.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
 import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
 import type { ListItemColumn } from './listing/define-listing.js';
@@ -17,6 +18,7 @@ export interface Database {
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
   page_blocks: PageBlockTable;
+  ip_allowlist: IpAllowlistTable;
 }
 
 /** See src/db/listing/page-blocks.ts. */

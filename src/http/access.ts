@@ -16,10 +16,17 @@ import type { RateDecision, RateLimiter } from './rate-limiter.js';
 export type Authenticator<P extends Principal> = (token: string) => MaybePromise<P | 'expired' | undefined>;
 
 /**
+ * Whether a client address may call at all: at once when the answer is in memory. Refusing is
+ * answering false; throwing (or rejecting) means the answer cannot be known, and the request is
+ * refused with that error.
+ */
+export type ClientGate = (ip: string) => MaybePromise<boolean>;
+
+/**
  * How a route is reached, set in its `config`:
  * - `permission`: a bearer token is required and must grant this permission;
  * - `authenticated: true`: a bearer token is required, any permission;
- * - `unmetered: true`: no token and no rate limit (health probes);
+ * - `unmetered: true`: no token, no rate limit and no IP allowlist (health probes);
  * - otherwise public, rate limited per client IP.
  */
 export interface RouteAccess {
@@ -43,6 +50,14 @@ function unauthorized(detail: string) {
   return new AppError('UNAUTHORIZED', 'Unauthorized', detail);
 }
 
+function notAllowed(ip: string) {
+  return new AppError(
+    'FORBIDDEN',
+    'Access denied',
+    `Requests from ${ip} are not allowed by the IP allowlist`,
+  );
+}
+
 function applyRateHeaders(reply: FastifyReply, decision: RateDecision) {
   reply.header('x-ratelimit-limit', decision.limit);
   reply.header('x-ratelimit-remaining', decision.remaining);
@@ -64,8 +79,8 @@ function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePro
 }
 
 /**
- * Authentication, rate limiting and the route's permission check, before the body is read or
- * validated: a caller without access learns nothing about the schema. The token is looked up
+ * The IP allowlist, authentication, rate limiting and the route's permission check, before the
+ * body is read or validated: a caller without access learns nothing about the schema. The token is looked up
  * first: a valid one is metered on its own key's budget and nothing else, so no other client's
  * failures can refuse it. Invalid tokens draw on the client IP's budget, and every presented
  * credential that fails also spends the client's much smaller failed-authentication budget; past
@@ -77,14 +92,34 @@ function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePro
  */
 export function registerAccessControl<P extends Principal>(
   app: FastifyInstance,
-  options: { limiter: RateLimiter; failures: AuthFailureBudget; authenticate: Authenticator<P> },
+  options: {
+    limiter: RateLimiter;
+    failures: AuthFailureBudget;
+    authenticate: Authenticator<P>;
+    /** Whether a client address may call at all (the IP allowlist); every address when unset. */
+    admitsClient?: ClientGate;
+  },
 ) {
-  const { limiter, failures, authenticate } = options;
+  const { limiter, failures, authenticate, admitsClient } = options;
   app.decorateRequest('principal', undefined);
 
+  /**
+   * The client's address is judged first, before its token is looked at or its budget spent: a
+   * refused address learns nothing else, whatever it holds, and costs no storage read.
+   */
   function admit(request: FastifyRequest, reply: FastifyReply): MaybePromise<void> {
     const access = request.routeOptions.config as RouteAccess;
     if (access.unmetered === true) return;
+    const admitted = admitsClient?.(request.ip) ?? true;
+    // The common case, answered from memory, costs no closure.
+    if (admitted === true) return authorize(request, reply, access);
+    return andThen(admitted, (allowed) => {
+      if (!allowed) throw notAllowed(request.ip);
+      return authorize(request, reply, access);
+    });
+  }
+
+  function authorize(request: FastifyRequest, reply: FastifyReply, access: RouteAccess): MaybePromise<void> {
     const protectedRoute = access.permission !== undefined || access.authenticated === true;
     if (!protectedRoute) return meter(limiter, `ip:${clientOf(request.ip)}`, reply);
 

@@ -58,6 +58,11 @@ export async function registerOpenApi(app: FastifyInstance) {
           description: 'Cortex-compatible audit log: every change and denial, tamper-evident.',
         },
         {
+          name: 'IP allowlist',
+          description:
+            'Cortex-compatible IP allowlist: while it is not empty, only the addresses and ranges on it may call.',
+        },
+        {
           name: 'Operations',
           description: 'Tessera: health, readiness and this document.',
         },

@@ -21,6 +21,7 @@ import { IdentifierPool } from '../helpers/fuzz-pools.js';
 import { type FuzzRequest, requestsFor } from '../helpers/fuzz-requests.js';
 import { Fuzzer } from '../helpers/fuzz-runner.js';
 import { StoreState } from '../helpers/fuzz-state.js';
+import type { Reply } from '../helpers/http.js';
 import { api, createKey, deleteKey, role } from '../helpers/keys.js';
 import { createSecret } from '../helpers/secrets.js';
 import { useTestServer } from '../helpers/server.js';
@@ -51,7 +52,32 @@ const BODY_EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
     { secret: 'a new fuzz value' },
     { name: 'fuzz renamed', secret: 'another fuzz value' },
   ),
+  // Lists that let the fuzzer in, and one that shuts it out (saved only with force=true).
+  'PUT /api/v1/ip-allowlist': fc.constantFrom(
+    { entries: [] },
+    { entries: [{ address: '127.0.0.1', description: 'the fuzzer' }, { address: '::1' }] },
+    { entries: [{ address: '10.0.0.0/8', description: 'elsewhere' }, { address: '2001:db8::/32' }] },
+  ),
+  'POST /api/v1/ip-allowlist/validate': fc.constant({
+    entries: [{ address: '10.0.0.0/8', description: 'fuzz' }, { address: 'not an address' }],
+  }),
 };
+
+/**
+ * After a saved IP allowlist: empty it again, from an address the list lets in (the server trusts
+ * one proxy hop, so `X-Forwarded-For` names the caller), so that the list never shuts the fuzzer
+ * out of the requests that follow. The first entry's own address is inside its range.
+ */
+async function emptyAllowlist(operationId: string, reply: Reply): Promise<void> {
+  if (operationId !== 'PUT /api/v1/ip-allowlist' || reply.body.total === 0) return;
+  const inside = String(reply.body.entries[0].address).split('/')[0] as string;
+  const emptied = await suite.call('PUT', '/api/v1/ip-allowlist?force=true', {
+    token: suite.server.adminToken,
+    headers: { 'x-forwarded-for': inside },
+    body: { entries: [] },
+  });
+  assert.equal(emptied.status, 200, `emptying the allowlist from ${inside}: ${emptied.text}`);
+}
 
 // Counted 401s are written when their denial window ends: here only when the server closes, so
 // no count lands in the audit rows pinned to some later request.
@@ -59,7 +85,7 @@ let client: RawClient;
 let operations: FuzzOperation[];
 let pools: Map<string, IdentifierPool>;
 let fuzzer: Fuzzer;
-const suite = useTestServer({ app: { denialWindow: () => () => {} } }, async () => {
+const suite = useTestServer({ app: { denialWindow: () => () => {}, trustProxy: 1 } }, async () => {
   client = rawClient(suite.server.url);
   const document = await suite.call('GET', '/api/v1/openapi.json');
   assert.equal(document.status, 200, document.text);
@@ -98,6 +124,7 @@ const suite = useTestServer({ app: { denialWindow: () => () => {} } }, async () 
     // Failed authentications spend the client's brute-force budget, where one is set, and past
     // it further failures are 429, not 401. A minute of server time after each one restores it.
     afterUnauthenticated: () => suite.server.advance(61_000),
+    afterSuccess: emptyAllowlist,
   });
 });
 

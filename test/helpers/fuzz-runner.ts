@@ -20,6 +20,12 @@ export interface FuzzerDeps {
   adminToken: string;
   /** Called after each request to a protected route without a valid token. */
   afterUnauthenticated?: () => void;
+  /**
+   * Called after a request succeeded, to undo what would change every later request's answer
+   * (an IP allowlist that shuts the fuzzer out); the store may change, so the next request takes
+   * a fresh baseline.
+   */
+  afterSuccess?: (operationId: string, reply: Reply) => Promise<void>;
 }
 
 /** Requests sent per operation, by status class. */
@@ -60,7 +66,13 @@ export class Fuzzer {
     if (unauthenticated) this.deps.afterUnauthenticated?.();
     checkReply(reply, { described, adminToken, unauthenticated, routed: certainlyRouted(request) });
     if (reply.status >= 400) await this.assertUnchanged(reply.status, before, after, described);
-    else if (reply.status < 300) this.track(request, reply);
+    else if (reply.status < 300) {
+      this.track(request, reply);
+      if (this.deps.afterSuccess !== undefined) {
+        await this.deps.afterSuccess(request.operation.id, reply);
+        this.baseline = undefined;
+      }
+    }
   }
 
   private async assertUnchanged(status: number, before: Snapshot, after: Snapshot, described: string) {

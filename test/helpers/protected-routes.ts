@@ -9,6 +9,7 @@
  * implemented yet) will need a caller column in CALLERS, not only rows here.
  */
 import { AUDIT_ROUTES } from './audit.js';
+import { IP_ALLOWLIST_ROUTES } from './ip-allowlist.js';
 import { createKey, role } from './keys.js';
 import { SECRET_ROUTES } from './secrets.js';
 import type { MatrixRow, ProtectedRoute, PublicRoute, RouteContext, Vars } from './security.js';
@@ -47,6 +48,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
   ...API_KEY_ROUTES,
   ...SECRET_ROUTES,
   ...AUDIT_ROUTES,
+  ...IP_ALLOWLIST_ROUTES,
 ];
 
 /** SPEC §9's routes that need no token: health probes (unmetered) and the API reference. */

@@ -1,6 +1,7 @@
 /**
  * `tessera recover-admin`, the break-glass way back: run beside a live server on the same storage,
- * it creates an ADMIN key that the server accepts at once, audited as a SYSTEM event; without the
+ * it creates an ADMIN key that the server accepts at once, audited as a SYSTEM event; with
+ * `--clear-ip-allowlist` it also empties an IP allowlist that shuts the admin out; without the
  * right master key it creates nothing.
  */
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { isWellFormedToken } from '../../src/crypto/tokens.js';
 import { type ChildServer, runTessera, spawnServer } from '../helpers/child-server.js';
 import { createSchema, type Storage } from '../helpers/cluster.js';
 import { testDialect } from '../helpers/database.js';
+import { eventually } from '../helpers/eventually.js';
 
 const dialect = testDialect();
 const skip =
@@ -74,6 +76,51 @@ describe(`tessera recover-admin (${dialect})`, { skip }, () => {
     assert.ok(created, JSON.stringify(events.body.logs));
     assert.equal(created.actorType, 'SYSTEM');
     assert.equal(created.actorIdentifier, 'recover-admin');
+  });
+
+  test('--clear-ip-allowlist empties a list that shuts the admin out: the running server lets it in again; audited as SYSTEM', async () => {
+    const shutOut = await server.call('PUT', '/api/v1/ip-allowlist?force=true', {
+      token: recovered,
+      body: { entries: [{ address: '203.0.113.0/24', description: 'not where the admin is' }] },
+    });
+    assert.equal(shutOut.status, 200, shutOut.text);
+    const refused = await server.call('GET', '/api/v1/me', { token: recovered });
+    assert.equal(refused.status, 403, refused.text);
+
+    const result = await runTessera(['recover-admin', '--clear-ip-allowlist'], env);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Emptied the IP allowlist/);
+    assert.equal(isWellFormedToken(result.stdout.trimEnd().split('\n').at(-1) ?? ''), true, result.stdout);
+    // Nothing announces a change made outside the server: it reads the list again within the
+    // lifetime of its copy (10 s).
+    await eventually(
+      'the server lets the admin in again',
+      async () => (await server.call('GET', '/api/v1/me', { token: recovered })).status === 200,
+      { withinMs: 15_000, everyMs: 200 },
+    );
+    const list = await server.call('GET', '/api/v1/ip-allowlist', { token: recovered });
+    assert.deepEqual(list.body, { entries: [], page: 0, total: 0, totalPages: 0 });
+    const events = await server.call('GET', '/api/v1/audit-logs?objectTypes=IP_ALLOWLIST', {
+      token: recovered,
+    });
+    assert.equal(events.status, 200, events.text);
+    assert.deepEqual(
+      events.body.logs.map((e: Record<string, string>) => [
+        e.actorType,
+        e.actorIdentifier,
+        e.action,
+        e.detail,
+      ]),
+      [
+        ['SYSTEM', 'recover-admin', 'UPDATE', 'emptied: every address allowed'],
+        [
+          'API_KEY',
+          (await server.call('GET', '/api/v1/me', { token: recovered })).body.cid,
+          'UPDATE',
+          "1 entry, forced: the caller's address is not in it",
+        ],
+      ],
+    );
   });
 
   test('with a wrong master key it fails, names the problem and creates no key', async () => {

@@ -34,7 +34,8 @@ export interface DenialWindowOptions {
 }
 
 /**
- * Anonymous denials (401s: no credential, or one that failed) recorded in aggregate, so that no
+ * Anonymous denials (401s: no credential, or one that failed; 403s of an address the IP allowlist
+ * refuses, judged before any credential is looked at) recorded in aggregate, so that no
  * client can fill the disk through the audit log. A window opens with the first such denial and
  * lasts a minute. In it, each client's first denial is recorded at once, as an event of its own;
  * its further ones are only counted, and written as one event carrying the count when the window
@@ -79,7 +80,7 @@ export function createDenialWindow(options: DenialWindowOptions) {
       objectType: last.objectType,
       objectId: null,
       outcome: 'DENIED',
-      detail: `UNAUTHORIZED: ${denials} denials from ${who} more clients within a minute, past the ${maxClients} recorded one by one`,
+      detail: `${reasonOf(last).type}: ${denials} denials from ${who} more clients within a minute, past the ${maxClients} recorded one by one`,
     };
   }
 
@@ -118,12 +119,20 @@ export function createDenialWindow(options: DenialWindowOptions) {
  * identifiers were never looked up.
  */
 function summaryOf({ more, last }: Tally): AuditInput {
-  const reason = (last.detail ?? '').replace(/^UNAUTHORIZED: /, '');
+  const { type, reason } = reasonOf(last);
   return {
     ...last,
     objectId: null,
-    detail: `UNAUTHORIZED: ${more} more ${more === 1 ? 'denial' : 'denials'} from this client within a minute of its first (the last: ${reason})`,
+    detail: `${type}: ${more} more ${more === 1 ? 'denial' : 'denials'} from this client within a minute of its first (the last: ${reason})`,
   };
+}
+
+/** A denial's error type and reason, from its detail (`UNAUTHORIZED: Invalid API key`). */
+function reasonOf(event: AuditInput): { type: string; reason: string } {
+  const match = /^([A-Z_]+): (.*)$/s.exec(event.detail ?? '');
+  return match === null
+    ? { type: 'UNAUTHORIZED', reason: event.detail ?? '' }
+    : { type: match[1] as string, reason: match[2] as string };
 }
 
 export type DenialWindow = ReturnType<typeof createDenialWindow>;

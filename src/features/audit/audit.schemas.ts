@@ -16,7 +16,7 @@ export const auditQuery = {
     endTime: { type: 'string', maxLength: 64, description: 'ISO 8601; without a zone it is UTC. Inclusive.' },
     actions: list('CREATE, READ, UPDATE, DELETE (comma-separated).'),
     objectIdentifiers: list('Key cids or secret tags.'),
-    objectTypes: list('API_KEY, SECRET, MASTER_KEY, AUDIT_LOG.'),
+    objectTypes: list('API_KEY, SECRET, MASTER_KEY, AUDIT_LOG, IP_ALLOWLIST.'),
     actorTypes: list(
       'API_KEY, ANONYMOUS, SYSTEM (and Cortex’s BACKSTAGE, OAUTH2, PERSONAL_API_KEY, never recorded).',
     ),
