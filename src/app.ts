@@ -19,6 +19,8 @@ import { createIpAllowlistGate } from './features/ip-allowlist/ip-allowlist.gate
 import { ipAllowlistRoutes } from './features/ip-allowlist/ip-allowlist.routes.js';
 import { createIpAllowlistService } from './features/ip-allowlist/ip-allowlist.service.js';
 import type { Keyring } from './features/keyring/keyring.js';
+import { roleRoutes } from './features/roles/roles.routes.js';
+import { createRoleService } from './features/roles/roles.service.js';
 import { createSecretCaches } from './features/secrets/secret-lookup.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
 import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
@@ -206,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const idShaped = (prefix: IdPrefix) => (looksLikeId(prefix, identifier) ? identifier : undefined);
     if (type === 'SECRET') {
       try {
-        return (await secrets.get(identifier)).tag;
+        return (await secrets.find(identifier)).tag;
       } catch {
         return idShaped('se');
       }
@@ -220,6 +222,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await server.register(ipAllowlistRoutes, {
     service: createIpAllowlistService({ store: options.store, audit, gate: ipAllowlist }),
   });
+  const roles = createRoleService({
+    store: options.store,
+    now,
+    audit,
+    invalidate: cache === undefined ? undefined : (owner) => cache.invalidate(owner),
+  });
+  await server.register(roleRoutes, { service: roles });
   await server.ready();
   return { server, apiKeys, secrets };
 }

@@ -3,6 +3,11 @@ import type { ChangeNoticeBus } from './change-notice-bus.js';
 export interface InvalidatedCacheOptions<V> {
   /** The id whose change notices drop this value (an API key's cid, a secret's id). */
   ownerOf: (value: V) => string;
+  /**
+   * Further ids whose notices drop it too: what the value was derived from besides its owner (a
+   * key's grants come from its custom roles as well as from the key).
+   */
+  alsoOwnedBy?: (value: V) => readonly string[];
   maxEntries?: number;
   /** A belt on top of invalidation: no entry outlives this, whatever happens to messages. */
   ttlMs?: number;
@@ -26,7 +31,10 @@ const RECENCY_STEP_MS = 1_000;
  */
 export class InvalidatedCache<V> {
   /** In order of last use (to within RECENCY_STEP_MS): the first entry is evicted first. */
-  private readonly entries = new Map<string, { value: V; owner: string; at: number; usedAt: number }>();
+  private readonly entries = new Map<
+    string,
+    { value: V; owners: readonly string[]; at: number; usedAt: number }
+  >();
   /**
    * The keys of each owner's entries, so that a change notice drops them without scanning every
    * entry (a notice reaches every cache on every node). Kept exactly in step with `entries`.
@@ -35,6 +43,7 @@ export class InvalidatedCache<V> {
   /** Bumped by every invalidation: a look-up that raced one must not be cached. */
   private generation = 0;
   private readonly ownerOf: (value: V) => string;
+  private readonly alsoOwnedBy: ((value: V) => readonly string[]) | undefined;
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly clock: () => number;
@@ -44,6 +53,7 @@ export class InvalidatedCache<V> {
     options: InvalidatedCacheOptions<V>,
   ) {
     this.ownerOf = options.ownerOf;
+    this.alsoOwnedBy = options.alsoOwnedBy;
     this.maxEntries = options.maxEntries ?? 10_000;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.clock = options.clock ?? Date.now;
@@ -82,10 +92,13 @@ export class InvalidatedCache<V> {
     }
     const now = this.clock();
     const owner = this.ownerOf(value);
-    this.entries.set(key, { value, owner, at: now, usedAt: now });
-    const keys = this.keysOfOwner.get(owner);
-    if (keys === undefined) this.keysOfOwner.set(owner, new Set([key]));
-    else keys.add(key);
+    const owners = this.alsoOwnedBy === undefined ? [owner] : [owner, ...this.alsoOwnedBy(value)];
+    this.entries.set(key, { value, owners, at: now, usedAt: now });
+    for (const one of owners) {
+      const keys = this.keysOfOwner.get(one);
+      if (keys === undefined) this.keysOfOwner.set(one, new Set([key]));
+      else keys.add(key);
+    }
   }
 
   /**
@@ -114,8 +127,8 @@ export class InvalidatedCache<V> {
     this.generation++;
     const keys = this.keysOfOwner.get(owner);
     if (keys === undefined) return;
-    this.keysOfOwner.delete(owner);
-    for (const key of keys) this.entries.delete(key);
+    // Through delete: an entry with other owners leaves their sets too.
+    for (const key of [...keys]) this.delete(key);
   }
 
   /** Drops one entry, on this node only: a value found unusable, to be read again. */
@@ -123,12 +136,14 @@ export class InvalidatedCache<V> {
     const entry = this.entries.get(key);
     if (entry === undefined) return;
     this.entries.delete(key);
-    const keys = this.keysOfOwner.get(entry.owner);
-    keys?.delete(key);
-    if (keys?.size === 0) this.keysOfOwner.delete(entry.owner);
+    for (const owner of entry.owners) {
+      const keys = this.keysOfOwner.get(owner);
+      keys?.delete(key);
+      if (keys?.size === 0) this.keysOfOwner.delete(owner);
+    }
   }
 
-  /** How many owners have entries here: at most the number of entries (for tests and gauges). */
+  /** How many owners have entries here (for tests and gauges). */
   get owners(): number {
     return this.keysOfOwner.size;
   }

@@ -3,6 +3,7 @@ import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
 import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/audit.table.js';
 import type { IpAllowlistTable } from '../features/ip-allowlist/ip-allowlist.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
+import type { ApiKeyRoleTable, RoleTable } from '../features/roles/roles.table.js';
 import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
 import type { ListItemColumn } from './listing/define-listing.js';
 
@@ -19,6 +20,8 @@ export interface Database {
   audit_checkpoints: AuditCheckpointTable;
   page_blocks: PageBlockTable;
   ip_allowlist: IpAllowlistTable;
+  roles: RoleTable;
+  api_key_roles: ApiKeyRoleTable;
 }
 
 /** See src/db/listing/page-blocks.ts. */

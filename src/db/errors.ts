@@ -39,3 +39,10 @@ export function isStorageUnavailable(error: unknown): boolean {
   if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
   return typeof message === 'string' && UNAVAILABLE_MESSAGES.some((m) => message.includes(m));
 }
+
+/** True when a write failed on a foreign key (SQLite or PostgreSQL): a row it names is gone. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+}

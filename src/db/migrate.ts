@@ -5,6 +5,7 @@ import { migration0002Secrets } from './migrations/0002-secrets.js';
 import { migration0003Audit } from './migrations/0003-audit.js';
 import { migration0004PageBlocks } from './migrations/0004-page-blocks.js';
 import { migration0005ListItems } from './migrations/0005-list-items.js';
+import { migration0006Roles } from './migrations/0006-roles.js';
 import { migration0007IpAllowlist } from './migrations/0007-ip-allowlist.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0003-audit': migration0003Audit,
   '0004-page-blocks': migration0004PageBlocks,
   '0005-list-items': migration0005ListItems,
+  '0006-roles': migration0006Roles,
   '0007-ip-allowlist': migration0007IpAllowlist,
 };
 

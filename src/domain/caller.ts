@@ -1,9 +1,11 @@
-import type { Permission } from './permissions.js';
+import type { Grants } from './grants.js';
 
-/** Who is calling: the API key behind the bearer token, with its effective permissions. */
-export interface Principal {
+/**
+ * Who is calling: the API key behind the bearer token, with its effective grants (permissions,
+ * and the tags its scoped permissions reach).
+ */
+export interface Principal extends Grants {
   cid: string;
-  permissions: ReadonlySet<Permission>;
 }
 
 /** Where a request came from, for the audit log. */

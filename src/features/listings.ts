@@ -1,10 +1,11 @@
 import { apiKeysListing } from './api-keys/api-keys.listing.js';
 import { auditListing } from './audit/audit.listing.js';
 import { ipAllowlistListing } from './ip-allowlist/ip-allowlist.listing.js';
+import { rolesListing } from './roles/roles.listing.js';
 import { secretsListing } from './secrets/secrets.listing.js';
 
 /**
  * Every listed table's declaration: what the list-item backfill walks at start-up, and what the
  * trigger drift test (test/db/listing-trigger-drift.test.ts) holds against the schema.
  */
-export const LISTINGS = [apiKeysListing, secretsListing, auditListing, ipAllowlistListing] as const;
+export const LISTINGS = [apiKeysListing, secretsListing, auditListing, ipAllowlistListing, rolesListing] as const;

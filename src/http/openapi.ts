@@ -63,6 +63,11 @@ export async function registerOpenApi(app: FastifyInstance) {
             'Cortex-compatible IP allowlist: while it is not empty, only the addresses and ranges on it may call.',
         },
         {
+          name: 'Roles',
+          description:
+            'Tessera: custom roles, optionally limited to secrets by tag pattern, held by keys as `{"type":"CUSTOM","tag":"…"}`.',
+        },
+        {
           name: 'Operations',
           description: 'Tessera: health, readiness and this document.',
         },

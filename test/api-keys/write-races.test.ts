@@ -10,7 +10,7 @@ import type { Store } from '../../src/db/database.js';
 import { type ApiKeyService, createApiKeyService } from '../../src/features/api-keys/api-keys.service.js';
 import type { KeyPrincipal } from '../../src/features/api-keys/authentication.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
-import { permissionsOf } from '../../src/features/roles/permissions.js';
+import { grantsOf } from '../../src/features/roles/role-resolution.js';
 import { auditActionsOn } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
@@ -31,7 +31,7 @@ describe(`an API key change racing another (${testDialect()})`, () => {
     keys = createApiKeyService({ store, now: () => new Date(), audit: gated.log });
     const admin = await keys.bootstrap('tsk_not_used_by_this_test');
     assert.ok(admin !== undefined);
-    caller = { cid: admin.cid, key: admin, permissions: permissionsOf(admin.roles) };
+    caller = { cid: admin.cid, key: admin, ...grantsOf(admin.roles, new Map()) };
   });
   after(() => close());
 

@@ -17,13 +17,16 @@ export function api(server: TestServer): Call {
 }
 
 export const role = (name: DefaultRole) => ({ type: 'DEFAULT', role: name }) as const;
+export const customRole = (tag: string) => ({ type: 'CUSTOM', tag }) as const;
 
 export interface NewKey {
   name?: string;
   description?: string | null;
   expirationDate?: string | null;
-  /** Default roles; ADMIN-created. Default: READ_ONLY. */
+  /** Default roles; ADMIN-created. Default: READ_ONLY, unless custom roles are given. */
   roles?: DefaultRole[];
+  /** Custom roles' tags. */
+  customRoles?: string[];
   /** The caller; default: the bootstrap admin. */
   token?: string;
 }
@@ -47,7 +50,10 @@ export async function createKey(server: TestServer, options: NewKey = {}): Promi
   counter += 1;
   const body: Record<string, unknown> = {
     name: options.name ?? `test-key-${counter}`,
-    roles: (options.roles ?? ['READ_ONLY']).map(role),
+    roles: [
+      ...(options.roles ?? (options.customRoles === undefined ? ['READ_ONLY'] : [])).map(role),
+      ...(options.customRoles ?? []).map(customRole),
+    ],
   };
   if (options.description !== undefined) body.description = options.description;
   if (options.expirationDate !== undefined) body.expirationDate = options.expirationDate;

@@ -5,12 +5,12 @@
  * forgotten.
  *
  * A new feature: put its table with its helpers (as test/helpers/secrets.ts does) and spread it
- * into PROTECTED_ROUTES; the matrix then runs every caller against it. Custom roles (SPEC §6, not
- * implemented yet) will need a caller column in CALLERS, not only rows here.
+ * into PROTECTED_ROUTES; the matrix then runs every caller against it.
  */
 import { AUDIT_ROUTES } from './audit.js';
 import { IP_ALLOWLIST_ROUTES } from './ip-allowlist.js';
 import { createKey, role } from './keys.js';
+import { ROLE_ROUTES } from './roles.js';
 import { SECRET_ROUTES } from './secrets.js';
 import type { MatrixRow, ProtectedRoute, PublicRoute, RouteContext, Vars } from './security.js';
 
@@ -49,6 +49,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
   ...SECRET_ROUTES,
   ...AUDIT_ROUTES,
   ...IP_ALLOWLIST_ROUTES,
+  ...ROLE_ROUTES,
 ];
 
 /** SPEC §9's routes that need no token: health probes (unmetered) and the API reference. */

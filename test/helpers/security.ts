@@ -80,6 +80,9 @@ export interface CallerKeys {
   role: Record<DefaultRole, string>;
   /** READ_ONLY and MANAGER together: SPEC §6's union. */
   multiRole: string;
+  /** A key holding only the custom role MATRIX_CUSTOM_ROLE, and one holding it beside USER. */
+  custom: string;
+  customAndUser: string;
   /** ADMIN keys that expired: one used (so in the token cache) before it expired, one never used. */
   expiredCached: string;
   expiredUncached: string;
@@ -103,6 +106,13 @@ export interface MatrixCaller {
 }
 
 const NO_KEY: Identity = { valid: false };
+
+/**
+ * The custom role of the matrix's CUSTOM columns: a mix no default role has, so that a cell can
+ * only be right if the key's custom role is what decides it.
+ */
+const MATRIX_CUSTOM_ROLE = 'matrix-custom';
+const MATRIX_CUSTOM_PERMISSIONS: readonly Permission[] = ['READ_SECRET_VALUES', 'EDIT_ROLES'];
 const holding = (...roles: DefaultRole[]): Identity => ({ valid: true, roles });
 
 /**
@@ -197,6 +207,18 @@ export const CALLERS: readonly MatrixCaller[] = [
     identity: holding('READ_ONLY', 'MANAGER'),
     authorization: (keys) => `Bearer ${keys.multiRole}`,
   },
+  {
+    group: 'CUSTOM',
+    label: `a key holding only a custom role granting ${MATRIX_CUSTOM_PERMISSIONS.join(', ')}`,
+    identity: { valid: true, roles: [], custom: MATRIX_CUSTOM_PERMISSIONS },
+    authorization: (keys) => `Bearer ${keys.custom}`,
+  },
+  {
+    group: 'CUSTOM+USER',
+    label: 'a key holding that custom role and USER (the union of their permissions)',
+    identity: { valid: true, roles: ['USER'], custom: MATRIX_CUSTOM_PERMISSIONS },
+    authorization: (keys) => `Bearer ${keys.customAndUser}`,
+  },
   // RFC 7235 §2.1 (which SPEC §3's "Bearer" scheme follows): the scheme name is case-insensitive.
   {
     group: 'bearer/BEARER',
@@ -234,6 +256,17 @@ const EXPIRY_MS = 60_000;
 export async function createCallerKeys(server: TestServer): Promise<CallerKeys> {
   const named = (roles: DefaultRole[], name: string) =>
     createKey(server, { name, roles }).then((k) => k.apiKey);
+  const made = await api(server)('POST', '/api/v1/roles', {
+    token: server.adminToken,
+    body: { tag: MATRIX_CUSTOM_ROLE, name: 'matrix custom role', permissions: MATRIX_CUSTOM_PERMISSIONS },
+  });
+  assert.equal(made.status, 200, `creating the matrix's custom role failed: ${made.text}`);
+  const withCustom = (roles: DefaultRole[], name: string) =>
+    createKey(server, { name, roles, customRoles: [MATRIX_CUSTOM_ROLE] }).then((k) => k.apiKey);
+  const [custom, customAndUser] = await Promise.all([
+    withCustom([], 'matrix CUSTOM'),
+    withCustom(['USER'], 'matrix CUSTOM+USER'),
+  ]);
   const [admin, manager, user, readOnly, viewer, multiRole] = await Promise.all([
     named(['ADMIN'], 'matrix ADMIN'),
     named(['MANAGER'], 'matrix MANAGER'),
@@ -258,6 +291,8 @@ export async function createCallerKeys(server: TestServer): Promise<CallerKeys> 
   return {
     role: { ADMIN: admin, MANAGER: manager, USER: user, READ_ONLY: readOnly, VIEWER: viewer },
     multiRole,
+    custom,
+    customAndUser,
     expiredCached: expiredCached.apiKey,
     expiredUncached: expiredUncached.apiKey,
     deletedCached: deletedCached.apiKey,

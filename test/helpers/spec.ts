@@ -89,8 +89,13 @@ export function permissionsOfRoles(roles: readonly DefaultRole[]): Set<Permissio
  */
 export type Requirement = 'public' | Permission | null;
 
-/** A caller as SPEC §3 sees it: no valid key (missing, malformed, unknown, expired or deleted), or a key's roles. */
-export type Identity = { valid: false } | { valid: true; roles: readonly DefaultRole[] };
+/**
+ * A caller as SPEC §3 sees it: no valid key (missing, malformed, unknown, expired or deleted), or
+ * a key's default roles and the permissions of its custom roles (unscoped).
+ */
+export type Identity =
+  | { valid: false }
+  | { valid: true; roles: readonly DefaultRole[]; custom?: readonly Permission[] };
 
 /**
  * SPEC §3's status use for a request that is otherwise valid: a public route answers everyone;
@@ -100,7 +105,9 @@ export function accessStatus(requirement: Requirement, identity: Identity): 200 
   if (requirement === 'public') return 200;
   if (!identity.valid) return 401;
   if (requirement === null) return 200;
-  return permissionsOfRoles(identity.roles).has(requirement) ? 200 : 403;
+  const held = permissionsOfRoles(identity.roles);
+  for (const permission of identity.custom ?? []) held.add(permission);
+  return held.has(requirement) ? 200 : 403;
 }
 
 /**

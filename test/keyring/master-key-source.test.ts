@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
+import { NO_SCOPES } from '../../src/domain/grants.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { KeyringError } from '../../src/features/keyring/keyring.js';
 import { createSecretService } from '../../src/features/secrets/secrets.service.js';
@@ -40,7 +41,7 @@ after(() => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
-const principal = { cid: 'ak0000000000000001', permissions: new Set<never>() };
+const principal = { cid: 'ak0000000000000001', permissions: new Set<never>(), scopes: NO_SCOPES };
 
 /** openStorage, something done with it, and everything closed again. */
 async function withStorage<T>(

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config.js';
 import { masterKeyFrom } from '../../src/crypto/master-key.js';
+import { NO_SCOPES } from '../../src/domain/grants.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { createSecretService } from '../../src/features/secrets/secrets.service.js';
 import { openStorage } from '../../src/server.js';
@@ -45,7 +46,7 @@ function tessera(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
-const principal = { cid: 'ak0000000000000001', permissions: new Set<never>() };
+const principal = { cid: 'ak0000000000000001', permissions: new Set<never>(), scopes: NO_SCOPES };
 const values = new Map<string, string>();
 let dataDir: string;
 let keyFile: string;

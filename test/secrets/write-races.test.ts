@@ -12,7 +12,7 @@ import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import type { Store } from '../../src/db/database.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { openKeyring } from '../../src/features/keyring/keyring.js';
-import { permissionsOf } from '../../src/features/roles/permissions.js';
+import { grantsOf } from '../../src/features/roles/role-resolution.js';
 import { secretsListing } from '../../src/features/secrets/secrets.listing.js';
 import { createSecretService, type SecretService } from '../../src/features/secrets/secrets.service.js';
 import { auditActionsOn } from '../helpers/audit.js';
@@ -28,7 +28,7 @@ describe(`a secret change racing its delete (${testDialect()})`, () => {
   let holdNext: ReturnType<typeof gatedAudit>['holdNext'];
   const caller = {
     cid: 'ak00000000000000ad',
-    permissions: permissionsOf([{ type: 'DEFAULT', role: 'ADMIN' }]),
+    ...grantsOf([{ type: 'DEFAULT', role: 'ADMIN' }], new Map()),
   };
 
   before(async () => {
@@ -90,7 +90,7 @@ describe(`a secret change racing its delete (${testDialect()})`, () => {
     const answered = await raceWithDelete('race-delete', () => secrets.delete(caller, 'race-delete'));
     assert.equal(answered, 404);
     assert.deepEqual(await actionsOn('race-delete'), ['CREATE', 'UPDATE', 'UPDATE', 'DELETE']);
-    const listed = await secrets.list({ page: 0, pageSize: 10 });
+    const listed = await secrets.list(caller, { page: 0, pageSize: 10 });
     assert.equal(listed.total, 0, 'the deleted secret is counted out once');
   });
 });

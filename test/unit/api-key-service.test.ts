@@ -14,6 +14,7 @@ import { connectSqlite } from '../../src/db/connect.js';
 import type { Store } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { DomainError } from '../../src/domain/errors.js';
+import { NO_SCOPES } from '../../src/domain/grants.js';
 import { type ApiKeyService, createApiKeyService } from '../../src/features/api-keys/api-keys.service.js';
 import { createAuthentication, type KeyPrincipal } from '../../src/features/api-keys/authentication.js';
 import { BOOTSTRAP_FILE_NAME, ensureBootstrapKey } from '../../src/features/api-keys/bootstrap.js';
@@ -50,7 +51,7 @@ function caller(...permissions: Permission[]): KeyPrincipal {
     last4: 'abcd',
     roles: [{ type: 'CUSTOM' as const, tag: 'key-editor' }],
   };
-  return { cid: key.cid, key, permissions: new Set(permissions) };
+  return { cid: key.cid, key, permissions: new Set(permissions), scopes: NO_SCOPES };
 }
 
 async function refusal(promise: Promise<unknown>): Promise<DomainError> {

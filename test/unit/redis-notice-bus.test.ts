@@ -52,8 +52,8 @@ describe('change notices on Redis across the channel rename', { skip: NEEDS_REDI
     await until('the bus listening', () => bus.healthy());
     const cache = new TokenCache(bus);
     const cid = unique('ak');
-    cache.set('hash', { cid }, cache.ticket());
-    assert.deepEqual(cache.get('hash'), { cid });
+    cache.set('hash', { cid, customRoleTags: [] }, cache.ticket());
+    assert.deepEqual(cache.get('hash'), { cid, customRoleTags: [] });
 
     await redis.publish(PREVIOUS_RELEASE_CHANNEL, cid);
     await until('the entry dropped', () => cache.get('hash') === undefined);

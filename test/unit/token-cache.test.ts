@@ -32,9 +32,10 @@ function controlledBus() {
   };
 }
 
-function row(cid: string): ApiKeyRow {
+function row(cid: string, customRoleTags: string[] = []): ApiKeyRow & { customRoleTags: string[] } {
   return {
     cid,
+    customRoleTags,
     name: cid,
     description: null,
     token_hash: `hash-${cid}`,
@@ -161,4 +162,24 @@ test('the owner index follows every way an entry leaves: eviction, expiry, repla
   clock = 2_000;
   for (let i = 9_900; i < 9_998; i++) assert.equal(cache.get(`k${i}`), undefined);
   assert.equal(cache.owners, 0);
+});
+
+test("a key's entry is also dropped by a notice about one of its custom roles, and leaves no trace", async () => {
+  const { bus, deliver } = controlledBus();
+  const cache = new TokenCache(bus);
+  cache.set('h1', row('ak1', ['deploy-ci']), cache.ticket());
+  cache.set('h2', row('ak2', ['deploy-ci', 'auditor']), cache.ticket());
+  cache.set('h3', row('ak3', ['auditor']), cache.ticket());
+  cache.set('h4', row('ak4'), cache.ticket());
+  deliver('role:deploy-ci'); // a node edited the role
+  assert.equal(cache.get('h1'), undefined);
+  assert.equal(cache.get('h2'), undefined);
+  assert.equal(cache.get('h3')?.cid, 'ak3');
+  assert.equal(cache.get('h4')?.cid, 'ak4');
+  // ak2's entry left the auditor role's set too: only ak3 and ak4 (and ak3's role) have entries.
+  assert.equal(cache.owners, 3);
+  deliver('ak3');
+  assert.equal(cache.owners, 1);
+  deliver('role:deploy-ci'); // a role no entry holds any more: nothing to drop, nothing breaks
+  assert.equal(cache.get('h4')?.cid, 'ak4');
 });

@@ -121,7 +121,8 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
       schema: {
         ...tesseraCall,
         summary: 'The calling key',
-        description: 'The key behind the bearer token, with its effective permissions. Any valid key.',
+        description:
+          'The key behind the bearer token, with its effective permissions and how far its secret permissions reach. Any valid key.',
         response: { 200: meSchema, ...commonErrors },
       },
     },
@@ -130,6 +131,9 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
       return {
         ...principal.key,
         permissions: sortedPermissions(principal.permissions),
+        secretScopes: Object.fromEntries(
+          [...principal.scopes].map(([permission, scope]) => [permission, scope.patterns]),
+        ),
       };
     },
   );

@@ -1,3 +1,4 @@
+import { SCOPED_PERMISSIONS, type ScopedPermission } from '../../domain/grants.js';
 import { PERMISSIONS } from '../../domain/permissions.js';
 import { pageOf } from '../../http/pagination.js';
 import { DESCRIPTION_TEXT_PATTERN, NAME_TEXT_PATTERN } from '../../http/schemas.js';
@@ -49,13 +50,22 @@ export const apiKeyListSchema = pageOf('apiKeys', apiKeySchema);
 
 export const meSchema = {
   type: 'object',
-  required: [...apiKeySchema.required, 'permissions'],
+  required: [...apiKeySchema.required, 'permissions', 'secretScopes'],
   properties: {
     ...apiKeySchema.properties,
     permissions: {
       type: 'array',
       items: { type: 'string', enum: PERMISSIONS },
       description: 'Effective permissions: the union over the roles.',
+    },
+    secretScopes: {
+      type: 'object',
+      description:
+        'The secret permissions this key holds on some secrets only (through custom roles with `secretTags`), each with the tag patterns it reaches. A permission held but absent here reaches every secret.',
+      additionalProperties: false,
+      properties: Object.fromEntries(
+        SCOPED_PERMISSIONS.map((permission) => [permission, { type: 'array', items: { type: 'string' } }]),
+      ) as Record<ScopedPermission, { type: 'array'; items: { type: 'string' } }>,
     },
   },
 } as const;

@@ -2,19 +2,29 @@ import type { Kysely } from 'kysely';
 import { generateId } from '../../crypto/ids.js';
 import { generateToken, hashToken } from '../../crypto/tokens.js';
 import type { Database, Store } from '../../db/database.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import { parseDateTime } from '../../domain/date-time.js';
 import { trimmedName } from '../../domain/display-name.js';
-import { NotFoundError, throwIfViolations, type Violation, violation } from '../../domain/errors.js';
+import {
+  InvalidInputError,
+  NotFoundError,
+  throwIfViolations,
+  type Violation,
+  violation,
+} from '../../domain/errors.js';
 import type { Page, PageQuery } from '../../domain/page.js';
 import { type AuditLog, keyActor, type RecordEvent, systemActor } from '../audit/audit.log.js';
-import { holdsAdmin, type RoleRef } from '../roles/permissions.js';
+import { customTagsOf, holdsAdmin, type RoleRef } from '../roles/permissions.js';
 import {
+  grantsOfNewKey,
+  loadGrants,
   requireCoverageOfKey,
   requireCoverageOfNewKey,
   resolveRoles,
   storedRoles,
 } from '../roles/role-resolution.js';
+import { insertKeyRoles } from '../roles/roles.repository.js';
 import { type ApiKey, toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
 import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
@@ -110,8 +120,9 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       const name = trimmedName(input.name, NAME_MAX, violations);
       const roles = resolveRoles(input.roles, violations);
       const expiresAt = expirationOf(input, now(), violations);
+      const grants = await grantsOfNewKey(db, input.roles, roles, violations);
       throwIfViolations(violations);
-      requireCoverageOfNewKey(caller.permissions, roles);
+      requireCoverageOfNewKey(caller, grants);
       const token = generateToken();
       const row = newRow({
         name,
@@ -120,10 +131,23 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
         expiresAt,
         token,
       });
-      await audit.run(async (trx, record) => {
-        await repo.insertApiKey(trx, store.dialect, row);
-        await record({ actor: keyActor(caller), action: 'CREATE', objectType: 'API_KEY', objectId: row.cid });
-      });
+      try {
+        await audit.run(async (trx, record) => {
+          await repo.insertApiKey(trx, store.dialect, row);
+          // The database refuses a role deleted since it was checked above (a foreign key).
+          await insertKeyRoles(trx, row.cid, customTagsOf(roles));
+          await record({
+            actor: keyActor(caller),
+            action: 'CREATE',
+            objectType: 'API_KEY',
+            objectId: row.cid,
+          });
+        });
+      } catch (error) {
+        if (!isForeignKeyViolation(error)) throw error;
+        const detail = 'A custom role of this key was deleted while it was being created';
+        throw new InvalidInputError(detail, [violation('/body/roles', detail)]);
+      }
       return { apiKey: token, ...toApiKey(row) };
     },
 
@@ -141,7 +165,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       const shown = await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyToChange(trx, store.dialect, cid);
         if (target === undefined) throw keyNotFound(cid);
-        requireCoverageOfKey(caller.permissions, { cid, roles: storedRoles(target.roles) }, 'update');
+        const grants = await loadGrants(trx, storedRoles(target.roles));
+        requireCoverageOfKey(caller, { cid, grants }, 'update');
         const row = { ...target, ...changes };
         const written = await repo.updateApiKey(trx, target, changes);
         if (!written) throw keyNotFound(cid);
@@ -156,7 +181,11 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       await audit.run(async (trx, record) => {
         const target = await repo.findApiKeyByCid(trx, cid);
         if (target === undefined) throw keyNotFound(cid);
-        requireCoverageOfKey(caller.permissions, { cid, roles: storedRoles(target.roles) }, 'delete');
+        requireCoverageOfKey(
+          caller,
+          { cid, grants: await loadGrants(trx, storedRoles(target.roles)) },
+          'delete',
+        );
         await refuseDeletingLastAdmin(trx, store.dialect, target, now());
         // Read without a lock: another delete may commit between that read and this one.
         if (!(await repo.deleteApiKey(trx, store.dialect, cid))) throw keyNotFound(cid);

@@ -1,8 +1,10 @@
 import { digestsEqual, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
 import type { Caller, Principal } from '../../domain/caller.js';
+import type { RoleGrant } from '../../domain/grants.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
-import { permissionsOf } from '../roles/permissions.js';
+import { customTagsOf } from '../roles/permissions.js';
+import { customRoleGrants, grantsOf, storedRoles } from '../roles/role-resolution.js';
 import { type ApiKey, toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
 import type { ApiKeyRow } from './api-keys.table.js';
@@ -26,21 +28,26 @@ export interface AuthenticatedKey {
   /** Milliseconds since the epoch; null: never expires. */
   expiresAtMs: number | null;
   principal: KeyPrincipal;
+  /** The custom roles the grants came from: a change to one drops this entry (token-cache.ts). */
+  customRoleTags: readonly string[];
 }
 
-function authenticatedKey(row: ApiKeyRow): AuthenticatedKey {
+function authenticatedKey(row: ApiKeyRow, custom: ReadonlyMap<string, RoleGrant>): AuthenticatedKey {
   const key = toApiKey(row);
+  const { permissions, scopes } = grantsOf(key.roles, custom);
   // Shared by every request the cache serves: frozen so none can alter another's view.
   const principal: KeyPrincipal = Object.freeze({
     cid: key.cid,
     key: Object.freeze(key),
-    permissions: permissionsOf(key.roles),
+    permissions,
+    scopes,
   });
   return {
     cid: row.cid,
     tokenHash: row.token_hash,
     expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
     principal,
+    customRoleTags: Object.freeze(customTagsOf(key.roles)),
   };
 }
 
@@ -62,7 +69,8 @@ export function createAuthentication({ store, now, cache }: AuthenticationDeps) 
     const ticket = cache?.ticket();
     const row = await repo.findApiKeyByTokenHash(store.db, tokenHash);
     if (row === undefined) return undefined;
-    const found = authenticatedKey(row);
+    // Read after the ticket too: a role edited meanwhile bumps it, and this look-up is not kept.
+    const found = authenticatedKey(row, await customRoleGrants(store.db, storedRoles(row.roles)));
     if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
     return found;
   }

@@ -1,3 +1,4 @@
+import type { RoleGrant } from '../../domain/grants.js';
 import { PERMISSIONS, type Permission } from '../../domain/permissions.js';
 
 /** The default roles (SPEC §6) and what each grants. */
@@ -15,18 +16,14 @@ const DEFAULT_ROLE_PERMISSIONS: Record<DefaultRole, readonly Permission[]> = {
 /** A role reference as the API and storage carry it. */
 export type RoleRef = { type: 'DEFAULT'; role: DefaultRole } | { type: 'CUSTOM'; tag: string };
 
-export function permissionsOf(roles: readonly RoleRef[]): Set<Permission> {
-  const granted = new Set<Permission>();
-  for (const ref of roles) {
-    // Custom roles arrive with their own issue; until then no custom role can be stored.
-    if (ref.type === 'DEFAULT') for (const p of DEFAULT_ROLE_PERMISSIONS[ref.role]) granted.add(p);
-  }
-  return granted;
+/** What a default role grants: its permissions, on every secret. */
+export function defaultRoleGrant(role: DefaultRole): RoleGrant {
+  return { permissions: DEFAULT_ROLE_PERMISSIONS[role], secretTags: null };
 }
 
-export function isSubset(inner: ReadonlySet<Permission>, outer: ReadonlySet<Permission>): boolean {
-  for (const p of inner) if (!outer.has(p)) return false;
-  return true;
+/** The custom roles' tags among a key's roles. */
+export function customTagsOf(roles: readonly RoleRef[]): string[] {
+  return roles.flatMap((ref) => (ref.type === 'CUSTOM' ? [ref.tag] : []));
 }
 
 export function holdsAdmin(roles: readonly RoleRef[]): boolean {

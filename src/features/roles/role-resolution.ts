@@ -1,6 +1,10 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../../db/database.js';
 import { ForbiddenError, type Violation, violation } from '../../domain/errors.js';
-import type { Permission } from '../../domain/permissions.js';
-import { type DefaultRole, isSubset, permissionsOf, type RoleRef, sortedPermissions } from './permissions.js';
+import { type Grants, grantsLacking, type RoleGrant, unionOfGrants } from '../../domain/grants.js';
+import { customTagsOf, type DefaultRole, defaultRoleGrant, type RoleRef } from './permissions.js';
+import { grantOf, toRole } from './roles.mapping.js';
+import { findRoles } from './roles.repository.js';
 
 /** A role as a request names it: a default role by name, a custom one by tag. */
 export interface RequestedRole {
@@ -9,7 +13,12 @@ export interface RequestedRole {
   tag?: string;
 }
 
-/** Turns the request's role list into stored role references; every problem is a violation. */
+/** The change notice that drops every cached key holding a custom role, on every node. */
+export function roleNotice(tag: string): string {
+  return `role:${tag}`;
+}
+
+/** Turns the request's role list into role references; every problem is a violation. */
 export function resolveRoles(input: readonly RequestedRole[], violations: Violation[]): RoleRef[] {
   const resolved = new Map<string, RoleRef>();
   input.forEach((ref, index) => {
@@ -19,20 +28,64 @@ export function resolveRoles(input: readonly RequestedRole[], violations: Violat
         violations.push(violation(`${pointer}/role`, "A DEFAULT role needs 'role'", 'Missing field'));
         return;
       }
-      resolved.set(`DEFAULT:${ref.role}`, {
-        type: 'DEFAULT',
-        role: ref.role as DefaultRole,
-      });
+      resolved.set(`DEFAULT:${ref.role}`, { type: 'DEFAULT', role: ref.role as DefaultRole });
       return;
     }
     if (ref.tag === undefined) {
       violations.push(violation(`${pointer}/tag`, "A CUSTOM role needs 'tag'", 'Missing field'));
       return;
     }
-    // Custom roles arrive with their own issue; until then every custom tag is unknown.
-    violations.push(violation(`${pointer}/tag`, `No custom role with tag '${ref.tag}'`));
+    resolved.set(`CUSTOM:${ref.tag}`, { type: 'CUSTOM', tag: ref.tag });
   });
   return [...resolved.values()];
+}
+
+/** The grants of each custom role a key names, from storage (missing ones are left out). */
+export async function customRoleGrants(
+  db: Kysely<Database>,
+  roles: readonly RoleRef[],
+): Promise<Map<string, RoleGrant>> {
+  const tags = customTagsOf(roles);
+  if (tags.length === 0) return new Map();
+  return new Map((await findRoles(db, tags)).map((row) => [row.tag, grantOf(toRole(row))]));
+}
+
+/**
+ * A key's grants: the union over its roles. A custom role missing from `custom` grants nothing
+ * (fail closed; the database keeps a held role from being deleted, so it does not happen).
+ */
+export function grantsOf(roles: readonly RoleRef[], custom: ReadonlyMap<string, RoleGrant>): Grants {
+  return unionOfGrants(
+    roles.flatMap((ref) => {
+      if (ref.type === 'DEFAULT') return [defaultRoleGrant(ref.role)];
+      const grant = custom.get(ref.tag);
+      return grant === undefined ? [] : [grant];
+    }),
+  );
+}
+
+/** The grants of a key's roles, read from storage. */
+export async function loadGrants(db: Kysely<Database>, roles: readonly RoleRef[]): Promise<Grants> {
+  return grantsOf(roles, await customRoleGrants(db, roles));
+}
+
+/**
+ * A new key's roles, checked against storage: each custom tag must name a role (400 otherwise,
+ * pointing at the request's entry). Answers the key's grants, for the escalation check.
+ */
+export async function grantsOfNewKey(
+  db: Kysely<Database>,
+  input: readonly RequestedRole[],
+  roles: readonly RoleRef[],
+  violations: Violation[],
+): Promise<Grants> {
+  const custom = await customRoleGrants(db, roles);
+  input.forEach((ref, index) => {
+    if (ref.type === 'CUSTOM' && ref.tag !== undefined && !custom.has(ref.tag)) {
+      violations.push(violation(`/body/roles/${index}/tag`, `No custom role with tag '${ref.tag}'`));
+    }
+  });
+  return grantsOf(roles, custom);
 }
 
 /**
@@ -53,34 +106,27 @@ export function storedRoles(json: string): readonly RoleRef[] {
   return roles;
 }
 
-/** The permissions in `wanted` that `held` lacks, in table order, for a refusal to name. */
-function lacking(wanted: ReadonlySet<Permission>, held: ReadonlySet<Permission>): string {
-  return sortedPermissions(new Set([...wanted].filter((p) => !held.has(p)))).join(', ');
-}
-
 /**
- * No escalation: a caller only acts on keys whose permissions it holds itself, so it may create a
- * key only with roles whose permissions it holds. A refusal names what it lacks, never more.
+ * No escalation: a caller creates keys and roles only within its own grants, scopes included, and
+ * changes or deletes only those within them. A refusal names what the caller lacks, never more.
  */
-export function requireCoverageOfNewKey(held: ReadonlySet<Permission>, roles: readonly RoleRef[]): void {
-  const wanted = permissionsOf(roles);
-  if (!isSubset(wanted, held)) {
-    throw new ForbiddenError(
-      `Cannot create a key with permissions this key lacks (${lacking(wanted, held)})`,
-    );
-  }
+export function requireCoverage(held: Grants, wanted: Grants, refusal: string): void {
+  const lacking = grantsLacking(wanted, held);
+  if (lacking.length > 0) throw new ForbiddenError(`${refusal} (${lacking.join('; ')})`);
 }
 
-/** No escalation (see requireCoverageOfNewKey): a caller changes or deletes only keys it covers. */
+export function requireCoverageOfNewKey(held: Grants, wanted: Grants): void {
+  requireCoverage(held, wanted, 'Cannot create a key with permissions this key lacks');
+}
+
 export function requireCoverageOfKey(
-  held: ReadonlySet<Permission>,
-  target: { cid: string; roles: readonly RoleRef[] },
-  verb: 'update' | 'delete',
+  held: Grants,
+  target: { cid: string; grants: Grants },
+  verb: 'update' | 'delete' | 'roll',
 ): void {
-  const wanted = permissionsOf(target.roles);
-  if (!isSubset(wanted, held)) {
-    throw new ForbiddenError(
-      `Cannot ${verb} API key '${target.cid}': it holds permissions this key lacks (${lacking(wanted, held)})`,
-    );
-  }
+  requireCoverage(
+    held,
+    target.grants,
+    `Cannot ${verb} API key '${target.cid}': it holds permissions this key lacks`,
+  );
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { compiledInsert, compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
 import type { Page, PageQuery } from '../../domain/page.js';
@@ -54,8 +54,27 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
   return (await secretByTag(db, tag))[0];
 }
 
-export async function listSecrets(db: Db, dialect: Dialect, query: PageQuery): Promise<Page<Secret>> {
-  return secretsListing.page(db, dialect, query);
+/**
+ * A page of secrets; with `tagPatterns`, of those whose tag matches one of them only (`*`: any
+ * run of characters), counted exactly. Tag patterns hold letters, digits, `-`, `_` and `*`, so on
+ * SQLite they are GLOB patterns as they are (case-sensitive, unlike its LIKE); on PostgreSQL a
+ * LIKE pattern once `_` is escaped and `*` is `%`.
+ */
+export async function listSecrets(
+  db: Db,
+  dialect: Dialect,
+  query: PageQuery,
+  tagPatterns?: readonly string[],
+): Promise<Page<Secret>> {
+  if (tagPatterns === undefined) return secretsListing.page(db, dialect, query);
+  const matches = tagPatterns.map((pattern) =>
+    dialect === 'sqlite'
+      ? sql<boolean>`tag glob ${pattern}`
+      : sql<boolean>`tag like ${pattern.replaceAll('_', '\\_').replaceAll('*', '%')}`,
+  );
+  return secretsListing.page(db, dialect, query, (list) =>
+    list.where(matches.length === 0 ? sql<boolean>`1 = 0` : sql<boolean>`(${sql.join(matches, sql` or `)})`),
+  );
 }
 
 /**

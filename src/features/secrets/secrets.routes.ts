@@ -39,7 +39,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretListSchema, ...commonErrors },
       },
     },
-    async (request, reply) => sendPage(reply, 'secrets', await service.list(request.query)),
+    async (request, reply) => sendPage(reply, 'secrets', await service.list(actorOf(request), request.query)),
   );
 
   app.post<{ Body: CreateSecretInput }>(
@@ -71,7 +71,7 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
         response: { 200: secretSchema, ...commonErrors, ...notFoundError },
       },
     },
-    (request) => service.get(request.params.tagOrId),
+    (request) => service.get(actorOf(request), request.params.tagOrId),
   );
 
   app.put<ByTag & { Body: UpdateSecretInput }>(

@@ -3,10 +3,12 @@ import type { Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Caller } from '../../domain/caller.js';
 import { ConflictError, ForbiddenError } from '../../domain/errors.js';
+import type { ScopedPermission } from '../../domain/grants.js';
 import { offsetOf, type Page, type PageInfo, type PageQuery, pageInfo } from '../../domain/page.js';
 import { type AuditLog, keyActor } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { createSecretLookup, type SecretCaches, secretNotFound } from './secret-lookup.js';
+import { listScopeOf, requireCreatableTag, requireReach } from './secret-scope.js';
 import { createSecretValues, versionRow } from './secret-values.js';
 import { type Secret, type SecretVersionInfo, toSecret, toVersionInfo } from './secrets.mapping.js';
 import * as repo from './secrets.repository.js';
@@ -44,17 +46,35 @@ export function createSecretService(deps: SecretServiceDeps) {
     versions: deps.cache?.versions,
   });
 
+  /** The secret a path names, if the caller's grants reach it (secret-scope.ts). */
+  async function reachable(
+    caller: Caller,
+    permission: ScopedPermission,
+    tagOrId: string,
+  ): Promise<SecretRow> {
+    const secret = await lookup.resolve(tagOrId);
+    requireReach(caller, permission, secret, tagOrId);
+    return secret;
+  }
+
   return {
-    async list(query: PageQuery): Promise<Page<Secret>> {
-      return repo.listSecrets(db, store.dialect, query);
+    /** The secrets the caller's CREATE_SECRETS reaches; `total` counts only those. */
+    async list(caller: Caller, query: PageQuery): Promise<Page<Secret>> {
+      return repo.listSecrets(db, store.dialect, query, listScopeOf(caller));
     },
 
-    async get(tagOrId: string): Promise<Secret> {
+    async get(caller: Caller, tagOrId: string): Promise<Secret> {
+      return toSecret(await reachable(caller, 'CREATE_SECRETS', tagOrId));
+    },
+
+    /** A secret whatever any key may reach: for naming it in an audit record, never for an answer. */
+    async find(tagOrId: string): Promise<Secret> {
       return toSecret(await lookup.resolve(tagOrId));
     },
 
     async create(caller: Caller, input: CreateSecretInput): Promise<Secret> {
       const { name } = checkCreate(input);
+      requireCreatableTag(caller, input.tag);
       const id = generateId('se');
       const at = now().toISOString();
       const row: SecretRow = { id, tag: input.tag, name, current_version: 1, created_at: at, updated_at: at };
@@ -85,7 +105,7 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     async update(caller: Caller, tagOrId: string, input: UpdateSecretInput): Promise<Secret> {
       const { name } = checkUpdate(input);
-      const current = await lookup.resolve(tagOrId);
+      const current = await reachable(caller, 'CREATE_SECRETS', tagOrId);
       requireSameTag(current.tag, input.tag);
       const at = now().toISOString();
       const secretValue = input.secret;
@@ -139,7 +159,7 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     async delete(caller: Caller, tagOrId: string): Promise<void> {
-      const current = await lookup.resolve(tagOrId);
+      const current = await reachable(caller, 'CREATE_SECRETS', tagOrId);
       await audit.run(async (trx, record) => {
         // Another delete may have committed since `current` was read: then this one is a 404.
         if (!(await repo.deleteSecret(trx, store.dialect, current.id))) throw secretNotFound(tagOrId);
@@ -158,7 +178,7 @@ export function createSecretService(deps: SecretServiceDeps) {
       tagOrId: string,
       query: PageQuery,
     ): Promise<{ versions: SecretVersionInfo[] } & PageInfo> {
-      const secret = await lookup.resolve(tagOrId);
+      const secret = await reachable(caller, 'CREATE_SECRETS', tagOrId);
       const rows = await audit.run(async (trx, record) => {
         await record({
           actor: keyActor(caller),
@@ -183,7 +203,7 @@ export function createSecretService(deps: SecretServiceDeps) {
           'Revealing secret values is turned off on this server (TESSERA_SECRET_REVEAL=false)',
         );
       }
-      const secret = await lookup.resolve(tagOrId);
+      const secret = await reachable(caller, 'READ_SECRET_VALUES', tagOrId);
       const wanted = version ?? secret.current_version;
       const value = await values.reveal(secret.id, wanted, tagOrId);
       await audit.run((_trx, record) =>
