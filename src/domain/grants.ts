@@ -108,8 +108,8 @@ export function unionOfGrants(roles: readonly RoleGrant[]): Grants {
         unscoped.add(permission);
         continue;
       }
-      let set = patterns.get(permission);
-      if (set === undefined) patterns.set(permission, (set = new Set()));
+      const set = patterns.get(permission) ?? new Set<string>();
+      patterns.set(permission, set);
       for (const pattern of role.secretTags) set.add(pattern);
     }
   }
