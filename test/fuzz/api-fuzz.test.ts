@@ -23,6 +23,7 @@ import { Fuzzer } from '../helpers/fuzz-runner.js';
 import { StoreState } from '../helpers/fuzz-state.js';
 import type { Reply } from '../helpers/http.js';
 import { api, createKey, deleteKey, role } from '../helpers/keys.js';
+import { createRole } from '../helpers/roles.js';
 import { createSecret } from '../helpers/secrets.js';
 import { useTestServer } from '../helpers/server.js';
 import { DEFAULT_ROLES } from '../helpers/spec.js';
@@ -110,6 +111,16 @@ const suite = useTestServer({ app: { denialWindow: () => () => {}, trustProxy: 1
             return [secret.tag, secret.id];
           },
           harvest: { operation: 'POST /api/v1/secrets', identifiers: (body) => [body.tag, body.id] },
+        },
+        3,
+      ),
+    ],
+    [
+      'tag',
+      new IdentifierPool(
+        {
+          create: async () => [(await createRole(suite.server, { name: 'fuzz target' })).tag],
+          harvest: { operation: 'POST /api/v1/roles', identifiers: (body) => [body.tag] },
         },
         3,
       ),

@@ -11,9 +11,8 @@ export const SECRET_TAG_PATTERNS_MAX = 50;
 
 const permissionsField = {
   type: 'array',
-  description: 'What the role grants (each at most once).',
-  maxItems: PERMISSIONS.length,
-  uniqueItems: true,
+  description: 'What the role grants; kept once each, in the order of the permissions table.',
+  maxItems: PERMISSIONS.length * 2,
   items: { type: 'string', enum: PERMISSIONS },
 } as const;
 

@@ -12,6 +12,7 @@ import {
 import { unionOfGrants } from '../../domain/grants.js';
 import type { Page, PageQuery } from '../../domain/page.js';
 import { type AuditLog, keyActor } from '../audit/audit.log.js';
+import { sortedPermissions } from './permissions.js';
 import { requireCoverage, roleNotice } from './role-resolution.js';
 import { grantOf, type Role, toRole } from './roles.mapping.js';
 import * as repo from './roles.repository.js';
@@ -41,7 +42,7 @@ function checkedFields(
   return {
     name,
     description: input.description ?? null,
-    permissions: JSON.stringify(input.permissions),
+    permissions: JSON.stringify(sortedPermissions(new Set(input.permissions))),
     secret_tags: secretTags === null ? null : JSON.stringify([...new Set(secretTags)]),
   };
 }
