@@ -120,11 +120,18 @@ export function unionOfGrants(roles: readonly RoleGrant[]): Grants {
   return { permissions, scopes: scopes.size === 0 ? NO_SCOPES : scopes };
 }
 
-/** Whether the grants reach a secret with this tag through `permission`. */
-export function reachesTag(grants: Grants, permission: ScopedPermission, tag: string): boolean {
-  if (!grants.permissions.has(permission)) return false;
+/**
+ * Whether a scope the grants may put on `permission` lets it reach this tag. Whether the
+ * permission is held at all is the route's check, made before any body is read.
+ */
+export function scopeAllows(grants: Grants, permission: ScopedPermission, tag: string): boolean {
   const scope = grants.scopes.get(permission);
   return scope === undefined || scope.allows(tag);
+}
+
+/** Whether the grants hold `permission` and reach a secret with this tag through it. */
+export function reachesTag(grants: Grants, permission: ScopedPermission, tag: string): boolean {
+  return grants.permissions.has(permission) && scopeAllows(grants, permission, tag);
 }
 
 /**

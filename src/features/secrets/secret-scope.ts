@@ -1,5 +1,11 @@
 import { ForbiddenError } from '../../domain/errors.js';
-import { type Grants, reachesTag, SCOPED_PERMISSIONS, type ScopedPermission } from '../../domain/grants.js';
+import {
+  type Grants,
+  reachesTag,
+  SCOPED_PERMISSIONS,
+  type ScopedPermission,
+  scopeAllows,
+} from '../../domain/grants.js';
 import { secretNotFound } from './secret-lookup.js';
 
 /**
@@ -14,7 +20,7 @@ export function requireReach(
   secret: { tag: string },
   tagOrId: string,
 ): void {
-  if (reachesTag(caller, permission, secret.tag)) return;
+  if (scopeAllows(caller, permission, secret.tag)) return;
   if (!SCOPED_PERMISSIONS.some((other) => reachesTag(caller, other, secret.tag)))
     throw secretNotFound(tagOrId);
   throw new ForbiddenError(`This API key's ${permission} does not reach secret '${secret.tag}'`);
@@ -22,7 +28,7 @@ export function requireReach(
 
 /** A new secret's tag must be within the creating key's scope: it could not reach it otherwise. */
 export function requireCreatableTag(caller: Grants, tag: string): void {
-  if (reachesTag(caller, 'CREATE_SECRETS', tag)) return;
+  if (scopeAllows(caller, 'CREATE_SECRETS', tag)) return;
   const scope = caller.scopes.get('CREATE_SECRETS');
   throw new ForbiddenError(
     `This API key may create secrets only with tags matching ${scope?.patterns.join(', ') ?? 'none'}`,
