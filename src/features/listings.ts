@@ -8,4 +8,10 @@ import { secretsListing } from './secrets/secrets.listing.js';
  * Every listed table's declaration: what the list-item backfill walks at start-up, and what the
  * trigger drift test (test/db/listing-trigger-drift.test.ts) holds against the schema.
  */
-export const LISTINGS = [apiKeysListing, secretsListing, auditListing, ipAllowlistListing, rolesListing] as const;
+export const LISTINGS = [
+  apiKeysListing,
+  secretsListing,
+  auditListing,
+  ipAllowlistListing,
+  rolesListing,
+] as const;

@@ -6,15 +6,20 @@
  *
  *   UPDATE_SNAPSHOTS=1 npm test -- test/openapi/openapi.test.ts
  *
- * and review the diff of the snapshot like any other change.
+ * and review the diff of the snapshot like any other change. The same run rewrites the clients'
+ * types generated from the document (src/client/api-types.gen.ts, openapi-typescript), which must
+ * match it too, so that the SDK and the console cannot drift from the API.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { apiTypesOf } from '../helpers/api-types.js';
 import { useTestServer } from '../helpers/server.js';
 
 const SNAPSHOT = fileURLToPath(new URL('./openapi.snapshot.json', import.meta.url));
+/** The API's types for the clients (the SDK, the console), generated from the document. */
+const API_TYPES = fileURLToPath(new URL('../../src/client/api-types.gen.ts', import.meta.url));
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
 let document: Record<string, any>;
@@ -124,6 +129,20 @@ describe('the document', () => {
     // Re-serialised, so a formatter's layout of the file does not matter; key order does.
     const snapshot = `${JSON.stringify(JSON.parse(readFileSync(SNAPSHOT, 'utf8')), null, 2)}\n`;
     assert.equal(text, snapshot, 'the OpenAPI document changed: if intended, run with UPDATE_SNAPSHOTS=1');
+  });
+
+  test("the clients' generated types match it (UPDATE_SNAPSHOTS=1 rewrites them)", async () => {
+    const types = await apiTypesOf(document);
+    if (process.env.UPDATE_SNAPSHOTS === '1') {
+      writeFileSync(API_TYPES, types);
+      return;
+    }
+    assert.ok(existsSync(API_TYPES), `no generated types: run with UPDATE_SNAPSHOTS=1 to write ${API_TYPES}`);
+    assert.equal(
+      readFileSync(API_TYPES, 'utf8'),
+      types,
+      "src/client/api-types.gen.ts is not the document's types: run with UPDATE_SNAPSHOTS=1",
+    );
   });
 });
 
