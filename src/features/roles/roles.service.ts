@@ -107,11 +107,7 @@ export function createRoleService({ store, now, audit, invalidate }: RoleService
       const updated = await audit.run(async (trx, record) => {
         const current = await repo.findRoleToChange(trx, store.dialect, tag);
         if (current === undefined) throw roleNotFound(tag);
-        requireCoverage(
-          caller,
-          grantsOfFields(current),
-          `Cannot change role '${tag}': it grants permissions this key lacks`,
-        );
+        requireCoverageOfRole(caller, current, 'change');
         requireCoverage(
           caller,
           grantsOfFields(fields),
@@ -131,11 +127,7 @@ export function createRoleService({ store, now, audit, invalidate }: RoleService
         await audit.run(async (trx, record) => {
           const current = await repo.findRoleToChange(trx, store.dialect, tag);
           if (current === undefined) throw roleNotFound(tag);
-          requireCoverage(
-            caller,
-            grantsOfFields(current),
-            `Cannot delete role '${tag}': it grants permissions this key lacks`,
-          );
+          requireCoverageOfRole(caller, current, 'delete');
           const holders = await repo.countHolders(trx, tag);
           if (holders > 0) throw heldRole(tag, holders);
           if (!(await repo.deleteRole(trx, store.dialect, tag))) throw roleNotFound(tag);
@@ -149,6 +141,15 @@ export function createRoleService({ store, now, audit, invalidate }: RoleService
       await invalidate?.(roleNotice(tag));
     },
   };
+}
+
+/** No escalation: a caller changes or deletes only roles within its own grants. */
+function requireCoverageOfRole(caller: Caller, role: RoleRow, verb: 'change' | 'delete') {
+  requireCoverage(
+    caller,
+    grantsOfFields(role),
+    `Cannot ${verb} role '${role.tag}': it grants permissions this key lacks`,
+  );
 }
 
 function heldRole(tag: string, holders: number) {
