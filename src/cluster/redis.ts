@@ -34,7 +34,8 @@ return {count, ttl}
 `;
 
 /**
- * One budget per credential across the fleet. While Redis is unreachable each node falls back to
+ * One budget per credential across the fleet: the count is Redis's, the limit the caller's (a
+ * key's own, or `limit`). While Redis is unreachable each node falls back to
  * its own in-memory limiter, logs one warning, and goes back to Redis when it returns.
  */
 export function createRedisRateLimiter(
@@ -45,7 +46,7 @@ export function createRedisRateLimiter(
 ): RateLimiter {
   let degraded = false;
   /** Counts one request on the key's counter: the decision from Redis, or the fallback's. */
-  async function consume(key: string): Promise<RateDecision> {
+  async function consume(key: string, keyLimit = limit): Promise<RateDecision> {
     let count: number;
     let ttl: number;
     try {
@@ -55,16 +56,16 @@ export function createRedisRateLimiter(
         degraded = true;
         log.warn('Redis is unreachable: rate limiting per node until it returns');
       }
-      return fallback.consume(key);
+      return fallback.consume(key, keyLimit);
     }
     if (degraded) {
       degraded = false;
       log.info('Redis is back: rate limits are shared across nodes again');
     }
     return {
-      allowed: count <= limit,
-      limit,
-      remaining: Math.max(0, limit - count),
+      allowed: count <= keyLimit,
+      limit: keyLimit,
+      remaining: Math.max(0, keyLimit - count),
       resetSeconds: Math.max(1, Math.ceil(ttl / 1000)),
     };
   }

@@ -14,6 +14,7 @@ const REPORT_TIMEOUT_MS = 1_000;
 
 export interface SharedRateLimiterOptions {
   name: LimiterName;
+  /** The default limit; a call may give its key's own (the primary only counts). */
   limit: number;
   channel: WorkerChannel;
   /** Milliseconds between reports; 0 reports at the end of the current turn (rare events). */
@@ -31,6 +32,8 @@ export interface SharedRateLimiterOptions {
 interface Waiter {
   resolve(decision: RateDecision): void;
   alone: RateDecision;
+  /** The limit its request is judged by. */
+  limit: number;
 }
 
 /** A report sent and not yet answered. */
@@ -88,7 +91,7 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Rate
       if (waiters === undefined) continue;
       const at = view.now();
       waiters.forEach((waiter, i) => {
-        waiter.resolve(decide(limit, { count: count - waiters.length + i + 1, resetAt }, at));
+        waiter.resolve(decide(waiter.limit, { count: count - waiters.length + i + 1, resetAt }, at));
       });
       inFlight?.waiting.delete(key);
     }
@@ -137,16 +140,17 @@ export function createSharedRateLimiter(options: SharedRateLimiterOptions): Rate
   }
 
   return {
-    consume(key) {
+    consume(key, keyLimit = limit) {
       const window = view.add(key, 1);
       unreported.set(key, (unreported.get(key) ?? 0) + 1);
       schedule();
-      const alone = decide(limit, window, view.now());
+      const alone = decide(keyLimit, window, view.now());
       if (!exact || !channel.connected()) return alone;
       return new Promise<RateDecision>((resolve) => {
+        const waiter = { resolve, alone, limit: keyLimit };
         const waiters = waiting.get(key);
-        if (waiters === undefined) waiting.set(key, [{ resolve, alone }]);
-        else waiters.push({ resolve, alone });
+        if (waiters === undefined) waiting.set(key, [waiter]);
+        else waiters.push(waiter);
       });
     },
     async close() {

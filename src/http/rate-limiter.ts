@@ -16,9 +16,11 @@ export interface RateDecision {
 export interface RateLimiter {
   /**
    * Counts one request against `key`'s window and says whether it was within the limit, in one
-   * step: no other request's count can come between the check and the spend.
+   * step: no other request's count can come between the check and the spend. `limit` is this
+   * key's own budget (an API key's `rateLimitPerMinute`); unset, the limiter's default. The count
+   * is the same whatever the limit: only the decision depends on it.
    */
-  consume(key: string): MaybePromise<RateDecision>;
+  consume(key: string, limit?: number): MaybePromise<RateDecision>;
   close(): Promise<void>;
 }
 
@@ -99,11 +101,11 @@ export function decide(limit: number, window: Window, at: number): RateDecision 
   };
 }
 
-/** A limiter over windows held in this process. */
+/** A limiter over windows held in this process; `limit` is its default. */
 export function rateLimiterOver(limit: number, windows: Windows): RateLimiter {
   return {
-    consume(key) {
-      return decide(limit, windows.add(key, 1), windows.now());
+    consume(key, keyLimit = limit) {
+      return decide(keyLimit, windows.add(key, 1), windows.now());
     },
     async close() {
       windows.clear();

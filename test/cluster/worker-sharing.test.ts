@@ -85,6 +85,37 @@ describe('workers sharing rate limits through the primary', () => {
     assert.equal((await a.consume('key:ak2')).allowed, true);
   });
 
+  test("a key's own limit judges the fleet's count on every worker", async () => {
+    const { worker } = fleet();
+    const a = createSharedRateLimiter({ name: 'requests', limit: 100, channel: worker(), reportMs: 20 });
+    const b = createSharedRateLimiter({ name: 'requests', limit: 100, channel: worker(), reportMs: 20 });
+    assert.equal((await a.consume('key:own', 3)).allowed, true);
+    assert.equal((await a.consume('key:own', 3)).allowed, true);
+    await settle();
+    const third = await b.consume('key:own', 3);
+    assert.deepEqual([third.allowed, third.limit, third.remaining], [true, 3, 0]);
+    const fourth = await b.consume('key:own', 3);
+    assert.deepEqual([fourth.allowed, fourth.limit], [false, 3]);
+    // Another key on the same workers keeps the default.
+    const other = await b.consume('key:other');
+    assert.deepEqual([other.allowed, other.limit, other.remaining], [true, 100, 99]);
+  });
+
+  test('exact: a call judged on the primary\'s count uses its own limit', async () => {
+    const { worker } = fleet();
+    const options = { name: 'authFailures', limit: 100, reportMs: 0, exact: true } as const;
+    const a = createSharedRateLimiter({ ...options, channel: worker() });
+    const b = createSharedRateLimiter({ ...options, channel: worker() });
+    const decisions = await Promise.all([
+      a.consume('k', 2),
+      b.consume('k', 2),
+      a.consume('k', 2),
+      b.consume('k', 2),
+    ]);
+    assert.equal(decisions.filter((d) => d.allowed).length, 2);
+    assert.ok(decisions.every((d) => d.limit === 2));
+  });
+
   test('between reports the overshoot is bounded by what each worker admits alone', async () => {
     const { worker } = fleet();
     const a = createSharedRateLimiter({ name: 'requests', limit: 10, channel: worker(), reportMs: 20 });

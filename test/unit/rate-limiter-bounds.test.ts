@@ -40,7 +40,36 @@ async function allowedAtOnce(limiter: RateLimiter, key: string, count: number): 
   return decisions.filter((decision) => decision.allowed).length;
 }
 
+/**
+ * A call's own limit (an API key's rateLimitPerMinute) judges its key's count instead of the
+ * default, and other keys keep the default: the limiter has a default of 100 here.
+ */
+async function assertPerCallLimit(limiter: RateLimiter, suffix: string) {
+  const own = `key:own-${suffix}`;
+  const other = `key:other-${suffix}`;
+  const decisions = [];
+  for (let i = 0; i < 4; i++) decisions.push(await limiter.consume(own, 3));
+  assert.deepEqual(
+    decisions.map((d) => [d.allowed, d.limit, d.remaining]),
+    [
+      [true, 3, 2],
+      [true, 3, 1],
+      [true, 3, 0],
+      [false, 3, 0],
+    ],
+  );
+  const elsewhere = await limiter.consume(other);
+  assert.deepEqual([elsewhere.allowed, elsewhere.limit, elsewhere.remaining], [true, 100, 99]);
+  // A higher limit given later judges the same count: the key's window is not reset.
+  const raised = await limiter.consume(own, 10);
+  assert.deepEqual([raised.allowed, raised.limit, raised.remaining], [true, 10, 5]);
+}
+
 describe('memory limiter', () => {
+  test("a call's own limit judges its key, the default the others", async () => {
+    await assertPerCallLimit(createMemoryRateLimiter(100, clock().now), 'memory');
+  });
+
   test('consume counts and judges in one step', async () => {
     await assertConsumeCountsAndJudges(createMemoryRateLimiter(2, clock().now), 'authfail:192.0.2.1');
   });
@@ -89,6 +118,15 @@ describe('Redis limiter', { skip: NEEDS_REDIS }, () => {
   before(ready);
   after(() => redis.disconnect());
   const quiet = { warn: () => {}, info: () => {} };
+
+  test("a call's own limit judges its key, the default the others, in Redis and in its fallback", async () => {
+    const id = randomBytes(6).toString('hex');
+    await assertPerCallLimit(createRedisRateLimiter(redis, 100, createMemoryRateLimiter(100), quiet), id);
+    assert.equal(await redis.get(`tessera:rl:key:own-${id}`), '5', 'counted in Redis');
+    // Redis unreachable: the fallback judges by the call's limit too.
+    const down = { eval: () => Promise.reject(new Error('down')) } as unknown as typeof redis;
+    await assertPerCallLimit(createRedisRateLimiter(down, 100, createMemoryRateLimiter(100), quiet), id);
+  });
 
   test('consume counts and judges in one step, in Redis', async () => {
     const limiter = createRedisRateLimiter(redis, 2, createMemoryRateLimiter(2), quiet);
