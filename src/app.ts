@@ -7,6 +7,7 @@ import type { ObjectType } from './domain/object-types.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
 import { type AuthenticatedKey, createAuthentication } from './features/api-keys/authentication.js';
+import { createLastUsed, type LastUsed } from './features/api-keys/last-used.js';
 import { TokenCache } from './features/api-keys/token-cache.js';
 import { createDenialWindow, type OpenDenialWindow } from './features/audit/audit.denial-window.js';
 import { createDenialLog } from './features/audit/audit.denials.js';
@@ -83,6 +84,8 @@ export interface AppOptions {
    * timer unless set; tests close windows themselves.
    */
   denialWindow?: OpenDenialWindow;
+  /** Milliseconds between writes of the keys' last-used times (default 20 s; see last-used.ts). */
+  lastUsedFlushMs?: number;
 }
 
 /**
@@ -102,6 +105,8 @@ export interface App {
   server: FastifyInstance;
   apiKeys: ApiKeyService;
   secrets: SecretService;
+  /** The keys' last uses seen by this process, written in batches (tests flush them at will). */
+  lastUsed: LastUsed;
 }
 
 /** Builds the HTTP application without listening: `main` adds the port, tests may use inject. */
@@ -182,11 +187,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
   const cache = bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus);
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
+  const lastUsed = createLastUsed({
+    store: options.store,
+    ...(options.lastUsedFlushMs === undefined ? {} : { flushEveryMs: options.lastUsedFlushMs }),
+    onError: (error) =>
+      server.log.warn({ err: error }, "could not write the keys' last-used times; will retry"),
+  });
+  lastUsed.start();
+  // Before the store closes: a graceful close writes every use seen.
+  server.addHook('onClose', () => lastUsed.close());
   const ipAllowlist = createIpAllowlistGate(options.store.db, bus);
   registerAccessControl(server, {
     limiter,
     failures: failureLimiter === undefined ? NO_AUTH_FAILURE_BUDGET : createAuthFailureBudget(failureLimiter),
-    authenticate: createAuthentication({ store: options.store, now, cache }),
+    authenticate: createAuthentication({ store: options.store, now, cache, lastUsed }),
     admitsClient: (ip) => ipAllowlist.admits(ip),
   });
   await registerOpenApi(server);
@@ -216,7 +230,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (type === 'API_KEY') return idShaped('ak');
     return undefined;
   }
-  await server.register(apiKeyRoutes, { service: apiKeys });
+  await server.register(apiKeyRoutes, { service: apiKeys, lastUsed });
   await server.register(secretRoutes, { service: secrets });
   await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });
   await server.register(ipAllowlistRoutes, {
@@ -230,7 +244,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await server.register(roleRoutes, { service: roles });
   await server.ready();
-  return { server, apiKeys, secrets };
+  return { server, apiKeys, secrets, lastUsed };
 }
 
 /** The bus the caches listen on, or none when nothing may be cached. */

@@ -147,6 +147,9 @@ export async function seedLarge(request: SeedRequest): Promise<Seeded> {
           roles,
           created_at: at,
           expires_at: null,
+          allowed_ips: null,
+          rate_limit_per_minute: null,
+          last_used_at: null,
         };
         insertKey.run(
           cid,

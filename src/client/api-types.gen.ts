@@ -202,6 +202,15 @@ export interface paths {
                                     role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                                     tag?: string;
                                 }[];
+                                /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                                allowedIps: string[] | null;
+                                /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                                rateLimitPerMinute: number | null;
+                                /**
+                                 * Format: date-time
+                                 * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                                 */
+                                lastUsedDate: string | null;
                             }[];
                             /** @description The page served (0-indexed). */
                             page: number;
@@ -276,7 +285,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -434,6 +443,10 @@ export interface paths {
                             role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                             tag?: string;
                         }[];
+                        /** @description Tessera extension. IPv4 or IPv6 addresses and CIDR ranges (`192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`), at most 100: calls with this key from anywhere else are refused (403). null: from anywhere. */
+                        allowedIps?: string[] | null;
+                        /** @description Tessera extension. This key's own requests per minute, instead of the server's default; null: the default. */
+                        rateLimitPerMinute?: number | null;
                     };
                 };
             };
@@ -466,6 +479,15 @@ export interface paths {
                                 role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                                 tag?: string;
                             }[];
+                            /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                            allowedIps: string[] | null;
+                            /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                            rateLimitPerMinute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                             */
+                            lastUsedDate: string | null;
                         };
                     };
                 };
@@ -533,7 +555,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -716,6 +738,15 @@ export interface paths {
                                 role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                                 tag?: string;
                             }[];
+                            /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                            allowedIps: string[] | null;
+                            /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                            rateLimitPerMinute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                             */
+                            lastUsedDate: string | null;
                         };
                     };
                 };
@@ -783,7 +814,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -947,7 +978,7 @@ export interface paths {
         };
         /**
          * Update an API key
-         * @description Only `name` and `description` can change. Needs EDIT_API_KEYS.
+         * @description `name` and `description` (Cortex's fields), and Tessera's `allowedIps` and `rateLimitPerMinute` (omitted: unchanged; null: cleared). Roles and expiry never change. Needs EDIT_API_KEYS, and the caller must hold every permission the key holds.
          */
         put: {
             parameters: {
@@ -965,6 +996,10 @@ export interface paths {
                         name: string;
                         /** @description Up to 4096 characters. Tab and newline are its only control characters; no bidirectional controls. Omitted: unchanged. null: cleared. */
                         description?: string | null;
+                        /** @description Tessera extension. IPv4 or IPv6 addresses and CIDR ranges (`192.0.2.7`, `10.0.0.0/8`, `2001:db8::/32`), at most 100: calls with this key from anywhere else are refused (403). null: from anywhere. Omitted: unchanged. */
+                        allowedIps?: string[] | null;
+                        /** @description Tessera extension. This key's own requests per minute, instead of the server's default; null: the default. Omitted: unchanged. */
+                        rateLimitPerMinute?: number | null;
                     };
                 };
             };
@@ -996,6 +1031,15 @@ export interface paths {
                                 role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                                 tag?: string;
                             }[];
+                            /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                            allowedIps: string[] | null;
+                            /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                            rateLimitPerMinute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                             */
+                            lastUsedDate: string | null;
                         };
                     };
                 };
@@ -1063,7 +1107,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1313,7 +1357,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1512,6 +1556,310 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/key/{cid}/roll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll an API key's token
+         * @description A new token for the same key (same cid, roles and settings, new `last4`), in `apiKey`: shown this once. The replaced token keeps working for `expireOldAfterSeconds` (never past the key's expiry), then is refused (401); 0 refuses it at once. Rolling again while a grace runs ends that grace: the token replaced earlier is refused at once. Needs EDIT_API_KEYS, and the caller must hold every permission the key holds.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The key identifier (`ak` + 16 hex digits). */
+                    cid: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description How long the replaced token keeps working, in seconds (at most 30 days, and never past the key's own expiry); 0: it is refused at once. */
+                        expireOldAfterSeconds: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The new key. `apiKey` is the token: shown here once, never again. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            apiKey: string;
+                            /**
+                             * @description `ak` and 16 hex digits.
+                             * @example ak1234567890abcdef
+                             */
+                            cid: string;
+                            name: string;
+                            description: string | null;
+                            /** Format: date-time */
+                            createdDate: string;
+                            /** Format: date-time */
+                            expirationDate: string | null;
+                            /** @description The token's last four characters. */
+                            last4: string;
+                            roles: {
+                                /** @enum {string} */
+                                type: "DEFAULT" | "CUSTOM";
+                                /** @enum {string} */
+                                role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
+                                tag?: string;
+                            }[];
+                            /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                            allowedIps: string[] | null;
+                            /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                            rateLimitPerMinute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                             */
+                            lastUsedDate: string | null;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -1559,6 +1907,15 @@ export interface paths {
                                 role?: "ADMIN" | "MANAGER" | "USER" | "READ_ONLY" | "VIEWER";
                                 tag?: string;
                             }[];
+                            /** @description Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere. */
+                            allowedIps: string[] | null;
+                            /** @description Tessera extension. This key's own requests per minute; null: the server's default. */
+                            rateLimitPerMinute: number | null;
+                            /**
+                             * Format: date-time
+                             * @description Tessera extension. When a request last authenticated with this key, to within about a minute (uses are recorded in batches); null: never used.
+                             */
+                            lastUsedDate: string | null;
                             /** @description Effective permissions: the union over the roles. */
                             permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
                             /** @description The secret permissions this key holds on some secrets only (through custom roles with `secretTags`), each with the tag patterns it reaches. A permission held but absent here reaches every secret. */
@@ -1633,7 +1990,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1885,7 +2242,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2121,7 +2478,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2393,7 +2750,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2663,7 +3020,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2913,7 +3270,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3196,7 +3553,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3470,7 +3827,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3783,7 +4140,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4034,7 +4391,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4283,7 +4640,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4549,7 +4906,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4802,7 +5159,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5045,7 +5402,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5317,7 +5674,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5594,7 +5951,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5844,7 +6201,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The key lacks the permission this call needs, or the IP allowlist refuses the caller's address. */
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
                 403: {
                     headers: {
                         [name: string]: unknown;

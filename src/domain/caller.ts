@@ -1,4 +1,5 @@
 import type { Grants } from './grants.js';
+import type { AddressMatcher } from './ip-ranges.js';
 
 /**
  * Who is calling: the API key behind the bearer token, with its effective grants (permissions,
@@ -6,6 +7,10 @@ import type { Grants } from './grants.js';
  */
 export interface Principal extends Grants {
   cid: string;
+  /** The addresses this key may call from; undefined: anywhere. */
+  allowedFrom?: AddressMatcher | undefined;
+  /** This key's own requests per minute; undefined: the server's default. */
+  rateLimitPerMinute?: number | undefined;
 }
 
 /** Where a request came from, for the audit log. */

@@ -64,8 +64,8 @@ function applyRateHeaders(reply: FastifyReply, decision: RateDecision) {
   reply.header('x-ratelimit-reset', decision.resetSeconds);
 }
 
-function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePromise<void> {
-  return andThen(limiter.consume(key), (decision) => {
+function meter(limiter: RateLimiter, key: string, reply: FastifyReply, limit?: number): MaybePromise<void> {
+  return andThen(limiter.consume(key, limit), (decision) => {
     applyRateHeaders(reply, decision);
     if (!decision.allowed) {
       throw new AppError(
@@ -80,11 +80,13 @@ function meter(limiter: RateLimiter, key: string, reply: FastifyReply): MaybePro
 
 /**
  * The IP allowlist, authentication, rate limiting and the route's permission check, before the
- * body is read or validated: a caller without access learns nothing about the schema. The token is looked up
- * first: a valid one is metered on its own key's budget and nothing else, so no other client's
- * failures can refuse it. Invalid tokens draw on the client IP's budget, and every presented
- * credential that fails also spends the client's much smaller failed-authentication budget; past
- * it, failures are answered 429 instead of 401 (see auth-failures.ts).
+ * body is read or validated: a caller without access learns nothing about the schema. The token
+ * is looked up first: a valid one is metered on its own key's budget (its `rateLimitPerMinute`,
+ * or the default) and nothing else, so no other client's failures can refuse it; a key
+ * restricted to some addresses is refused (403) from any other, before its budget is touched.
+ * Invalid tokens draw on the client IP's budget, and every presented credential that fails also
+ * spends the client's much smaller failed-authentication budget; past it, failures are answered
+ * 429 instead of 401 (see auth-failures.ts).
  *
  * Each step answers at once when it can (token cache, limits in memory) and only the steps that
  * wait (storage, Redis) cost a promise (see maybe-promise.ts); a refusal is a throw or a rejection,
@@ -137,7 +139,15 @@ export function registerAccessControl<P extends Principal>(
           }),
         );
       }
-      return andThen(meter(limiter, `key:${principal.cid}`, reply), () => {
+      if (principal.allowedFrom !== undefined && !principal.allowedFrom.matches(request.ip)) {
+        // Refused before the key's budget is spent: a leaked token used elsewhere cannot exhaust
+        // it. Such calls draw on the client's own budget instead, as invalid tokens do.
+        return andThen(meter(limiter, `ip:${clientOf(request.ip)}`, reply), () => {
+          request.principal = principal;
+          throw new AppError('FORBIDDEN', 'Access denied', `This API key may not be used from ${request.ip}`);
+        });
+      }
+      return andThen(meter(limiter, `key:${principal.cid}`, reply, principal.rateLimitPerMinute), () => {
         request.principal = principal;
         if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
           throw new AppError(

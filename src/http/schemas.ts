@@ -54,7 +54,7 @@ export const commonErrors = {
   400: problem('Invalid input: see `violations`.'),
   401: problem('Missing, malformed, unknown, expired or deleted token.'),
   403: problem(
-    "The key lacks the permission this call needs, or the IP allowlist refuses the caller's address.",
+    "The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address.",
   ),
   429: problem('Rate limited: retry after `Retry-After` seconds.'),
   500: problem('Unexpected error; the body never carries internals.'),

@@ -101,7 +101,7 @@ describe('workers sharing rate limits through the primary', () => {
     assert.deepEqual([other.allowed, other.limit, other.remaining], [true, 100, 99]);
   });
 
-  test('exact: a call judged on the primary\'s count uses its own limit', async () => {
+  test("exact: a call judged on the primary's count uses its own limit", async () => {
     const { worker } = fleet();
     const options = { name: 'authFailures', limit: 100, reportMs: 0, exact: true } as const;
     const a = createSharedRateLimiter({ ...options, channel: worker() });

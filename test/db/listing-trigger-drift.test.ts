@@ -16,7 +16,7 @@ const FIX = 'add a migration that re-creates the trigger and sets list_item to N
 
 /**
  * The item shapes the stored texts were rendered with, as of the latest migration that set every
- * `list_item` to NULL (0005, which added them). Changing a listing's fields changes every text:
+ * `list_item` to NULL (0005, which added them; 0008 for api_keys). Changing a listing's fields changes every text:
  * update this only together with such a migration.
  */
 const STORED_SHAPES: Record<string, string[]> = {
@@ -28,6 +28,9 @@ const STORED_SHAPES: Record<string, string[]> = {
     'expirationDate←expires_at',
     'last4←last4',
     'roles←roles (json)',
+    'allowedIps←allowed_ips (json)',
+    'rateLimitPerMinute←rate_limit_per_minute',
+    'lastUsedDate←last_used_at',
   ],
   secrets: ['id←id', 'name←name', 'tag←tag'],
 };

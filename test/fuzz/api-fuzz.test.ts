@@ -43,8 +43,20 @@ const BODY_EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
     description: fc.constantFrom('made by the fuzzer', null),
     roles: fc.subarray([...DEFAULT_ROLES], { minLength: 1 }).map((roles) => roles.map(role)),
     expirationDate: fc.constantFrom(null, '2199-01-01T00:00:00Z'),
+    allowedIps: fc.constantFrom(null, ['127.0.0.1', '::1'], ['10.0.0.0/8', '2001:db8::/32']),
+    rateLimitPerMinute: fc.constantFrom(null, 1, 1_000_000),
   }),
-  'PUT /api/v1/auth/key/{cid}': fc.constant({ name: 'fuzz renamed', description: 'renamed by the fuzzer' }),
+  'PUT /api/v1/auth/key/{cid}': fc.oneof(
+    fc.constant({ name: 'fuzz renamed', description: 'renamed by the fuzzer' }),
+    fc.constant({ name: 'fuzz restricted', allowedIps: ['192.0.2.0/24'], rateLimitPerMinute: 1 }),
+    fc.constant({ name: 'fuzz opened', allowedIps: null, rateLimitPerMinute: null }),
+  ),
+  // Keys of the `cid` pool only: the fuzz caller's own key is never a target (below), so a roll
+  // with no grace, or an update that gives a key a budget of 1 a minute, never ends the run's
+  // own access. A rolled key keeps its cid, so the pool still names it.
+  'POST /api/v1/auth/key/{cid}/roll': fc.record({
+    expireOldAfterSeconds: fc.constantFrom(0, 1, 3_600, 2_592_000),
+  }),
   'POST /api/v1/secrets': fc
     .nat()
     .map((n) => ({ name: 'fuzz secret', tag: `fuzz-${n}`, secret: 'fuzz value' })),
@@ -81,63 +93,69 @@ async function emptyAllowlist(operationId: string, reply: Reply): Promise<void> 
 }
 
 // Counted 401s are written when their denial window ends: here only when the server closes, so
-// no count lands in the audit rows pinned to some later request.
+// no count lands in the audit rows pinned to some later request. Last-used times likewise: a timed
+// flush writes `last_used_at` between two snapshots, which would pin a change on whichever
+// request ran then; they are written when the server closes.
 let client: RawClient;
 let operations: FuzzOperation[];
 let pools: Map<string, IdentifierPool>;
 let fuzzer: Fuzzer;
-const suite = useTestServer({ app: { denialWindow: () => () => {}, trustProxy: 1 } }, async () => {
-  client = rawClient(suite.server.url);
-  const document = await suite.call('GET', '/api/v1/openapi.json');
-  assert.equal(document.status, 200, document.text);
-  operations = operationsOf(document.body);
-  pools = new Map([
-    [
-      'cid',
-      new IdentifierPool(
-        {
-          create: async () => [(await createKey(suite.server, { name: 'fuzz target' })).cid],
-          harvest: { operation: 'POST /api/v1/auth/key', identifiers: (body) => [body.cid] },
-        },
-        3,
-      ),
-    ],
-    [
-      'tagOrId',
-      new IdentifierPool(
-        {
-          create: async () => {
-            const secret = await createSecret(suite.server);
-            return [secret.tag, secret.id];
+const suite = useTestServer(
+  { app: { denialWindow: () => () => {}, trustProxy: 1, lastUsedFlushMs: 86_400_000 } },
+  async () => {
+    client = rawClient(suite.server.url);
+    const document = await suite.call('GET', '/api/v1/openapi.json');
+    assert.equal(document.status, 200, document.text);
+    operations = operationsOf(document.body);
+    pools = new Map([
+      [
+        // Keys the fuzzer creates (through the pool or a fuzzed create), never the caller's own.
+        'cid',
+        new IdentifierPool(
+          {
+            create: async () => [(await createKey(suite.server, { name: 'fuzz target' })).cid],
+            harvest: { operation: 'POST /api/v1/auth/key', identifiers: (body) => [body.cid] },
           },
-          harvest: { operation: 'POST /api/v1/secrets', identifiers: (body) => [body.tag, body.id] },
-        },
-        3,
-      ),
-    ],
-    [
-      'tag',
-      new IdentifierPool(
-        {
-          create: async () => [(await createRole(suite.server, { name: 'fuzz target' })).tag],
-          harvest: { operation: 'POST /api/v1/roles', identifiers: (body) => [body.tag] },
-        },
-        3,
-      ),
-    ],
-  ]);
-  const state = await StoreState.open(suite.server.store.db, suite.server.store.dialect);
-  fuzzer = new Fuzzer({
-    client,
-    state,
-    pools,
-    adminToken: suite.server.adminToken,
-    // Failed authentications spend the client's brute-force budget, where one is set, and past
-    // it further failures are 429, not 401. A minute of server time after each one restores it.
-    afterUnauthenticated: () => suite.server.advance(61_000),
-    afterSuccess: emptyAllowlist,
-  });
-});
+          3,
+        ),
+      ],
+      [
+        'tagOrId',
+        new IdentifierPool(
+          {
+            create: async () => {
+              const secret = await createSecret(suite.server);
+              return [secret.tag, secret.id];
+            },
+            harvest: { operation: 'POST /api/v1/secrets', identifiers: (body) => [body.tag, body.id] },
+          },
+          3,
+        ),
+      ],
+      [
+        'tag',
+        new IdentifierPool(
+          {
+            create: async () => [(await createRole(suite.server, { name: 'fuzz target' })).tag],
+            harvest: { operation: 'POST /api/v1/roles', identifiers: (body) => [body.tag] },
+          },
+          3,
+        ),
+      ],
+    ]);
+    const state = await StoreState.open(suite.server.store.db, suite.server.store.dialect);
+    fuzzer = new Fuzzer({
+      client,
+      state,
+      pools,
+      adminToken: suite.server.adminToken,
+      // Failed authentications spend the client's brute-force budget, where one is set, and past
+      // it further failures are 429, not 401. A minute of server time after each one restores it.
+      afterUnauthenticated: () => suite.server.advance(61_000),
+      afterSuccess: emptyAllowlist,
+    });
+  },
+);
 
 after(async () => {
   client?.close();

@@ -27,6 +27,8 @@ export interface NewKey {
   roles?: DefaultRole[];
   /** Custom roles' tags. */
   customRoles?: string[];
+  allowedIps?: string[] | null;
+  rateLimitPerMinute?: number | null;
   /** The caller; default: the bootstrap admin. */
   token?: string;
 }
@@ -41,6 +43,9 @@ export interface CreatedKey {
   createdDate: string;
   last4: string;
   roles: { type: string; role?: string; tag?: string }[];
+  allowedIps: string[] | null;
+  rateLimitPerMinute: number | null;
+  lastUsedDate: string | null;
 }
 
 let counter = 0;
@@ -57,6 +62,8 @@ export async function createKey(server: TestServer, options: NewKey = {}): Promi
   };
   if (options.description !== undefined) body.description = options.description;
   if (options.expirationDate !== undefined) body.expirationDate = options.expirationDate;
+  if (options.allowedIps !== undefined) body.allowedIps = options.allowedIps;
+  if (options.rateLimitPerMinute !== undefined) body.rateLimitPerMinute = options.rateLimitPerMinute;
   const reply = await api(server)('POST', '/api/v1/auth/key', {
     token: options.token ?? server.adminToken,
     body,
@@ -119,7 +126,7 @@ export function percentEncodedForms(token: string): string[] {
   ];
 }
 
-/** The fields of SPEC §4's `ApiKey`. */
+/** The fields of SPEC §4's `ApiKey`, and Tessera's extensions to it (null when unset). */
 export const API_KEY_FIELDS = [
   'cid',
   'name',
@@ -128,6 +135,9 @@ export const API_KEY_FIELDS = [
   'expirationDate',
   'last4',
   'roles',
+  'allowedIps',
+  'rateLimitPerMinute',
+  'lastUsedDate',
 ];
 
 /**
@@ -144,6 +154,12 @@ export function assertApiKeyShape(key: Record<string, any>, options: { withToken
   assert.ok(key.expirationDate === null || ISO_UTC.test(key.expirationDate), key.expirationDate);
   assert.match(key.last4, /^[0-9A-Za-z]{4}$/);
   assert.ok(Array.isArray(key.roles) && key.roles.length > 0);
+  assert.ok(
+    key.allowedIps === null || (Array.isArray(key.allowedIps) && key.allowedIps.length > 0),
+    JSON.stringify(key.allowedIps),
+  );
+  assert.ok(key.rateLimitPerMinute === null || Number.isInteger(key.rateLimitPerMinute));
+  assert.ok(key.lastUsedDate === null || ISO_UTC.test(key.lastUsedDate), key.lastUsedDate);
   if (options.withToken === true) {
     assert.match(key.apiKey, TOKEN);
     assert.equal(key.last4, key.apiKey.slice(-4));

@@ -22,7 +22,7 @@ async function newKey({ server }: RouteContext): Promise<Vars> {
   return { cid: key.cid };
 }
 
-/** SPEC §4's five calls and GET /api/v1/me. */
+/** SPEC §4's five calls, rolling a key, and GET /api/v1/me. */
 export const API_KEY_ROUTES: readonly ProtectedRoute[] = [
   { method: 'GET', path: '/api/v1/auth/key', permission: 'EDIT_API_KEYS' },
   {
@@ -37,6 +37,13 @@ export const API_KEY_ROUTES: readonly ProtectedRoute[] = [
     path: '/api/v1/auth/key/{cid}',
     permission: 'EDIT_API_KEYS',
     body: { name: 'security-renamed' },
+    setup: newKey,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/auth/key/{cid}/roll',
+    permission: 'EDIT_API_KEYS',
+    body: { expireOldAfterSeconds: 0 },
     setup: newKey,
   },
   { method: 'DELETE', path: '/api/v1/auth/key/{cid}', permission: 'EDIT_API_KEYS', setup: newKey },

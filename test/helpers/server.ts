@@ -29,6 +29,8 @@ export interface TestServer {
   logs: string[];
   /** Moves the server's clock forward. */
   advance(ms: number): void;
+  /** Writes the keys' last uses this server has seen now, instead of at its next timed flush. */
+  flushLastUsed(): Promise<void>;
   /**
    * Stops the server, then runs the leak scan over what it left (test/helpers/sensitive.ts) and
    * throws a LeakError if a token, secret value or master key turns up; the data folder is removed
@@ -97,7 +99,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await dispose({ drop: options.dataDir === undefined });
     throw error;
   }
-  const { server } = app;
+  const { server, lastUsed } = app;
   let closed: Promise<void> | undefined;
   return {
     url: address,
@@ -110,6 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     advance(ms) {
       offset += ms;
     },
+    flushLastUsed: () => lastUsed.flush(),
     close() {
       // Once only, however often it is called (a test and its cleanup hook may both close).
       closed ??= (async () => {

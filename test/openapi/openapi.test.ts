@@ -58,17 +58,20 @@ describe('the document', () => {
       'GET /api/v1/auth/key/{cid}',
       'PUT /api/v1/auth/key/{cid}',
       'DELETE /api/v1/auth/key/{cid}',
+      'POST /api/v1/auth/key/{cid}/roll',
       'GET /api/v1/me',
     ]) {
       assert.ok(listed.includes(expected), `${expected} is not documented`);
     }
   });
 
-  test('every /api/v1/auth/key operation is x-cortex-compatible', () => {
+  test("Cortex's five /api/v1/auth/key operations are x-cortex-compatible; rolling is Tessera's", () => {
     const keyOperations = operations().filter(([path]) => path.startsWith('/api/v1/auth/key'));
-    assert.equal(keyOperations.length, 5);
+    assert.equal(keyOperations.length, 6);
     for (const [path, method, operation] of keyOperations) {
-      assert.equal(operation['x-cortex-compatible'], true, `${method} ${path}`);
+      const tessera = path.endsWith('/roll');
+      assert.equal(operation['x-cortex-compatible'], tessera ? undefined : true, `${method} ${path}`);
+      assert.equal(operation['x-tessera-extension'], tessera ? true : undefined, `${method} ${path}`);
     }
   });
 

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import { generateToken } from '../../src/crypto/tokens.js';
+import { connectSqlite } from '../../src/db/connect.js';
 import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/child-server.js';
 import { testDialect } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
@@ -210,7 +211,7 @@ async function ownWorkers(t: TestContext, name: string, extra: Record<string, st
   );
   const workers = await startWorkers(name, dataDir, extra);
   server = workers.server;
-  return workers;
+  return { ...workers, dataDir };
 }
 
 describe('workers that end', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
@@ -229,14 +230,32 @@ describe('workers that end', { skip, timeout: SUITE_TIMEOUT_MS }, () => {
     assert.equal(pids.size, 2);
   });
 
-  test('SIGTERM stops every worker, then the primary, with exit code 0', async (t) => {
-    const { server } = await ownWorkers(t, 'workers');
+  test('SIGTERM stops every worker, then the primary, with exit code 0; each writes its last uses', async (t) => {
+    const { server, admin, dataDir } = await ownWorkers(t, 'workers');
     const pids = workerPids(server).filter(alive);
     assert.equal(pids.length, 2);
+    // Both workers see the key used; neither has written it yet (they write every 20 s).
+    const created = await server.call('POST', '/api/v1/auth/key', {
+      token: admin,
+      body: { name: 'used on both', roles: [{ type: 'DEFAULT', role: 'USER' }] },
+    });
+    const before = new Date().toISOString();
+    assert.equal((await fanOut(server, 'GET', '/api/v1/me', created.body.apiKey)).pids.size, 2);
     await server.stop();
     assert.equal(server.exitCode(), 0);
     assert.equal(server.linesMatching(/"msg":"stopped"/).length, 3, 'two workers and the primary');
     assert.deepEqual(pids.filter(alive), []);
+    const store = connectSqlite(dataDir);
+    try {
+      const row = await store.db
+        .selectFrom('api_keys')
+        .select('last_used_at')
+        .where('cid', '=', created.body.cid)
+        .executeTakeFirstOrThrow();
+      assert.ok(row.last_used_at !== null && row.last_used_at >= before, `${row.last_used_at} < ${before}`);
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -50,6 +50,9 @@ function caller(...permissions: Permission[]): KeyPrincipal {
     expirationDate: null,
     last4: 'abcd',
     roles: [{ type: 'CUSTOM' as const, tag: 'key-editor' }],
+    allowedIps: null,
+    rateLimitPerMinute: null,
+    lastUsedDate: null,
   };
   return { cid: key.cid, key, permissions: new Set(permissions), scopes: NO_SCOPES };
 }
@@ -89,7 +92,7 @@ describe('no privilege escalation', () => {
     assert.equal(twoRoles.kind, 'forbidden');
   });
 
-  test('a caller may not update or delete a key holding permissions it lacks', async () => {
+  test('a caller may not update, roll or delete a key holding permissions it lacks', async () => {
     const admin = await service.create(
       caller(
         'EDIT_API_KEYS',
@@ -107,7 +110,12 @@ describe('no privilege escalation', () => {
     const editor = caller('EDIT_API_KEYS');
     assert.equal((await refusal(service.update(editor, admin.cid, { name: 'mine now' }))).kind, 'forbidden');
     assert.equal((await refusal(service.delete(editor, admin.cid))).kind, 'forbidden');
-    assert.equal((await service.get(admin.cid)).name, 'an admin');
+    // A roll would hand the editor a token with ADMIN's permissions.
+    const roll = await refusal(service.roll(editor, admin.cid, { expireOldAfterSeconds: 0 }));
+    assert.equal(roll.kind, 'forbidden');
+    assert.match(roll.detail, /Cannot roll API key/);
+    const unchanged = await service.get(admin.cid);
+    assert.deepEqual([unchanged.name, unchanged.last4], ['an admin', admin.last4]);
   });
 
   test('refusals store nothing', async () => {

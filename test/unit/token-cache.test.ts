@@ -44,6 +44,11 @@ function row(cid: string, customRoleTags: string[] = []): ApiKeyRow & { customRo
     is_admin: 0,
     created_at: new Date(0).toISOString(),
     expires_at: null,
+    allowed_ips: null,
+    rate_limit_per_minute: null,
+    last_used_at: null,
+    previous_token_hash: null,
+    previous_token_expires_at: null,
   };
 }
 

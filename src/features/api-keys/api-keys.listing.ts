@@ -20,6 +20,10 @@ export const apiKeysListing = defineListing({
     { key: 'expirationDate', column: 'expires_at' },
     { key: 'last4', column: 'last4' },
     { key: 'roles', column: 'roles', json: true },
+    { key: 'allowedIps', column: 'allowed_ips', json: true },
+    { key: 'rateLimitPerMinute', column: 'rate_limit_per_minute' },
+    // Written by the batched flush alone, which leaves the item to the trigger (migration 0008).
+    { key: 'lastUsedDate', column: 'last_used_at' },
   ],
   toItem: (row: ListedApiKeyRow) => toApiKey(row),
   // Deleted anywhere.

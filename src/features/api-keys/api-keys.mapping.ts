@@ -11,6 +11,10 @@ export interface ApiKey {
   expirationDate: string | null;
   last4: string;
   roles: readonly RoleRef[];
+  /** Tessera's extensions (Cortex's clients ignore them); null when unset. */
+  allowedIps: readonly string[] | null;
+  rateLimitPerMinute: number | null;
+  lastUsedDate: string | null;
 }
 
 export function toApiKey(row: ListedApiKeyRow): ApiKey {
@@ -22,5 +26,8 @@ export function toApiKey(row: ListedApiKeyRow): ApiKey {
     expirationDate: row.expires_at,
     last4: row.last4,
     roles: storedRoles(row.roles),
+    allowedIps: row.allowed_ips === null ? null : Object.freeze(JSON.parse(row.allowed_ips) as string[]),
+    rateLimitPerMinute: row.rate_limit_per_minute,
+    lastUsedDate: row.last_used_at,
   };
 }

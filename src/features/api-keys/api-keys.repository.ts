@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { compiledOnce } from '../../db/compiled-once.js';
 import type { Database, Dialect } from '../../db/database.js';
 import type { Page, PageQuery } from '../../domain/page.js';
@@ -19,8 +19,13 @@ export async function insertApiKey(db: Db, dialect: Dialect, row: ApiKeyRow): Pr
 const keyByCid = compiledOnce((db, cid: string) =>
   db.selectFrom('api_keys').selectAll().where('cid', '=', cid),
 );
+// A key's current token, or the one its last roll replaced (while a grace runs or not: the
+// caller judges the grace). Both columns are indexed.
 const keyByTokenHash = compiledOnce((db, tokenHash: string) =>
-  db.selectFrom('api_keys').selectAll().where('token_hash', '=', tokenHash),
+  db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where((eb) => eb.or([eb('token_hash', '=', tokenHash), eb('previous_token_hash', '=', tokenHash)])),
 );
 
 export async function findApiKeyByCid(db: Db, cid: string): Promise<ApiKeyRow | undefined> {
@@ -44,6 +49,7 @@ export async function findApiKeyToChange(
   return (await (dialect === 'postgres' ? keyByCidForUpdate : keyByCid)(db, cid))[0];
 }
 
+/** The key whose current or previous token has this hash. */
 export async function findApiKeyByTokenHash(db: Db, tokenHash: string): Promise<ApiKeyRow | undefined> {
   return (await keyByTokenHash(db, tokenHash))[0];
 }
@@ -68,15 +74,26 @@ export async function countOtherActiveAdmins(db: Db, exceptCid: string, validAt:
   return Number(count);
 }
 
+/** What an update or a roll may change of a key. */
+export type ApiKeyChanges = Partial<
+  Pick<
+    ApiKeyRow,
+    | 'name'
+    | 'description'
+    | 'allowed_ips'
+    | 'rate_limit_per_minute'
+    | 'token_hash'
+    | 'last4'
+    | 'previous_token_hash'
+    | 'previous_token_expires_at'
+  >
+>;
+
 /**
- * Changes a key's name and description; false when no such row exists (any more). `row` is the
- * key as read in the changing transaction: its list item is rendered from it with the changes.
+ * Changes a key; false when no such row exists (any more). `row` is the key as read in the
+ * changing transaction: its list item is rendered from it with the changes.
  */
-export async function updateApiKey(
-  db: Db,
-  row: ApiKeyRow,
-  changes: { name: string; description?: string | null },
-): Promise<boolean> {
+export async function updateApiKey(db: Db, row: ApiKeyRow, changes: ApiKeyChanges): Promise<boolean> {
   const { numUpdatedRows } = await db
     .updateTable('api_keys')
     .set(apiKeysListing.withItem(row, changes))
@@ -88,4 +105,32 @@ export async function updateApiKey(
 /** Deletes a key; false when no such row exists (any more: another delete committed first). */
 export async function deleteApiKey(db: Db, dialect: Dialect, cid: string): Promise<boolean> {
   return apiKeysListing.delete(db, dialect, cid);
+}
+
+/** Keys per statement of a last-used flush: two parameters each, well inside both dialects' bounds. */
+const LAST_USES_PER_STATEMENT = 250;
+
+/**
+ * Moves each key's `last_used_at` forward to the time given, never back: a node that flushes a
+ * use older than another node's already stored leaves the newer one. One statement per 250 keys;
+ * a key deleted meanwhile is simply not there to update. ISO 8601 UTC texts compare as times.
+ */
+export async function recordLastUses(db: Db, uses: readonly (readonly [string, string])[]): Promise<void> {
+  for (let start = 0; start < uses.length; start += LAST_USES_PER_STATEMENT) {
+    const batch = uses.slice(start, start + LAST_USES_PER_STATEMENT);
+    const usedAt = sql<string>`case ${sql.ref('cid')} ${sql.join(
+      batch.map(([cid, at]) => sql`when ${cid} then ${at}`),
+      sql` `,
+    )} end`;
+    await db
+      .updateTable('api_keys')
+      .set({ last_used_at: usedAt })
+      .where(
+        'cid',
+        'in',
+        batch.map(([cid]) => cid),
+      )
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', usedAt)]))
+      .execute();
+  }
 }

@@ -12,11 +12,14 @@ import {
   createApiKeyBody,
   createdApiKeySchema,
   meSchema,
+  type RollApiKeyInput,
+  rollApiKeyBody,
   type UpdateApiKeyInput,
   updateApiKeyBody,
 } from './api-keys.schemas.js';
 import type { ApiKeyService } from './api-keys.service.js';
 import type { KeyPrincipal } from './authentication.js';
+import type { LastUsed } from './last-used.js';
 
 const tags = ['API keys'];
 const access = { permission: 'EDIT_API_KEYS', objectType: 'API_KEY' } as const;
@@ -25,8 +28,11 @@ const security = [{ bearerAuth: [] }];
 const cortexCall = { ...origin('cortex'), tags, security };
 const tesseraCall = { ...origin('tessera'), tags, security };
 
-/** SPEC §4: Cortex's five API-key calls, plus `GET /api/v1/me`. */
-export async function apiKeyRoutes(app: FastifyInstance, { service }: { service: ApiKeyService }) {
+/** SPEC §4: Cortex's five API-key calls, plus rolling a key's token and `GET /api/v1/me`. */
+export async function apiKeyRoutes(
+  app: FastifyInstance,
+  { service, lastUsed }: { service: ApiKeyService; lastUsed: LastUsed },
+) {
   app.get<{ Querystring: PageQuery }>(
     '/api/v1/auth/key',
     {
@@ -80,13 +86,37 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
       schema: {
         ...cortexCall,
         summary: 'Update an API key',
-        description: 'Only `name` and `description` can change. Needs EDIT_API_KEYS.',
+        description:
+          "`name` and `description` (Cortex's fields), and Tessera's `allowedIps` and " +
+          '`rateLimitPerMinute` (omitted: unchanged; null: cleared). Roles and expiry never change. ' +
+          'Needs EDIT_API_KEYS, and the caller must hold every permission the key holds.',
         params: cidParams,
         body: updateApiKeyBody,
         response: { 200: apiKeySchema, ...commonErrors, ...notFoundError },
       },
     },
     async (request) => service.update(actorOf<KeyPrincipal>(request), request.params.cid, request.body),
+  );
+
+  app.post<{ Params: { cid: string }; Body: RollApiKeyInput }>(
+    '/api/v1/auth/key/:cid/roll',
+    {
+      config: access,
+      schema: {
+        ...tesseraCall,
+        summary: "Roll an API key's token",
+        description:
+          'A new token for the same key (same cid, roles and settings, new `last4`), in `apiKey`: ' +
+          'shown this once. The replaced token keeps working for `expireOldAfterSeconds` (never past ' +
+          "the key's expiry), then is refused (401); 0 refuses it at once. Rolling again while a grace " +
+          'runs ends that grace: the token replaced earlier is refused at once. Needs EDIT_API_KEYS, ' +
+          'and the caller must hold every permission the key holds.',
+        params: cidParams,
+        body: rollApiKeyBody,
+        response: { 200: createdApiKeySchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.roll(actorOf<KeyPrincipal>(request), request.params.cid, request.body),
   );
 
   app.delete<{ Params: { cid: string } }>(
@@ -130,6 +160,8 @@ export async function apiKeyRoutes(app: FastifyInstance, { service }: { service:
       const principal = principalOf<KeyPrincipal>(request);
       return {
         ...principal.key,
+        // This very request is a use: the cached key may predate it (and the last flush).
+        lastUsedDate: lastUsed.latest(principal.cid) ?? principal.key.lastUsedDate,
         permissions: sortedPermissions(principal.permissions),
         secretScopes: Object.fromEntries(
           [...principal.scopes].map(([permission, scope]) => [permission, scope.patterns]),

@@ -1,4 +1,5 @@
 import { SCOPED_PERMISSIONS, type ScopedPermission } from '../../domain/grants.js';
+import { ADDRESS_RANGE_MAX_LENGTH } from '../../domain/ip-ranges.js';
 import { PERMISSIONS } from '../../domain/permissions.js';
 import { pageOf } from '../../http/pagination.js';
 import { DESCRIPTION_TEXT_PATTERN, NAME_TEXT_PATTERN } from '../../http/schemas.js';
@@ -7,6 +8,12 @@ import { DEFAULT_ROLES } from '../roles/permissions.js';
 export const NAME_MAX = 256;
 export const DESCRIPTION_MAX = 4096;
 const MAX_ROLES = 32;
+/** At most this many addresses and ranges per key. */
+export const MAX_ALLOWED_IPS = 100;
+/** A key's own limit lies in the range TESSERA_RATE_LIMIT_PER_MINUTE takes. */
+export const KEY_RATE_LIMIT_MAX = 1_000_000;
+/** The longest grace a roll gives the replaced token: 30 days. */
+export const ROLL_GRACE_MAX_SECONDS = 2_592_000;
 
 export const roleSchema = {
   type: 'object',
@@ -23,7 +30,18 @@ export const roleSchema = {
 
 export const apiKeySchema = {
   type: 'object',
-  required: ['cid', 'name', 'description', 'createdDate', 'expirationDate', 'last4', 'roles'],
+  required: [
+    'cid',
+    'name',
+    'description',
+    'createdDate',
+    'expirationDate',
+    'last4',
+    'roles',
+    'allowedIps',
+    'rateLimitPerMinute',
+    'lastUsedDate',
+  ],
   properties: {
     cid: {
       type: 'string',
@@ -36,6 +54,22 @@ export const apiKeySchema = {
     expirationDate: { type: ['string', 'null'], format: 'date-time' },
     last4: { type: 'string', description: "The token's last four characters." },
     roles: { type: 'array', items: roleSchema },
+    allowedIps: {
+      type: ['array', 'null'],
+      items: { type: 'string' },
+      description: 'Tessera extension. The addresses and CIDR ranges this key may call from; null: anywhere.',
+    },
+    rateLimitPerMinute: {
+      type: ['integer', 'null'],
+      description: "Tessera extension. This key's own requests per minute; null: the server's default.",
+    },
+    lastUsedDate: {
+      type: ['string', 'null'],
+      format: 'date-time',
+      description:
+        'Tessera extension. When a request last authenticated with this key, to within about a minute ' +
+        '(uses are recorded in batches); null: never used.',
+    },
   },
 } as const;
 
@@ -85,6 +119,24 @@ const descriptionField = {
   pattern: DESCRIPTION_TEXT_PATTERN,
 } as const;
 
+const allowedIpsField = {
+  type: ['array', 'null'],
+  minItems: 1,
+  maxItems: MAX_ALLOWED_IPS,
+  items: { type: 'string', minLength: 1, maxLength: ADDRESS_RANGE_MAX_LENGTH },
+  description:
+    'Tessera extension. IPv4 or IPv6 addresses and CIDR ranges (`192.0.2.7`, `10.0.0.0/8`, ' +
+    '`2001:db8::/32`), at most 100: calls with this key from anywhere else are refused (403). ' +
+    'null: from anywhere.',
+} as const;
+const rateLimitField = {
+  type: ['integer', 'null'],
+  minimum: 1,
+  maximum: KEY_RATE_LIMIT_MAX,
+  description:
+    "Tessera extension. This key's own requests per minute, instead of the server's default; null: the default.",
+} as const;
+
 export const createApiKeyBody = {
   type: 'object',
   required: ['name', 'roles'],
@@ -107,6 +159,8 @@ export const createApiKeyBody = {
       maxItems: MAX_ROLES,
       items: roleSchema,
     },
+    allowedIps: allowedIpsField,
+    rateLimitPerMinute: rateLimitField,
   },
 } as const;
 
@@ -119,6 +173,30 @@ export const updateApiKeyBody = {
     description: {
       ...descriptionField,
       description: `${descriptionField.description} Omitted: unchanged. null: cleared.`,
+    },
+    allowedIps: {
+      ...allowedIpsField,
+      description: `${allowedIpsField.description} Omitted: unchanged.`,
+    },
+    rateLimitPerMinute: {
+      ...rateLimitField,
+      description: `${rateLimitField.description} Omitted: unchanged.`,
+    },
+  },
+} as const;
+
+export const rollApiKeyBody = {
+  type: 'object',
+  required: ['expireOldAfterSeconds'],
+  additionalProperties: false,
+  properties: {
+    expireOldAfterSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: ROLL_GRACE_MAX_SECONDS,
+      description:
+        'How long the replaced token keeps working, in seconds (at most 30 days, and never past the ' +
+        "key's own expiry); 0: it is refused at once.",
     },
   },
 } as const;
@@ -140,9 +218,17 @@ export interface CreateApiKeyInput {
   description?: string | null;
   expirationDate?: string | null;
   roles: { type: 'DEFAULT' | 'CUSTOM'; role?: string; tag?: string }[];
+  allowedIps?: string[] | null;
+  rateLimitPerMinute?: number | null;
 }
 
 export interface UpdateApiKeyInput {
   name: string;
   description?: string | null;
+  allowedIps?: string[] | null;
+  rateLimitPerMinute?: number | null;
+}
+
+export interface RollApiKeyInput {
+  expireOldAfterSeconds: number;
 }

@@ -27,7 +27,13 @@ import {
 import { insertKeyRoles } from '../roles/roles.repository.js';
 import { type ApiKey, toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
-import { type CreateApiKeyInput, NAME_MAX, type UpdateApiKeyInput } from './api-keys.schemas.js';
+import { graceEndOf, refuseLockingOutCaller, storedAllowedIps } from './api-keys.rules.js';
+import {
+  type CreateApiKeyInput,
+  NAME_MAX,
+  type RollApiKeyInput,
+  type UpdateApiKeyInput,
+} from './api-keys.schemas.js';
 import type { ApiKeyRow } from './api-keys.table.js';
 import type { AuthenticatedKey, KeyCaller } from './authentication.js';
 import { refuseDeletingLastAdmin } from './last-admin-guard.js';
@@ -79,6 +85,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     roles: RoleRef[];
     expiresAt: string | null;
     token: string;
+    allowedIps?: string | null;
+    rateLimitPerMinute?: number | null;
   }): ApiKeyRow {
     return {
       cid: generateId('ak'),
@@ -90,6 +98,11 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       is_admin: holdsAdmin(fields.roles) ? 1 : 0,
       created_at: now().toISOString(),
       expires_at: fields.expiresAt,
+      allowed_ips: fields.allowedIps ?? null,
+      rate_limit_per_minute: fields.rateLimitPerMinute ?? null,
+      last_used_at: null,
+      previous_token_hash: null,
+      previous_token_expires_at: null,
     };
   }
 
@@ -121,6 +134,7 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       const roles = resolveRoles(input.roles, violations);
       const expiresAt = expirationOf(input, now(), violations);
       const grants = await grantsOfNewKey(db, input.roles, roles, violations);
+      const allowedIps = storedAllowedIps(input.allowedIps, violations);
       throwIfViolations(violations);
       requireCoverageOfNewKey(caller, grants);
       const token = generateToken();
@@ -130,6 +144,8 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
         roles,
         expiresAt,
         token,
+        allowedIps,
+        rateLimitPerMinute: input.rateLimitPerMinute,
       });
       try {
         await audit.run(async (trx, record) => {
@@ -154,10 +170,17 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
     async update(caller: KeyCaller, cid: string, input: UpdateApiKeyInput): Promise<ApiKey> {
       const violations: Violation[] = [];
       const name = trimmedName(input.name, NAME_MAX, violations);
+      const allowedIps = storedAllowedIps(input.allowedIps, violations);
+      refuseLockingOutCaller(caller, cid, input.allowedIps, violations);
       throwIfViolations(violations);
-      const changes = {
+      // Cortex's fields, and Tessera's extras where given (omitted: unchanged; null: cleared).
+      const changes: repo.ApiKeyChanges = {
         name,
         ...(input.description === undefined ? {} : { description: input.description }),
+        ...(allowedIps === undefined ? {} : { allowed_ips: allowedIps }),
+        ...(input.rateLimitPerMinute === undefined
+          ? {}
+          : { rate_limit_per_minute: input.rateLimitPerMinute }),
       };
       // The key is read inside the transaction that changes it, and held there: a delete that
       // committed first makes this a 404 with no event, and the row is written as read here,
@@ -175,6 +198,48 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       });
       await cache?.invalidate(cid);
       return toApiKey(shown);
+    },
+
+    /**
+     * A new token for the key (same cid, roles and extras), shown once. The replaced token keeps
+     * working for `expireOldAfterSeconds` (never past the key's expiry); 0: refused at once. A
+     * roll while an earlier roll's grace runs ends that grace: only the token replaced now is kept.
+     */
+    async roll(caller: KeyCaller, cid: string, input: RollApiKeyInput): Promise<ApiKey & { apiKey: string }> {
+      const token = generateToken();
+      const tokenHash = hashToken(token);
+      const shown = await audit.run(async (trx, record) => {
+        const target = await repo.findApiKeyToChange(trx, store.dialect, cid);
+        if (target === undefined) throw keyNotFound(cid);
+        requireCoverageOfKey(
+          caller,
+          { cid, grants: await loadGrants(trx, storedRoles(target.roles)) },
+          'roll',
+        );
+        const graceEnd = graceEndOf(input.expireOldAfterSeconds, now(), target.expires_at);
+        const changes = {
+          token_hash: tokenHash,
+          last4: token.slice(-4),
+          previous_token_hash: graceEnd === undefined ? null : target.token_hash,
+          previous_token_expires_at: graceEnd ?? null,
+        };
+        if (!(await repo.updateApiKey(trx, target, changes))) throw keyNotFound(cid);
+        await record({
+          actor: keyActor(caller),
+          action: 'UPDATE',
+          objectType: 'API_KEY',
+          objectId: cid,
+          detail:
+            graceEnd === undefined
+              ? 'token rolled; the previous token is refused at once'
+              : `token rolled; the previous token works until ${graceEnd}`,
+        });
+        return { ...target, ...changes };
+      });
+      // Drops every node's entries of the key, the replaced token's among them: read again, it
+      // carries its grace's end.
+      await cache?.invalidate(cid);
+      return { apiKey: token, ...toApiKey(shown) };
     },
 
     async delete(caller: KeyCaller, cid: string): Promise<void> {

@@ -2,12 +2,14 @@ import { digestsEqual, hashToken } from '../../crypto/tokens.js';
 import type { Store } from '../../db/database.js';
 import type { Caller, Principal } from '../../domain/caller.js';
 import type { RoleGrant } from '../../domain/grants.js';
+import { AddressMatcher } from '../../domain/ip-ranges.js';
 import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { customTagsOf } from '../roles/permissions.js';
 import { customRoleGrants, grantsOf, storedRoles } from '../roles/role-resolution.js';
 import { type ApiKey, toApiKey } from './api-keys.mapping.js';
 import * as repo from './api-keys.repository.js';
 import type { ApiKeyRow } from './api-keys.table.js';
+import type { LastUsed } from './last-used.js';
 import type { TokenCache } from './token-cache.js';
 
 /** The caller, as resolved from its bearer token. */
@@ -24,28 +26,49 @@ export type KeyCaller = Caller<KeyPrincipal>;
  */
 export interface AuthenticatedKey {
   cid: string;
+  /** The hash of the token this entry is for: the key's current token, or the one a roll replaced. */
   tokenHash: string;
-  /** Milliseconds since the epoch; null: never expires. */
+  /** When this token stops working (ms since the epoch); null: never. */
   expiresAtMs: number | null;
   principal: KeyPrincipal;
   /** The custom roles the grants came from: a change to one drops this entry (token-cache.ts). */
   customRoleTags: readonly string[];
 }
 
-function authenticatedKey(row: ApiKeyRow, custom: ReadonlyMap<string, RoleGrant>): AuthenticatedKey {
+/**
+ * When the token with `tokenHash` stops working: it is the row's current token, or, after a roll,
+ * its previous one, which works until its grace ends (never past the key's own expiry, which the
+ * roll made sure of). `false` when the hash is neither (a race with another roll).
+ */
+function tokenExpiry(row: ApiKeyRow, tokenHash: string): string | null | false {
+  if (digestsEqual(row.token_hash, tokenHash)) return row.expires_at;
+  if (row.previous_token_hash !== null && digestsEqual(row.previous_token_hash, tokenHash))
+    return row.previous_token_expires_at;
+  return false;
+}
+
+function authenticatedKey(
+  row: ApiKeyRow,
+  tokenHash: string,
+  expiresAt: string | null,
+  custom: ReadonlyMap<string, RoleGrant>,
+): AuthenticatedKey {
   const key = toApiKey(row);
   const { permissions, scopes } = grantsOf(key.roles, custom);
-  // Shared by every request the cache serves: frozen so none can alter another's view.
+  // Shared by every request the cache serves: frozen so none can alter another's view. The
+  // address matcher is built here, once per storage read, not per request.
   const principal: KeyPrincipal = Object.freeze({
     cid: key.cid,
     key: Object.freeze(key),
     permissions,
     scopes,
+    allowedFrom: key.allowedIps === null ? undefined : AddressMatcher.of(key.allowedIps),
+    rateLimitPerMinute: key.rateLimitPerMinute ?? undefined,
   });
   return {
     cid: row.cid,
-    tokenHash: row.token_hash,
-    expiresAtMs: row.expires_at === null ? null : Date.parse(row.expires_at),
+    tokenHash,
+    expiresAtMs: expiresAt === null ? null : Date.parse(expiresAt),
     principal,
     customRoleTags: Object.freeze(customTagsOf(key.roles)),
   };
@@ -56,6 +79,8 @@ export interface AuthenticationDeps {
   now: () => Date;
   /** Token look-ups kept in process; absent where no invalidation channel reaches every node. */
   cache?: TokenCache<AuthenticatedKey> | undefined;
+  /** Where uses are recorded (last-used.ts). */
+  lastUsed?: LastUsed | undefined;
 }
 
 /**
@@ -63,14 +88,17 @@ export interface AuthenticationDeps {
  * once on a token-cache hit (no promise, see maybe-promise.ts) and reads storage only on a miss.
  * The API-key service drops a key's entry on every node when it changes the key.
  */
-export function createAuthentication({ store, now, cache }: AuthenticationDeps) {
+export function createAuthentication({ store, now, cache, lastUsed }: AuthenticationDeps) {
   /** A key by its token's hash, from storage, kept in the token cache unless a change raced it. */
   async function loadKey(tokenHash: string): Promise<AuthenticatedKey | undefined> {
     const ticket = cache?.ticket();
     const row = await repo.findApiKeyByTokenHash(store.db, tokenHash);
     if (row === undefined) return undefined;
+    const expiresAt = tokenExpiry(row, tokenHash);
+    if (expiresAt === false) return undefined;
     // Read after the ticket too: a role edited meanwhile bumps it, and this look-up is not kept.
-    const found = authenticatedKey(row, await customRoleGrants(store.db, storedRoles(row.roles)));
+    const custom = await customRoleGrants(store.db, storedRoles(row.roles));
+    const found = authenticatedKey(row, tokenHash, expiresAt, custom);
     if (ticket !== undefined) cache?.set(tokenHash, found, ticket);
     return found;
   }
@@ -79,7 +107,9 @@ export function createAuthentication({ store, now, cache }: AuthenticationDeps) 
     const tokenHash = hashToken(token);
     return andThen(cache?.get(tokenHash) ?? loadKey(tokenHash), (found) => {
       if (found === undefined || !digestsEqual(found.tokenHash, tokenHash)) return undefined;
-      if (found.expiresAtMs !== null && found.expiresAtMs <= now().getTime()) return 'expired';
+      const at = now().getTime();
+      if (found.expiresAtMs !== null && found.expiresAtMs <= at) return 'expired';
+      lastUsed?.record(found.cid, at);
       return found.principal;
     });
   };
