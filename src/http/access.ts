@@ -13,7 +13,9 @@ import type { RateDecision, RateLimiter } from './rate-limiter.js';
  * Looks a well-formed token up: at once when the token cache holds it, later when storage must be
  * read. `expired` is kept apart so the 401 can say so.
  */
-export type Authenticator<P extends Principal> = (token: string) => MaybePromise<P | 'expired' | undefined>;
+export type Authenticator<P extends Principal> = (
+  token: string,
+) => MaybePromise<P | 'expired' | 'replaced' | undefined>;
 
 /**
  * Whether a client address may call at all: at once when the answer is in memory. Refusing is
@@ -184,6 +186,8 @@ function identify<P extends Principal>(
   if (!isWellFormedToken(token)) return 'Malformed API key';
   return andThen(authenticate(token), (found) => {
     if (found === 'expired') return 'API key has expired';
+    if (found === 'replaced')
+      return 'This token was replaced when its key was rolled, and its grace period has ended';
     if (found === undefined) return 'Invalid API key';
     return found;
   });

@@ -84,7 +84,11 @@ describe('rolling a key', () => {
     suite.server.advance(599_000);
     assert.equal((await me(key.apiKey)).status, 200, 'a second before the end');
     suite.server.advance(2_000);
-    assertProblem(await me(key.apiKey), 401, 'UNAUTHORIZED');
+    const refused = assertProblem(await me(key.apiKey), 401, 'UNAUTHORIZED');
+    assert.equal(
+      refused.detail,
+      'This token was replaced when its key was rolled, and its grace period has ended',
+    );
     assert.equal((await me(next.apiKey)).status, 200);
   });
 

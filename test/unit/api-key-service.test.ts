@@ -161,7 +161,7 @@ describe('the bootstrap key', () => {
       assert.equal(statSync(file).mode & 0o777, 0o600);
       const token = readFileSync(file, 'utf8').trim();
       const principal = await authenticate(token);
-      assert.ok(principal !== undefined && principal !== 'expired');
+      assert.ok(typeof principal === 'object');
       assert.equal(principal.key.name, 'bootstrap');
       assert.deepEqual(principal.key.roles, [role('ADMIN')]);
       assert.ok(
@@ -187,7 +187,7 @@ describe('the bootstrap key', () => {
       const token = generateToken();
       await ensureBootstrapKey(bootstrapService, { dataDir: dir, token, log });
       const principal = await authenticate(token);
-      assert.ok(principal !== undefined && principal !== 'expired');
+      assert.ok(typeof principal === 'object');
       assert.equal(principal.key.last4, token.slice(-4));
       assert.throws(() => statSync(join(dir, BOOTSTRAP_FILE_NAME)));
       for (const line of lines) assert.ok(!line.includes(token), `the token is logged: ${line}`);

@@ -31,6 +31,8 @@ export interface AuthenticatedKey {
   /** When this token stops working (ms since the epoch); null: never. */
   expiresAtMs: number | null;
   principal: KeyPrincipal;
+  /** The token is the one a roll replaced: past its grace, the refusal says so. */
+  replaced: boolean;
   /** The custom roles the grants came from: a change to one drops this entry (token-cache.ts). */
   customRoleTags: readonly string[];
 }
@@ -70,6 +72,7 @@ function authenticatedKey(
     tokenHash,
     expiresAtMs: expiresAt === null ? null : Date.parse(expiresAt),
     principal,
+    replaced: !digestsEqual(row.token_hash, tokenHash),
     customRoleTags: Object.freeze(customTagsOf(key.roles)),
   };
 }
@@ -103,12 +106,15 @@ export function createAuthentication({ store, now, cache, lastUsed }: Authentica
     return found;
   }
 
-  return function authenticate(token: string): MaybePromise<KeyPrincipal | 'expired' | undefined> {
+  return function authenticate(
+    token: string,
+  ): MaybePromise<KeyPrincipal | 'expired' | 'replaced' | undefined> {
     const tokenHash = hashToken(token);
     return andThen(cache?.get(tokenHash) ?? loadKey(tokenHash), (found) => {
       if (found === undefined || !digestsEqual(found.tokenHash, tokenHash)) return undefined;
       const at = now().getTime();
-      if (found.expiresAtMs !== null && found.expiresAtMs <= at) return 'expired';
+      if (found.expiresAtMs !== null && found.expiresAtMs <= at)
+        return found.replaced ? 'replaced' : 'expired';
       lastUsed?.record(found.cid, at);
       return found.principal;
     });
