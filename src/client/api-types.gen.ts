@@ -3997,6 +3997,287 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/secrets/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal many values
+         * @description The current values of the secrets named by `tags`, or of every secret whose tag starts with `tagPrefix` that the key may reveal, in one answer ordered by tag. A tag naming no secret the key may reveal is a 404 naming it (as for a single reveal). At most 500 values: a prefix matching more is a 400 asking to narrow it. Each value revealed is recorded in the audit log before the answer is sent. Sent with `Cache-Control: no-store`. Needs READ_SECRET_VALUES (ADMIN, or a custom role: its scope applies). Off when TESSERA_SECRET_REVEAL=false (then 403).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description Exactly one of `tags` (the secrets named) or `tagPrefix` (every secret whose tag starts with it that the key may reveal; `""`: all of them). */
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 1 to 500 tags; each must name a secret the key may reveal (otherwise 404 naming it). */
+                        tags?: string[];
+                        /** @description Case-sensitive. More than 500 matching secrets is a 400: narrow the prefix. */
+                        tagPrefix?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Ordered by tag; each secret once. */
+                            values: {
+                                id: string;
+                                tag: string;
+                                version: number;
+                                value: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-logs": {
         parameters: {
             query?: never;

@@ -98,6 +98,19 @@ test('revealing a value: 503 without the value; listing versions: 503', async ()
   });
 });
 
+test('revealing many values: 503 without any of them, by tags and by prefix', async () => {
+  const other = await createSecret(suite.server);
+  await withAuditBroken(async () => {
+    for (const body of [{ tags: [secret.tag, other.tag] }, { tagPrefix: '' }]) {
+      const reply = await call('POST', '/api/v1/secrets/values', body);
+      assertProblem(reply, 503, 'SERVICE_UNAVAILABLE');
+      for (const value of [secret.value, other.value]) {
+        assert.ok(!reply.text.includes(value), 'a value was sent without an audit record');
+      }
+    }
+  });
+});
+
 test('deleting a secret: 503, it is still there', async () => {
   await withAuditBroken(async () => {
     assertProblem(await call('DELETE', `/api/v1/secrets/${secret.tag}`), 503, 'SERVICE_UNAVAILABLE');

@@ -134,7 +134,7 @@ async function newSecret({ call, adminToken }: RouteContext): Promise<Vars> {
   return { tagOrId: tag };
 }
 
-/** SPEC §5's five calls and Tessera's versions and reveal, one entry each. */
+/** SPEC §5's five calls and Tessera's versions, reveal and bulk reveal, one entry each. */
 export const SECRET_ROUTES: readonly ProtectedRoute[] = [
   { method: 'GET', path: '/api/v1/secrets', permission: 'CREATE_SECRETS' },
   {
@@ -167,6 +167,13 @@ export const SECRET_ROUTES: readonly ProtectedRoute[] = [
     path: '/api/v1/secrets/{tagOrId}/value',
     permission: 'READ_SECRET_VALUES',
     setup: newSecret,
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/secrets/values',
+    permission: 'READ_SECRET_VALUES',
+    setup: newSecret,
+    body: (vars: Vars) => ({ tags: [vars.tagOrId] }),
   },
 ];
 

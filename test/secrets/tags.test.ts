@@ -80,6 +80,18 @@ describe('invalid tags: 400 with a violation at /body/tag, and nothing created',
     assert.equal((await list()).length, before);
   });
 
+  test('reserved for routes of the API: changes and values (case-sensitive)', async () => {
+    const before = (await list()).length;
+    for (const tag of ['changes', 'values']) {
+      const [violation] = assertViolations(await create(tag), ['/body/tag']);
+      assert.match(violation?.description ?? '', /reserved/);
+    }
+    assert.equal((await list()).length, before);
+    for (const tag of [uniqueTag('changes'), `Values-${uniqueTag()}`]) {
+      assert.equal((await create(tag)).status, 200, tag);
+    }
+  });
+
   test('shaped like the id of an existing secret', async () => {
     const existing = await createSecret(suite.server);
     assertViolations(await create(existing.id), ['/body/tag']);

@@ -37,5 +37,10 @@ export function requireCreatableTag(caller: Grants, tag: string): void {
 
 /** The tag patterns a list must be narrowed to for this caller; undefined: every secret. */
 export function listScopeOf(caller: Grants): readonly string[] | undefined {
-  return caller.scopes.get('CREATE_SECRETS')?.patterns;
+  return scopeOf(caller, 'CREATE_SECRETS');
+}
+
+/** The tag patterns `permission` reaches for this caller; undefined: every secret. */
+export function scopeOf(caller: Grants, permission: ScopedPermission): readonly string[] | undefined {
+  return caller.scopes.get(permission)?.patterns;
 }

@@ -56,9 +56,7 @@ export async function findSecretByTag(db: Db, tag: string): Promise<SecretRow | 
 
 /**
  * A page of secrets; with `tagPatterns`, of those whose tag matches one of them only (`*`: any
- * run of characters), counted exactly. Tag patterns hold letters, digits, `-`, `_` and `*`, so on
- * SQLite they are GLOB patterns as they are (case-sensitive, unlike its LIKE); on PostgreSQL a
- * LIKE pattern once `_` is escaped and `*` is `%`.
+ * run of characters), counted exactly (see tagMatchesAny).
  */
 export async function listSecrets(
   db: Db,
@@ -67,14 +65,62 @@ export async function listSecrets(
   tagPatterns?: readonly string[],
 ): Promise<Page<Secret>> {
   if (tagPatterns === undefined) return secretsListing.page(db, dialect, query);
-  const matches = tagPatterns.map((pattern) =>
+  return secretsListing.page(db, dialect, query, (list) => list.where(tagMatchesAny(dialect, tagPatterns)));
+}
+
+/**
+ * Whether a secret's tag matches one of these tag patterns (`*`: any run of characters; none:
+ * false). Tag patterns hold letters, digits, `-`, `_` and `*`, so on SQLite they are GLOB patterns
+ * as they are (case-sensitive, unlike its LIKE); on PostgreSQL a LIKE pattern once `_` is escaped
+ * and `*` is `%`.
+ */
+function tagMatchesAny(dialect: Dialect, patterns: readonly string[]) {
+  const matches = patterns.map((pattern) =>
     dialect === 'sqlite'
       ? sql<boolean>`tag glob ${pattern}`
       : sql<boolean>`tag like ${pattern.replaceAll('_', '\\_').replaceAll('*', '%')}`,
   );
-  return secretsListing.page(db, dialect, query, (list) =>
-    list.where(matches.length === 0 ? sql<boolean>`1 = 0` : sql<boolean>`(${sql.join(matches, sql` or `)})`),
-  );
+  return matches.length === 0 ? sql<boolean>`1 = 0` : sql<boolean>`(${sql.join(matches, sql` or `)})`;
+}
+
+/** A secret's tag and its current version, sealed as storage holds it. */
+export type SealedCurrent = SecretVersionRow & { tag: string };
+
+/**
+ * Secrets with their current versions' sealed rows, read in one statement, so each row's version
+ * is the one its secret named current at that instant (one snapshot on both dialects).
+ */
+function sealedCurrent(db: Db) {
+  return db
+    .selectFrom('secrets')
+    .innerJoin('secret_versions', (join) =>
+      join
+        .onRef('secret_versions.secret_id', '=', 'secrets.id')
+        .onRef('secret_versions.version', '=', 'secrets.current_version'),
+    )
+    .select('secrets.tag')
+    .selectAll('secret_versions');
+}
+
+/** The secrets with these tags (those that exist), with their current versions. */
+export async function sealedCurrentByTags(db: Db, tags: readonly string[]): Promise<SealedCurrent[]> {
+  if (tags.length === 0) return [];
+  return sealedCurrent(db).where('secrets.tag', 'in', tags).execute();
+}
+
+/**
+ * At most `limit` secrets whose tags match every one of `patternSets` (each: one of its patterns),
+ * with their current versions, in no particular order.
+ */
+export async function sealedCurrentMatching(
+  db: Db,
+  dialect: Dialect,
+  patternSets: readonly (readonly string[])[],
+  limit: number,
+): Promise<SealedCurrent[]> {
+  let query = sealedCurrent(db);
+  for (const patterns of patternSets) query = query.where(tagMatchesAny(dialect, patterns));
+  return query.limit(limit).execute();
 }
 
 /**

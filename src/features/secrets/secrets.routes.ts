@@ -4,6 +4,10 @@ import { actorOf } from '../../http/access.js';
 import { pageQuery, sendPage } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
 import {
+  BULK_REVEAL_MAX,
+  type BulkRevealInput,
+  bulkRevealBody,
+  bulkRevealedSchema,
   type CreateSecretInput,
   createSecretBody,
   revealedSchema,
@@ -25,7 +29,11 @@ const cortexCall = { ...origin('cortex'), tags, security };
 const tesseraCall = { ...origin('tessera'), tags, security };
 type ByTag = { Params: { tagOrId: string } };
 
-/** SPEC §5: Cortex's five secrets calls, plus versions and value reveal (Tessera's own). */
+/**
+ * SPEC §5: Cortex's five secrets calls, plus versions, value reveal and bulk reveal (Tessera's
+ * own). `POST /api/v1/secrets/values` is a static path beside `POST /api/v1/secrets`, so it clashes
+ * with no secret's tag; the tag `values` is reserved all the same (secrets.rules.ts).
+ */
 export async function secretRoutes(app: FastifyInstance, { service }: { service: SecretService }) {
   app.get<{ Querystring: PageQuery }>(
     '/api/v1/secrets',
@@ -148,5 +156,27 @@ export async function secretRoutes(app: FastifyInstance, { service }: { service:
       },
     },
     async (request) => service.reveal(actorOf(request), request.params.tagOrId, request.query.version),
+  );
+
+  app.post<{ Body: BulkRevealInput }>(
+    '/api/v1/secrets/values',
+    {
+      config: { permission: 'READ_SECRET_VALUES', objectType: 'SECRET' },
+      schema: {
+        ...tesseraCall,
+        summary: 'Reveal many values',
+        description:
+          'The current values of the secrets named by `tags`, or of every secret whose tag starts with ' +
+          '`tagPrefix` that the key may reveal, in one answer ordered by tag. A tag naming no secret ' +
+          'the key may reveal is a 404 naming it (as for a single reveal). At most ' +
+          `${BULK_REVEAL_MAX} values: a prefix matching more is a 400 asking to narrow it. Each value ` +
+          'revealed is recorded in the audit log before the answer is sent. Sent with ' +
+          '`Cache-Control: no-store`. Needs READ_SECRET_VALUES (ADMIN, or a custom role: its scope ' +
+          'applies). Off when TESSERA_SECRET_REVEAL=false (then 403).',
+        body: bulkRevealBody,
+        response: { 200: bulkRevealedSchema, ...commonErrors, ...notFoundError },
+      },
+    },
+    async (request) => service.revealMany(actorOf(request), request.body ?? {}),
   );
 }

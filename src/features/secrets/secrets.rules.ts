@@ -8,6 +8,7 @@ import { looksLikeId } from '../../crypto/ids.js';
 import { trimmedName } from '../../domain/display-name.js';
 import { InvalidInputError, throwIfViolations, type Violation, violation } from '../../domain/errors.js';
 import {
+  type BulkRevealInput,
   type CreateSecretInput,
   SECRET_MAX_BYTES,
   SECRET_NAME_MAX,
@@ -20,6 +21,14 @@ function checkValue(value: string, violations: Violation[]) {
   }
 }
 
+/**
+ * Tags no secret may take: `GET /api/v1/secrets/changes` (the change feed) is a route of its own,
+ * which wins over `GET /api/v1/secrets/{tagOrId}`, so a secret tagged `changes` could not be read
+ * by its tag; `values` is kept beside it for the bulk reveal. Case-sensitive, as routes are. A
+ * secret that took one of them before it was reserved stays reachable by its id.
+ */
+export const RESERVED_TAGS: readonly string[] = ['changes', 'values'];
+
 /** A new secret's input, checked: its name as stored. */
 export function checkCreate(input: CreateSecretInput): { name: string } {
   const violations: Violation[] = [];
@@ -29,8 +38,25 @@ export function checkCreate(input: CreateSecretInput): { name: string } {
   if (looksLikeId('se', input.tag)) {
     violations.push(violation('/body/tag', "'tag' may not look like a secret id (se + 16 hex digits)"));
   }
+  if (RESERVED_TAGS.includes(input.tag)) {
+    violations.push(
+      violation('/body/tag', `'tag' may not be '${input.tag}': the name is reserved for a route of the API`),
+    );
+  }
   throwIfViolations(violations);
   return { name };
+}
+
+/** A bulk reveal names its secrets one way: by their tags, or by a prefix of them. */
+export function checkBulkReveal(
+  input: BulkRevealInput,
+): { tags: readonly string[]; tagPrefix?: undefined } | { tags?: undefined; tagPrefix: string } {
+  const { tags, tagPrefix } = input;
+  if (tags !== undefined && tagPrefix === undefined) return { tags: [...new Set(tags)] };
+  if (tags === undefined && tagPrefix !== undefined) return { tagPrefix };
+  throw new InvalidInputError("Send exactly one of 'tags' and 'tagPrefix'", [
+    violation('/body', "Send exactly one of 'tags' and 'tagPrefix'", 'Missing field'),
+  ]);
 }
 
 /** A change's input, checked: the new name as stored, if it brings one. */

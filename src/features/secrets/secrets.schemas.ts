@@ -113,6 +113,45 @@ export const revealedSchema = {
   },
 } as const;
 
+/** The most values one bulk reveal returns: more is a 400 asking to narrow, never a silent cut. */
+export const BULK_REVEAL_MAX = 500;
+
+export const bulkRevealBody = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'Exactly one of `tags` (the secrets named) or `tagPrefix` (every secret whose tag starts with ' +
+    'it that the key may reveal; `""`: all of them).',
+  properties: {
+    tags: {
+      type: 'array',
+      minItems: 1,
+      maxItems: BULK_REVEAL_MAX,
+      description: `1 to ${BULK_REVEAL_MAX} tags; each must name a secret the key may reveal (otherwise 404 naming it).`,
+      items: { type: 'string', maxLength: TAG_MAX, pattern: TAG_PATTERN },
+    },
+    tagPrefix: {
+      type: 'string',
+      maxLength: TAG_MAX,
+      pattern: '^[A-Za-z0-9_-]*$',
+      description: `Case-sensitive. More than ${BULK_REVEAL_MAX} matching secrets is a 400: narrow the prefix.`,
+    },
+  },
+} as const;
+
+export const bulkRevealedSchema = {
+  type: 'object',
+  required: ['values'],
+  properties: {
+    values: { type: 'array', description: 'Ordered by tag; each secret once.', items: revealedSchema },
+  },
+} as const;
+
+export interface BulkRevealInput {
+  tags?: string[];
+  tagPrefix?: string;
+}
+
 export interface CreateSecretInput {
   name: string;
   secret: string;

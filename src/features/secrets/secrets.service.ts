@@ -2,18 +2,24 @@ import { generateId } from '../../crypto/ids.js';
 import type { Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Caller } from '../../domain/caller.js';
-import { ConflictError, ForbiddenError } from '../../domain/errors.js';
+import { ConflictError, ForbiddenError, InvalidInputError, violation } from '../../domain/errors.js';
 import type { ScopedPermission } from '../../domain/grants.js';
 import { offsetOf, type Page, type PageInfo, type PageQuery, pageInfo } from '../../domain/page.js';
 import { type AuditLog, keyActor } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { createSecretLookup, type SecretCaches, secretNotFound } from './secret-lookup.js';
-import { listScopeOf, requireCreatableTag, requireReach } from './secret-scope.js';
+import { listScopeOf, requireCreatableTag, requireReach, scopeOf } from './secret-scope.js';
 import { createSecretValues, versionRow } from './secret-values.js';
 import { type Secret, type SecretVersionInfo, toSecret, toVersionInfo } from './secrets.mapping.js';
+import type { SealedCurrent } from './secrets.repository.js';
 import * as repo from './secrets.repository.js';
-import { checkCreate, checkUpdate, requireSameTag } from './secrets.rules.js';
-import type { CreateSecretInput, UpdateSecretInput } from './secrets.schemas.js';
+import { checkBulkReveal, checkCreate, checkUpdate, requireSameTag } from './secrets.rules.js';
+import {
+  BULK_REVEAL_MAX,
+  type BulkRevealInput,
+  type CreateSecretInput,
+  type UpdateSecretInput,
+} from './secrets.schemas.js';
 import type { SecretRow } from './secrets.table.js';
 
 export interface SecretServiceDeps {
@@ -55,6 +61,64 @@ export function createSecretService(deps: SecretServiceDeps) {
     const secret = await lookup.resolve(tagOrId);
     requireReach(caller, permission, secret, tagOrId);
     return secret;
+  }
+
+  function requireRevealOn(): void {
+    if (!deps.revealEnabled) {
+      throw new ForbiddenError(
+        'Revealing secret values is turned off on this server (TESSERA_SECRET_REVEAL=false)',
+      );
+    }
+  }
+
+  /**
+   * What lets a value leave: one READ event per value, all in one audited transaction, written
+   * after decrypting (no crypto inside a transaction) and before anything is answered. An event
+   * that cannot be written fails the reveal (503) and no value is returned.
+   */
+  async function recordReads(caller: Caller, revealed: readonly RevealedValue[]): Promise<void> {
+    await audit.run(async (_trx, record) => {
+      for (const { tag, version } of revealed) {
+        await record({
+          actor: keyActor(caller),
+          action: 'READ',
+          objectType: 'SECRET',
+          objectId: tag,
+          detail: `value version ${version}`,
+        });
+      }
+    });
+  }
+
+  /**
+   * Every tag must name a secret the caller may reveal; the first that does not is refused as the
+   * single reveal refuses it (404 when it is missing or beyond every scope of the key, alike).
+   */
+  async function sealedByTags(caller: Caller, tags: readonly string[]): Promise<SealedCurrent[]> {
+    const rows = await repo.sealedCurrentByTags(db, tags);
+    const byTag = new Map(rows.map((row) => [row.tag, row]));
+    for (const tag of tags) {
+      const row = byTag.get(tag);
+      if (row === undefined) throw secretNotFound(tag);
+      requireReach(caller, 'READ_SECRET_VALUES', row, tag);
+    }
+    return rows;
+  }
+
+  /** Only what the caller's READ_SECRET_VALUES reaches matches; past the bound, a 400, never a cut. */
+  async function sealedByPrefix(caller: Caller, prefix: string): Promise<SealedCurrent[]> {
+    const scope = scopeOf(caller, 'READ_SECRET_VALUES');
+    const rows = await repo.sealedCurrentMatching(
+      db,
+      store.dialect,
+      scope === undefined ? [[`${prefix}*`]] : [[`${prefix}*`], scope],
+      BULK_REVEAL_MAX + 1,
+    );
+    if (rows.length > BULK_REVEAL_MAX) {
+      const detail = `More than ${BULK_REVEAL_MAX} secrets match the prefix '${prefix}': narrow it, or name the tags`;
+      throw new InvalidInputError(detail, [violation('/body/tagPrefix', detail)]);
+    }
+    return rows;
   }
 
   return {
@@ -197,27 +261,49 @@ export function createSecretService(deps: SecretServiceDeps) {
     },
 
     /** Decrypts a value. Recorded before it is returned: no audit record, no value. */
-    async reveal(caller: Caller, tagOrId: string, version?: number) {
-      if (!deps.revealEnabled) {
-        throw new ForbiddenError(
-          'Revealing secret values is turned off on this server (TESSERA_SECRET_REVEAL=false)',
-        );
-      }
+    async reveal(caller: Caller, tagOrId: string, version?: number): Promise<RevealedValue> {
+      requireRevealOn();
       const secret = await reachable(caller, 'READ_SECRET_VALUES', tagOrId);
       const wanted = version ?? secret.current_version;
       const value = await values.reveal(secret.id, wanted, tagOrId);
-      await audit.run((_trx, record) =>
-        record({
-          actor: keyActor(caller),
-          action: 'READ',
-          objectType: 'SECRET',
-          objectId: secret.tag,
-          detail: `value version ${wanted}`,
-        }),
-      );
-      return { id: secret.id, tag: secret.tag, version: wanted, value };
+      const revealed = { id: secret.id, tag: secret.tag, version: wanted, value };
+      await recordReads(caller, [revealed]);
+      return revealed;
+    },
+
+    /**
+     * The current values of the secrets named by their tags, or of every secret whose tag starts
+     * with a prefix that the caller's READ_SECRET_VALUES reaches, ordered by tag. Each is recorded
+     * as the single reveal records one, before any is returned.
+     */
+    async revealMany(caller: Caller, input: BulkRevealInput): Promise<{ values: RevealedValue[] }> {
+      requireRevealOn();
+      const wanted = checkBulkReveal(input);
+      const sealed =
+        wanted.tags !== undefined
+          ? await sealedByTags(caller, wanted.tags)
+          : await sealedByPrefix(caller, wanted.tagPrefix);
+      // By code unit, the same on both dialects (a PostgreSQL collation may order otherwise).
+      sealed.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+      const opened = await values.open(sealed);
+      const revealed = sealed.map((row, i) => ({
+        id: row.secret_id,
+        tag: row.tag,
+        version: row.version,
+        value: opened[i] as string,
+      }));
+      await recordReads(caller, revealed);
+      return { values: revealed };
     },
   };
+}
+
+/** A value as a reveal answers it. */
+export interface RevealedValue {
+  id: string;
+  tag: string;
+  version: number;
+  value: string;
 }
 
 export type SecretService = ReturnType<typeof createSecretService>;
