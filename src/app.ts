@@ -43,10 +43,12 @@ import { registerQueryBooleans } from './http/query-booleans.js';
 import { createMemoryRateLimiter, type RateLimiter } from './http/rate-limiter.js';
 import { generateRequestId } from './http/request-id.js';
 import { requestLoggerFactory } from './http/request-logger.js';
+import { registerMetricsRoute, registerRequestMetrics } from './http/request-metrics.js';
 import { API_HEADERS, registerResponseHeaders } from './http/response-headers.js';
 import { fastifyTrustProxy, type TrustProxy } from './http/trust-proxy.js';
 import { registerValidators } from './http/validation.js';
 import { type LogDestination, loggerOptions, registerRequestLog } from './log.js';
+import { type CacheName, type Metrics, NO_METRICS } from './metrics/metrics.js';
 
 export interface AppOptions {
   store: Store;
@@ -77,6 +79,11 @@ export interface AppOptions {
   httpLimits?: Partial<HttpLimits>;
   /** How changes to keys, secrets and the IP allowlist reach the caches that hold them (default: this process). */
   changeNotices?: ChangeNotices;
+  /**
+   * Prometheus metrics (`GET /metrics`), when TESSERA_METRICS_TOKEN is set: the series and the
+   * token; `text` gives the exposition (every worker's, summed, in a multi-process server).
+   */
+  metrics?: { metrics: Metrics; token: string; text?: () => Promise<string> };
   /** Receives each committed audit event (the SIEM export), when configured. */
   auditExport?: (row: AuditEventRow) => void;
   /**
@@ -166,7 +173,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   registerValidators(server);
-  const audit = createAuditLog({ store: options.store, now, onCommitted: options.auditExport });
+  const metrics = options.metrics?.metrics ?? NO_METRICS;
+  const measured = metrics.registry !== undefined;
+  const audit = createAuditLog({
+    store: options.store,
+    now,
+    onCommitted: options.auditExport,
+    onCommitDuration: measured ? (seconds) => metrics.auditCommitted(seconds) : undefined,
+  });
   const countsLost = (error: unknown) =>
     server.log.error({ err: error }, 'could not record counted denials in the audit log');
   const denials = createDenialWindow({
@@ -183,9 +197,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerQueryBooleans(server);
   registerResponseHeaders(server);
   registerRequestLog(server);
+  registerRequestMetrics(server, metrics);
+  if (options.metrics !== undefined && metrics.registry !== undefined) {
+    const { registry } = metrics;
+    registerMetricsRoute(server, {
+      token: options.metrics.token,
+      text: options.metrics.text ?? (() => registry.metrics()),
+      contentType: registry.contentType,
+    });
+  }
 
   const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
-  const cache = bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus);
+  const lookups = (cache: CacheName) =>
+    measured ? (hit: boolean) => metrics.cacheLookup(cache, hit) : undefined;
+  const cache =
+    bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus, Date.now, lookups('tokens'));
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
   const lastUsed = createLastUsed({
     store: options.store,
@@ -196,7 +222,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   lastUsed.start();
   // Before the store closes: a graceful close writes every use seen.
   server.addHook('onClose', () => lastUsed.close());
-  const ipAllowlist = createIpAllowlistGate(options.store.db, bus);
+  const ipAllowlist = createIpAllowlistGate(options.store.db, bus, lookups('ip-allowlist'));
   registerAccessControl(server, {
     limiter,
     failures: failureLimiter === undefined ? NO_AUTH_FAILURE_BUDGET : createAuthFailureBudget(failureLimiter),
@@ -212,7 +238,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
     audit,
-    cache: bus === undefined ? undefined : createSecretCaches(bus),
+    cache:
+      bus === undefined
+        ? undefined
+        : createSecretCaches(bus, measured ? (name, hit) => metrics.cacheLookup(name, hit) : undefined),
   });
   /**
    * What a denied call's path identifier is recorded as: a stored secret by its tag, else an

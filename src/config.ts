@@ -42,6 +42,8 @@ export interface Config {
   readonly workers: number;
   /** `stdout`, or a file path: each audit event is also written there as a JSON line. */
   readonly auditExport: string | undefined;
+  /** The bearer token of `GET /metrics`; unset: no metrics (the route is a 404). */
+  readonly metricsToken: string | undefined;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -177,6 +179,18 @@ export function masterKeyFromEnv(env: Env, prefix = 'TESSERA_MASTER_KEY'): Confi
   return { key, source: `${prefix}_FILE (${file})` };
 }
 
+/** A scraper's token: long enough that guessing it is hopeless (the route has no rate limit). */
+function metricsToken(env: Env): string | undefined {
+  const token = text(env, 'TESSERA_METRICS_TOKEN');
+  if (token === undefined) return undefined;
+  if (token.length < 32 || token.length > 256 || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError(
+      'TESSERA_METRICS_TOKEN must be 32 to 256 printable characters without spaces (e.g. `tessera token`)',
+    );
+  }
+  return token;
+}
+
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const dataDir = text(env, 'TESSERA_DATA_DIR') ?? './data';
   const bootstrapToken = text(env, 'TESSERA_BOOTSTRAP_TOKEN');
@@ -209,5 +223,6 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
     auditExport: text(env, 'TESSERA_AUDIT_EXPORT'),
     workers: workers(env),
+    metricsToken: metricsToken(env),
   });
 }

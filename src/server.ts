@@ -95,6 +95,7 @@ export async function startServer(config: Config) {
     trustProxy: config.trustProxy,
     secretVersionsKept: config.secretVersionsKept,
     secretReveal: config.secretReveal,
+    ...(await metricsParts(config, store)),
   });
   for (const message of warnings.splice(0)) server.log.warn(message);
   warn = (message) => {
@@ -198,6 +199,23 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
       await bus.close();
       redis.disconnect();
     },
+  };
+}
+
+/**
+ * With TESSERA_METRICS_TOKEN: the series, and how a scrape reads them (in a worker of a
+ * multi-process server, every worker's, summed by the primary). Loaded only when configured.
+ */
+async function metricsParts(config: Config, store: Store) {
+  if (config.metricsToken === undefined) return {};
+  const { createMetrics } = await import('./metrics/metrics.js');
+  const metrics = createMetrics({ poolStats: store.poolStats?.bind(store) });
+  const registry = metrics.registry as NonNullable<typeof metrics.registry>;
+  if (!cluster.isWorker) return { metrics: { metrics, token: config.metricsToken } };
+  const { processChannel } = await import('./cluster/ipc.js');
+  const { workerMetricsText } = await import('./cluster/cluster-metrics.js');
+  return {
+    metrics: { metrics, token: config.metricsToken, text: workerMetricsText(processChannel(), registry) },
   };
 }
 

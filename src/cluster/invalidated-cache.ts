@@ -9,6 +9,8 @@ export interface InvalidatedCacheOptions<V> {
    */
   alsoOwnedBy?: (value: V) => readonly string[];
   maxEntries?: number;
+  /** Told of every look-up, whether it hit (the cache-hit metrics). */
+  onLookup?: ((hit: boolean) => void) | undefined;
   /** A belt on top of invalidation: no entry outlives this, whatever happens to messages. */
   ttlMs?: number;
   clock?: () => number;
@@ -47,6 +49,7 @@ export class InvalidatedCache<V> {
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly clock: () => number;
+  private readonly onLookup: ((hit: boolean) => void) | undefined;
 
   constructor(
     private readonly bus: ChangeNoticeBus,
@@ -57,11 +60,18 @@ export class InvalidatedCache<V> {
     this.maxEntries = options.maxEntries ?? 10_000;
     this.ttlMs = options.ttlMs ?? 60_000;
     this.clock = options.clock ?? Date.now;
+    this.onLookup = options.onLookup;
     bus.subscribe((owner) => this.dropOwner(owner));
     bus.onReconnect(() => this.clear());
   }
 
   get(key: string): V | undefined {
+    const value = this.lookUp(key);
+    this.onLookup?.(value !== undefined);
+    return value;
+  }
+
+  private lookUp(key: string): V | undefined {
     if (!this.bus.healthy()) return undefined;
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;

@@ -11,7 +11,9 @@ export type ToPrimary =
   /** A key or secret changed: every other worker must drop what it cached of its owner. */
   | { tessera: 'invalidate'; owner: string }
   /** Requests a worker counted since its last report, per rate-limit key; `report` numbers it. */
-  | { tessera: 'spend'; limiter: LimiterName; report?: number; spent: [key: string, count: number][] };
+  | { tessera: 'spend'; limiter: LimiterName; report?: number; spent: [key: string, count: number][] }
+  /** A scrape of /metrics reached this worker: every worker's series, summed, are wanted. */
+  | { tessera: 'metrics'; request: number };
 
 export type ToWorker =
   | { tessera: 'invalidate'; owner: string }
@@ -25,7 +27,9 @@ export type ToWorker =
       answer: boolean;
       report?: number;
       counts: [key: string, count: number, resetAt: number][];
-    };
+    }
+  /** The answer to a `metrics` request: the exposition text, or none when it failed. */
+  | { tessera: 'metrics'; request: number; text: string | null };
 
 /** One end of the line between a worker and the primary. */
 export interface Channel<Out, In> {

@@ -27,6 +27,11 @@ function isToPrimary(message: unknown): message is ToPrimary {
 export async function runPrimary(config: Config): Promise<void> {
   const log = createPrimaryLog(config.logLevel);
   const hub = createPrimaryHub();
+  // Loaded only when metrics are on: the primary otherwise stays as small as it is.
+  const metrics =
+    config.metricsToken === undefined
+      ? undefined
+      : (await import('./cluster-metrics.js')).createPrimaryMetrics();
   const ends = new Map<Worker, WorkerEnd>();
   const deaths: number[] = [];
   let started = false;
@@ -41,7 +46,9 @@ export async function runPrimary(config: Config): Promise<void> {
     };
     ends.set(worker, end);
     worker.on('message', (message: unknown) => {
-      if (isToPrimary(message)) hub.receive(end, message, ends.values());
+      if (!isToPrimary(message)) return;
+      if (message.tessera === 'metrics') metrics?.answer(end, message.request);
+      else hub.receive(end, message, ends.values());
     });
     return new Promise((resolve, reject) => {
       worker.once('listening', () => resolve());

@@ -29,7 +29,10 @@ export function connectPostgres(url: string, poolSize: number): Store {
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  return storeFromPool(discardingFailedClients(pool), 'postgres');
+  return {
+    ...storeFromPool(discardingFailedClients(pool), 'postgres'),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 /**

@@ -40,5 +40,7 @@ export interface Store {
   readonly dialect: Dialect;
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /** The connection pool's state, where there is one (PostgreSQL), for the metrics. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }

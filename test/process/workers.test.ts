@@ -16,9 +16,11 @@ import { type ChildServer, runTessera, sleep, spawnServer } from '../helpers/chi
 import { testDialect } from '../helpers/database.js';
 import { eventually } from '../helpers/eventually.js';
 import type { Reply } from '../helpers/http.js';
+import { parsePrometheusText, sampleValue } from '../helpers/prometheus-text.js';
 
 const skip = testDialect() === 'sqlite' ? false : 'multi-process mode on SQLite runs in the SQLite pass only';
 const RATE_LIMIT = 60;
+const METRICS_TOKEN = 'metrics-token-for-the-workers-test-0123456789';
 /** More requests at once than workers: each opens its own connection, so both workers serve some. */
 const FAN_OUT = 12;
 /** Start-up through tsx on two busy cores is slow (see child-server.ts); a stuck suite still fails. */
@@ -98,6 +100,7 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip, timeout: SUITE_
       dataDir = mkdtempSync(join(tmpdir(), 'tessera-workers-'));
       ({ server, admin } = await startWorkers('workers', dataDir, {
         TESSERA_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT),
+        TESSERA_METRICS_TOKEN: METRICS_TOKEN,
       }));
       keysAtStart = await server.call('GET', '/api/v1/auth/key', { token: admin });
     },
@@ -122,6 +125,22 @@ describe('several worker processes (TESSERA_WORKERS=2)', { skip, timeout: SUITE_
     const { replies, pids: served } = await fanOut(server, 'GET', '/api/v1/me', admin);
     assert.ok(replies.every((r) => r.status === 200));
     assert.deepEqual([...served].sort(), [...pids].sort());
+  });
+
+  test("/metrics, scraped through either worker, sums both workers' series", async () => {
+    const served = async () => {
+      const reply = await server.call('GET', '/metrics', { token: METRICS_TOKEN });
+      assert.equal(reply.status, 200, reply.text);
+      return sampleValue(parsePrometheusText(reply.text), 'tessera_http_requests_total', {
+        route: '/api/v1/me',
+        status: '200',
+      });
+    };
+    const before = await served();
+    const { pids } = await fanOut(server, 'GET', '/api/v1/me', admin);
+    assert.equal(pids.size, 2, 'both workers served some');
+    // Every scrape, whichever worker it reaches, counts all of them.
+    for (let i = 0; i < 4; i++) assert.equal((await served()) - before, FAN_OUT);
   });
 
   test('a key deleted through one worker is refused by every worker within milliseconds', async () => {

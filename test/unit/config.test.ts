@@ -296,3 +296,14 @@ describe('a bad secret setting never has its value printed', () => {
     }
   });
 });
+
+test('TESSERA_METRICS_TOKEN: unset turns metrics off; a short or spaced token is refused, unquoted', () => {
+  assert.equal(loadConfig({}, '/srv/tessera').metricsToken, undefined);
+  const token = generateToken();
+  assert.equal(loadConfig({ TESSERA_METRICS_TOKEN: token }, '/srv/tessera').metricsToken, token);
+  for (const value of ['short-token', `${'a'.repeat(20)} ${'b'.repeat(20)}`, 'x'.repeat(257)]) {
+    const error = failure({ TESSERA_METRICS_TOKEN: value });
+    assert.match(error.message, /TESSERA_METRICS_TOKEN must be 32 to 256 printable characters/);
+    assert.ok(!error.message.includes(value), 'the value is not in the message');
+  }
+});

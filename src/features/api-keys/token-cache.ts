@@ -14,9 +14,10 @@ export interface CachedKey {
  * does (an edited role changes what every key holding it may do), and lives at most 60 s.
  */
 export class TokenCache<V extends CachedKey = CachedKey> extends InvalidatedCache<V> {
-  constructor(bus: ChangeNoticeBus, clock: () => number = Date.now) {
+  constructor(bus: ChangeNoticeBus, clock: () => number = Date.now, onLookup?: (hit: boolean) => void) {
     super(bus, {
       ownerOf: (value) => value.cid,
+      onLookup,
       alsoOwnedBy: (value) => value.customRoleTags.map(roleNotice),
       maxEntries: 10_000,
       ttlMs: 60_000,

@@ -59,6 +59,8 @@ export interface AuditLogDeps {
   now: () => Date;
   /** Called with each event once its transaction has committed (the SIEM export). */
   onCommitted?: (row: AuditEventRow) => void;
+  /** Told, in seconds, how long each audited change took from its start to its commit (metrics). */
+  onCommitDuration?: ((seconds: number) => void) | undefined;
 }
 
 /**
@@ -103,7 +105,7 @@ const insertEvent = compiledInsert('audit_events', {
  * every statement of every change one after the other on one connection: creates ran at half the
  * rate.)
  */
-export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
+export function createAuditLog({ store, now, onCommitted, onCommitDuration }: AuditLogDeps) {
   const grouped = store.dialect === 'sqlite';
   /**
    * SQLite only: the last event written in the batch being committed. Batches run one at a time,
@@ -201,6 +203,7 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
      */
     async run<T>(work: (trx: Kysely<Database>, record: RecordEvent) => Promise<T>): Promise<T> {
       const rows: AuditEventRow[] = [];
+      const started = onCommitDuration === undefined ? 0 : performance.now();
       const result = await commits.run(async (trx) => {
         const headBefore = head;
         try {
@@ -214,6 +217,7 @@ export function createAuditLog({ store, now, onCommitted }: AuditLogDeps) {
           throw error;
         }
       });
+      if (rows.length > 0) onCommitDuration?.((performance.now() - started) / 1000);
       for (const row of rows) onCommitted?.(row);
       return result;
     },

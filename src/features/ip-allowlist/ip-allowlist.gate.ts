@@ -42,12 +42,14 @@ export interface IpAllowlistGate {
 export function createIpAllowlistGate(
   db: Kysely<Database>,
   bus: ChangeNoticeBus | undefined,
+  onLookup?: (hit: boolean) => void,
 ): IpAllowlistGate {
   const cache =
     bus === undefined
       ? undefined
       : new InvalidatedCache<Snapshot>(bus, {
           ownerOf: () => IP_ALLOWLIST_OWNER,
+          onLookup,
           maxEntries: 1,
           ttlMs: IP_ALLOWLIST_TTL_MS,
         });

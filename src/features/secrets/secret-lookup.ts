@@ -23,15 +23,20 @@ export interface SecretCaches {
  * during a rolling upgrade, nodes of the previous release change secrets without announcing it.
  * The version cache's 4,096 entries hold small values only (see secret-values.ts).
  */
-export function createSecretCaches(bus: ChangeNoticeBus): SecretCaches {
+export function createSecretCaches(
+  bus: ChangeNoticeBus,
+  onLookup?: (cache: 'secret-rows' | 'secret-versions', hit: boolean) => void,
+): SecretCaches {
   return {
     rows: new InvalidatedCache<SecretRow>(bus, {
       ownerOf: (row) => row.id,
+      onLookup: onLookup && ((hit) => onLookup('secret-rows', hit)),
       maxEntries: 10_000,
       ttlMs: 10_000,
     }),
     versions: new InvalidatedCache<SecretVersionRow>(bus, {
       ownerOf: (row) => row.secret_id,
+      onLookup: onLookup && ((hit) => onLookup('secret-versions', hit)),
       maxEntries: 4_096,
       ttlMs: 10_000,
     }),
