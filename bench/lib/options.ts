@@ -32,6 +32,8 @@ export interface BenchOptions {
   logLevel: string;
   /** Run Tessera under `--cpu-prof` and summarise the profile (slows it down: figures are then marked). */
   cpuProf: boolean;
+  /** Run Tessera with its Prometheus metrics on (TESSERA_METRICS_TOKEN), to measure what they cost. */
+  metrics: boolean;
   /** Only scenarios whose "<phase> <scenario>" matches (the baseline always runs). */
   only: RegExp | undefined;
   /** Measured runs repeated when other processes used more than 0.3 cores during them. */
@@ -97,6 +99,7 @@ export function readOptions(env: Env = process.env): BenchOptions {
     calibrationUs: microseconds(env, 'BENCH_CALIBRATION_US'),
     build: env.BENCH_BUILD === undefined ? true : flag(env, 'BENCH_BUILD'),
     cpuProf: flag(env, 'BENCH_CPU_PROF'),
+    metrics: flag(env, 'BENCH_METRICS'),
     logLevel: env.BENCH_LOG_LEVEL?.trim() || 'warn',
     keepData: flag(env, 'BENCH_KEEP_DATA'),
     retries: Math.floor(number(env, 'BENCH_RETRIES', 2, 0, 10)),

@@ -104,6 +104,7 @@ export class Servers {
         // The highest the configuration accepts: far above what one key draws in a scenario.
         TESSERA_RATE_LIMIT_PER_MINUTE: '1000000',
         TESSERA_LOG_LEVEL: this.options.logLevel,
+        ...(this.options.metrics ? { TESSERA_METRICS_TOKEN: 'bench-metrics-token-0123456789abcdef' } : {}),
         ...(config.databaseUrl === undefined ? {} : { DATABASE_URL: config.databaseUrl }),
         ...(config.redisUrl === undefined ? {} : { REDIS_URL: config.redisUrl }),
         ...(config.workers === undefined ? {} : { TESSERA_WORKERS: String(config.workers) }),
