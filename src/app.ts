@@ -25,6 +25,8 @@ import { createRoleService } from './features/roles/roles.service.js';
 import { createSecretCaches } from './features/secrets/secret-lookup.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
 import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
+import type { ScanningKeys } from './features/token-scanning/scanning-keys.js';
+import { tokenScanningRoutes } from './features/token-scanning/token-scanning.routes.js';
 import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
@@ -84,6 +86,8 @@ export interface AppOptions {
    * token; `text` gives the exposition (every worker's, summed, in a multi-process server).
    */
   metrics?: { metrics: Metrics; token: string; text?: () => Promise<string> };
+  /** The keys that sign leaked-token reports (TESSERA_SCANNING_PUBLIC_KEYS_FILE); none: no such route. */
+  scanningKeys?: ScanningKeys;
   /** Receives each committed audit event (the SIEM export), when configured. */
   auditExport?: (row: AuditEventRow) => void;
   /**
@@ -272,6 +276,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     invalidate: cache === undefined ? undefined : (owner) => cache.invalidate(owner),
   });
   await server.register(roleRoutes, { service: roles });
+  if (options.scanningKeys !== undefined) {
+    await server.register(tokenScanningRoutes, { keys: options.scanningKeys, apiKeys });
+  }
   await server.ready();
   return { server, apiKeys, secrets, lastUsed };
 }

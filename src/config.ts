@@ -42,6 +42,8 @@ export interface Config {
   readonly workers: number;
   /** `stdout`, or a file path: each audit event is also written there as a JSON line. */
   readonly auditExport: string | undefined;
+  /** GitHub-format public keys that sign leaked-token reports; unset: no scanning endpoint. */
+  readonly scanningPublicKeysFile: string | undefined;
   /** The bearer token of `GET /metrics`; unset: no metrics (the route is a 404). */
   readonly metricsToken: string | undefined;
 }
@@ -222,6 +224,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     secretReveal: boolean(env, 'TESSERA_SECRET_REVEAL', true),
     auditRetentionDays: integer(env, 'TESSERA_AUDIT_RETENTION_DAYS', 365, 1, 36_500),
     auditExport: text(env, 'TESSERA_AUDIT_EXPORT'),
+    scanningPublicKeysFile: text(env, 'TESSERA_SCANNING_PUBLIC_KEYS_FILE'),
     workers: workers(env),
     metricsToken: metricsToken(env),
   });

@@ -70,6 +70,13 @@ export async function startServer(config: Config) {
   const stopSignals = holdStopSignals(SHUTDOWN_GRACE_MS);
   boundHeapGrowth();
   await assertResolvable(config.host);
+  // Before anything is opened: a keys file that cannot be read stops start-up naming it.
+  const scanningKeys =
+    config.scanningPublicKeysFile === undefined
+      ? undefined
+      : (await import('./features/token-scanning/scanning-keys.js')).readScanningKeys(
+          config.scanningPublicKeysFile,
+        );
   // Until the logger exists warnings are held; after that they go straight to it (the keyring
   // keeps warning from its background refresh for as long as the process runs).
   const warnings: string[] = [];
@@ -96,6 +103,7 @@ export async function startServer(config: Config) {
     secretVersionsKept: config.secretVersionsKept,
     secretReveal: config.secretReveal,
     ...(await metricsParts(config, store)),
+    ...(scanningKeys === undefined ? {} : { scanningKeys }),
   });
   for (const message of warnings.splice(0)) server.log.warn(message);
   warn = (message) => {

@@ -20,7 +20,19 @@ export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
  * A request that matched no route is not parsed at all: whatever its body, the answer is the 404
  * (Fastify parses before it runs the not-found handler, which would turn it into a 400 or 415).
  */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Keep the JSON body's bytes as received in `request.rawBody` (a signature over them). */
+    rawBody?: boolean;
+  }
+  interface FastifyRequest {
+    /** The JSON body's bytes as received, for routes whose `config` asks with `rawBody: true`. */
+    rawBody: Buffer | undefined;
+  }
+}
+
 export function registerBodyParsers(app: FastifyInstance) {
+  app.decorateRequest('rawBody', undefined);
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeAllContentTypeParsers();
 
@@ -40,6 +52,8 @@ export function registerBodyParsers(app: FastifyInstance) {
           ),
         );
       }
+      // A route that verifies a signature over the bytes as sent keeps them (token scanning).
+      if (request.routeOptions.config.rawBody === true) request.rawBody = bytes;
       const text = bytes.toString('utf8');
       if (text.trim() === '') return done(null, undefined);
       parseJson(request, text, (error, parsed) => {

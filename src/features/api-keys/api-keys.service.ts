@@ -259,6 +259,30 @@ export function createApiKeyService({ store, now, cache, audit }: ApiKeyServiceD
       await cache?.invalidate(cid);
     },
 
+    /**
+     * A token reported leaked (token-scanning): its key is deleted at once, on every node, the
+     * last-admin guard notwithstanding (a leaked ADMIN token must stop working; `tessera
+     * recover-admin` is the way back). Audited as a SYSTEM event saying where it was found.
+     * Undefined when no key holds the token (any more).
+     */
+    async revokeLeaked(tokenHash: string, foundAt: string): Promise<string | undefined> {
+      const cid = await audit.run(async (trx, record) => {
+        const target = await repo.findApiKeyByTokenHash(trx, tokenHash);
+        if (target === undefined || !(await repo.deleteApiKey(trx, store.dialect, target.cid)))
+          return undefined;
+        await record({
+          actor: systemActor('token-scanning'),
+          action: 'DELETE',
+          objectType: 'API_KEY',
+          objectId: target.cid,
+          detail: `token reported leaked at ${foundAt}`,
+        });
+        return target.cid;
+      });
+      if (cid !== undefined) await cache?.invalidate(cid);
+      return cid;
+    },
+
     /** The first key of an empty store: an ADMIN key named `bootstrap`. */
     async bootstrap(token: string): Promise<ApiKey | undefined> {
       return audit.run(async (trx, record) => {
