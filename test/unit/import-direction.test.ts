@@ -2,7 +2,9 @@
  * Imports run one way (docs/architecture.md, "The layers"): the edge (src/http) and what nodes
  * share (src/cluster) know nothing of the features; src/domain, the vocabulary the edge and the
  * features share, knows nothing but itself; and a feature's service layer speaks the domain, not
- * HTTP. Every import of every file under src/ is read (static, type-only, re-exports and dynamic
+ * HTTP. The client (the SDK in src/client, and the client commands in src/cli/client built on it)
+ * imports nothing of the server and no package, only Node's own modules, so a program using the SDK
+ * and `tessera run` load none of the server's code. Every import of every file under src/ is read (static, type-only, re-exports and dynamic
  * imports, through TypeScript's own pre-processor) and each broken rule is named with its file.
  */
 import assert from 'node:assert/strict';
@@ -46,6 +48,10 @@ function isFeatureEdge(file: string): boolean {
 
 /** The rule `file` breaks by importing `target` (a path under src/), if any. */
 function brokenRule(file: string, target: string): string | undefined {
+  if (under(file, 'src/client') && !under(target, 'src/client')) return 'src/client imports only src/client';
+  if (under(file, 'src/cli/client') && !under(target, 'src/cli/client') && !under(target, 'src/client')) {
+    return 'src/cli/client imports only src/cli/client and src/client';
+  }
   if ((under(file, 'src/http') || under(file, 'src/cluster')) && under(target, 'src/features')) {
     return 'src/http and src/cluster import nothing from src/features';
   }
@@ -58,11 +64,17 @@ function brokenRule(file: string, target: string): string | undefined {
   return undefined;
 }
 
+/** The rule `file` breaks by importing the package `specifier` (not a relative path), if any. */
+function brokenPackageRule(file: string, specifier: string): string | undefined {
+  const client = under(file, 'src/client') || under(file, 'src/cli/client');
+  return client && !specifier.startsWith('node:') ? "the client imports no package, only Node's (node:...)" : undefined;
+}
+
 test('imports run one way: nothing below imports what stands above it', () => {
   const broken: string[] = [];
   for (const file of sourceFiles('src')) {
     for (const { specifier, target } of importsOf(readFileSync(join(root, file), 'utf8'), file)) {
-      const rule = target === undefined ? undefined : brokenRule(file, target);
+      const rule = target === undefined ? brokenPackageRule(file, specifier) : brokenRule(file, target);
       if (rule !== undefined) broken.push(`${file} imports '${specifier}': ${rule}`);
     }
   }
@@ -95,4 +107,13 @@ test('every kind of import is read, and each rule catches what it forbids', () =
   assert.equal(brokenRule('src/features/secrets/secrets.routes.ts', 'src/http/access.ts'), undefined);
   assert.equal(brokenRule('src/db/database.ts', 'src/features/secrets/secrets.table.ts'), undefined);
   assert.equal(brokenRule('src/http/access.ts', 'src/domain/caller.ts'), undefined);
+  assert.ok(brokenRule('src/client/http.ts', 'src/http/problem.ts'));
+  assert.ok(brokenRule('src/client/index.ts', 'src/crypto/tokens.ts'));
+  assert.ok(brokenRule('src/cli/client/run.command.ts', 'src/config.ts'));
+  assert.ok(brokenRule('src/cli/client/fallback-snapshot.ts', 'src/crypto/aes-gcm.ts'));
+  assert.equal(brokenRule('src/cli/client/run.command.ts', 'src/client/index.ts'), undefined);
+  assert.ok(brokenPackageRule('src/client/http.ts', 'kysely'));
+  assert.ok(brokenPackageRule('src/cli/client/run.command.ts', 'fastify'));
+  assert.equal(brokenPackageRule('src/cli/client/run.command.ts', 'node:child_process'), undefined);
+  assert.equal(brokenPackageRule('src/http/errors.ts', 'fastify'), undefined);
 });
