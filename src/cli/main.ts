@@ -1,15 +1,23 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
-import { generateToken } from '../crypto/tokens.js';
+import { ConfigError } from '../config-error.js';
+import { CLIENT_COMMANDS, runClientCommand } from './client/main.js';
 
 // Each command loads only what it uses: the primary of a multi-process server loads no database
-// client and no HTTP framework, so its workers start sooner.
+// client and no HTTP framework, so its workers start sooner; the client commands (login, keys,
+// secrets, run) load not even the configuration, only the SDK.
 
 const USAGE = `Usage: tessera <command>
 
-Commands:
+Client commands (against a running server: TESSERA_URL and TESSERA_TOKEN, or tessera login):
+  login [--url URL]  Store the server's URL and a token (asked without echo); logout removes them
+  keys list|create|roll|delete
+  secrets list|get|set|delete|versions|reveal|import|export
+  run [--tags a,b | --tag-prefix P] [--env NAME=tag] [--watch] [--fallback FILE] -- command [args...]
+            Run the command with the secrets as environment variables (db-password: DB_PASSWORD)
+
+Server commands:
   serve     Start the HTTP service (configuration from the environment; see the README)
   migrate   Apply database migrations and exit
   token     Print a fresh, well-formed API token (for TESSERA_BOOTSTRAP_TOKEN)
@@ -31,6 +39,9 @@ Commands:
 `;
 
 async function main(argv: string[]): Promise<number> {
+  const [first = '', ...rest] = argv;
+  if (CLIENT_COMMANDS.has(first)) return runClientCommand(first, rest);
+  const { loadConfig } = await import('../config.js');
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -71,9 +82,11 @@ async function main(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    case 'token':
+    case 'token': {
+      const { generateToken } = await import('../crypto/tokens.js');
       process.stdout.write(`${generateToken()}\n`);
       return 0;
+    }
     case 'audit': {
       if (positionals[1] !== 'verify') throw new ConfigError('usage: tessera audit verify');
       const { runAuditVerify } = await import('./audit.command.js');
