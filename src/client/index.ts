@@ -63,6 +63,11 @@ export interface Signal {
   signal?: AbortSignal;
 }
 
+/** Options of the lists: the signal, and how many items each page fetched holds (1..1000, default 1000). */
+export interface ListOptions extends Signal {
+  pageSize?: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** The longest wait the change feed allows. */
 const MAX_WAIT_SECONDS = 60;
@@ -129,7 +134,7 @@ export class TesseraClient {
 class ApiKeys {
   constructor(private readonly http: Transport) {}
 
-  list(options: Signal = {}): AsyncGenerator<ApiKey> {
+  list(options: ListOptions = {}): AsyncGenerator<ApiKey> {
     return allPages(
       (page, pageSize) =>
         this.http.call<Reply<'/api/v1/auth/key', 'get'>>('GET', '/api/v1/auth/key', {
@@ -137,6 +142,7 @@ class ApiKeys {
           query: { page, pageSize },
         }),
       (reply) => (reply as Reply<'/api/v1/auth/key', 'get'>).apiKeys,
+      options.pageSize,
     );
   }
 
@@ -169,10 +175,11 @@ class ApiKeys {
 class Secrets {
   constructor(private readonly http: Transport) {}
 
-  list(options: Signal = {}): AsyncGenerator<Secret> {
+  list(options: ListOptions = {}): AsyncGenerator<Secret> {
     return allPages(
       (page, pageSize) => this.http.call('GET', '/api/v1/secrets', { ...options, query: { page, pageSize } }),
       (reply) => (reply as Reply<'/api/v1/secrets', 'get'>).secrets,
+      options.pageSize,
     );
   }
 
@@ -193,7 +200,7 @@ class Secrets {
     await this.http.call('DELETE', `/api/v1/secrets/${segment(tagOrId)}`, options);
   }
 
-  versions(tagOrId: string, options: Signal = {}): AsyncGenerator<SecretVersion> {
+  versions(tagOrId: string, options: ListOptions = {}): AsyncGenerator<SecretVersion> {
     return allPages(
       (page, pageSize) =>
         this.http.call('GET', `/api/v1/secrets/${segment(tagOrId)}/versions`, {
@@ -201,6 +208,7 @@ class Secrets {
           query: { page, pageSize },
         }),
       (reply) => (reply as Reply<'/api/v1/secrets/{tagOrId}/versions', 'get'>).versions,
+      options.pageSize,
     );
   }
 
@@ -263,10 +271,11 @@ class Secrets {
 class Roles {
   constructor(private readonly http: Transport) {}
 
-  list(options: Signal = {}): AsyncGenerator<CustomRole> {
+  list(options: ListOptions = {}): AsyncGenerator<CustomRole> {
     return allPages(
       (page, pageSize) => this.http.call('GET', '/api/v1/roles', { ...options, query: { page, pageSize } }),
       (reply) => (reply as Reply<'/api/v1/roles', 'get'>).roles,
+      options.pageSize,
     );
   }
 
@@ -293,11 +302,12 @@ class IpAllowlistCalls {
   constructor(private readonly http: Transport) {}
 
   /** Every entry, in the order they were saved. */
-  entries(options: Signal = {}): AsyncGenerator<IpAllowlistEntry> {
+  entries(options: ListOptions = {}): AsyncGenerator<IpAllowlistEntry> {
     return allPages(
       (page, pageSize) =>
         this.http.call('GET', '/api/v1/ip-allowlist', { ...options, query: { page, pageSize } }),
       (reply) => (reply as IpAllowlist).entries,
+      options.pageSize,
     );
   }
 
@@ -316,11 +326,12 @@ class AuditLogs {
   constructor(private readonly http: Transport) {}
 
   /** Events, newest first, matching the filters (comma-joined values of one filter OR together). */
-  list(query: AuditLogQuery = {}, options: Signal = {}): AsyncGenerator<AuditLogEvent> {
+  list(query: AuditLogQuery = {}, options: ListOptions = {}): AsyncGenerator<AuditLogEvent> {
     return allPages(
       (page, pageSize) =>
         this.http.call('GET', '/api/v1/audit-logs', { ...options, query: { ...query, page, pageSize } }),
       (reply) => (reply as Reply<'/api/v1/audit-logs', 'get'>).logs,
+      options.pageSize,
     );
   }
 }
