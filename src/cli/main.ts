@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config-error.js';
@@ -58,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const config = loadConfig();
+      const { default: cluster } = await import('node:cluster');
       if (config.workers > 1 && cluster.isPrimary) {
         const { runPrimary } = await import('../cluster/workers.js');
         await runPrimary(config);
