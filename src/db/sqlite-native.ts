@@ -24,5 +24,5 @@ function load(): typeof BetterSqlite3 {
   }
 }
 
-const SQLite = load();
+const SQLite: typeof BetterSqlite3 = load();
 export default SQLite;
