@@ -3,7 +3,9 @@
  * work: it finds each form of a registered string, it makes `close()` fail on a planted leak (so
  * it cannot pass by looking at nothing), and the calls most likely to leak — wrong tokens, secrets
  * in bodies that fail, in query strings, in oversized bodies, reveal, rotation, key changes — leave
- * nothing behind. Last, the real `tessera serve` process: its output and its data folder.
+ * nothing behind. Last, the real `tessera serve` process: its output and its data folder; and the
+ * client commands: their output and the config folder they write (the stored login, the fallback
+ * snapshot).
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,6 +17,7 @@ import { masterKeyFrom } from '../../src/crypto/master-key.js';
 import { generateToken, hashToken } from '../../src/crypto/tokens.js';
 import { rekey } from '../../src/features/keyring/rekey.js';
 import { spawnServer } from '../helpers/child-server.js';
+import { clientCli } from '../helpers/client-cli.js';
 import { createTestStore, testDialect } from '../helpers/database.js';
 import { type CallOptions, client } from '../helpers/http.js';
 import { api, createKey, flipChar, percentEncodedForms } from '../helpers/keys.js';
@@ -32,6 +35,7 @@ import {
   leakScanStats,
   redacted,
   registerSensitive,
+  type Sensitive,
   takeErrorReplies,
 } from '../helpers/sensitive.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -506,5 +510,49 @@ describe('tessera serve: its output and its data folder', () => {
         .sort(),
       ['master key in file master.key', 'token in file bootstrap-admin.key'],
     );
+  });
+});
+
+describe('the client commands: their config folder and their output', () => {
+  test('the stored login holds its own token and nothing else; the fallback snapshot, nothing', async () => {
+    const server = await startTestServer();
+    try {
+      const cli = clientCli(undefined);
+      // clientCli scans every command's standard error, and standard output unless it prints by design.
+      const login = await cli.run(['login', '--url', server.url], { input: server.adminToken });
+      assert.equal(login.status, 0, login.stderr);
+      const value = marker();
+      registerSensitive(value, 'secret value');
+      assert.equal((await cli.run(['secrets', 'set', 'leak-db'], { input: value })).status, 0);
+      const created = await cli.run(['keys', 'create', '--name', 'ci', '--role', 'USER'], { prints: true });
+      registerSensitive(created.stdout.trim(), 'token');
+      assert.equal((await cli.run(['secrets', 'list'])).status, 0);
+      assert.equal((await cli.run(['secrets', 'reveal', 'no-such-tag'])).status, 1);
+      const env = { TESSERA_FALLBACK_PASSPHRASE: `passphrase-${marker(16)}` };
+      registerSensitive(env.TESSERA_FALLBACK_PASSPHRASE, 'secret value');
+      const fallback = join(cli.configHome, 'tessera', 'fallback.snapshot');
+      const ran = await cli.run(['run', '--tags', 'leak-db', '--fallback', fallback, '--', 'true'], { env });
+      assert.equal(ran.status, 0, ran.stderr);
+      const refused = await clientCli(server.url, flipChar(server.adminToken, 9)).run(['run', '--', 'true']);
+      assert.equal(refused.status, 1);
+
+      const sources = dataFolderSources(cli.configHome).map((source) => ({
+        ...source,
+        allows: (s: Sensitive) =>
+          source.where === join('file tessera', 'credentials.json') && s.text === server.adminToken,
+      }));
+      assert.deepEqual(
+        sources.map((s) => s.where).sort(),
+        [join('file tessera', 'credentials.json'), join('file tessera', 'fallback.snapshot')],
+      );
+      assertNoLeaks(sources);
+      // The allowance was needed: the login's file holds the token it is for.
+      assert.deepEqual(
+        findLeaks(dataFolderSources(cli.configHome)).map((f) => `${f.kind} in ${f.where}`),
+        [`token in ${join('file tessera', 'credentials.json')}`],
+      );
+    } finally {
+      await server.close();
+    }
   });
 });
