@@ -541,10 +541,10 @@ describe('the client commands: their config folder and their output', () => {
         allows: (s: Sensitive) =>
           source.where === join('file tessera', 'credentials.json') && s.text === server.adminToken,
       }));
-      assert.deepEqual(
-        sources.map((s) => s.where).sort(),
-        [join('file tessera', 'credentials.json'), join('file tessera', 'fallback.snapshot')],
-      );
+      assert.deepEqual(sources.map((s) => s.where).sort(), [
+        join('file tessera', 'credentials.json'),
+        join('file tessera', 'fallback.snapshot'),
+      ]);
       assertNoLeaks(sources);
       // The allowance was needed: the login's file holds the token it is for.
       assert.deepEqual(

@@ -67,7 +67,9 @@ function brokenRule(file: string, target: string): string | undefined {
 /** The rule `file` breaks by importing the package `specifier` (not a relative path), if any. */
 function brokenPackageRule(file: string, specifier: string): string | undefined {
   const client = under(file, 'src/client') || under(file, 'src/cli/client');
-  return client && !specifier.startsWith('node:') ? "the client imports no package, only Node's (node:...)" : undefined;
+  return client && !specifier.startsWith('node:')
+    ? "the client imports no package, only Node's (node:...)"
+    : undefined;
 }
 
 test('imports run one way: nothing below imports what stands above it', () => {
