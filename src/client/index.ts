@@ -32,7 +32,7 @@ import type {
   SecretVersion,
   ValuesSelection,
 } from './api.js';
-import { type CallOptions, Transport } from './http.js';
+import { Transport } from './http.js';
 import { allPages } from './paging.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { SecretCache } from './secret-cache.js';
@@ -335,5 +335,3 @@ class AuditLogs {
     );
   }
 }
-
-export type { CallOptions };

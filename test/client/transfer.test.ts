@@ -13,7 +13,7 @@ import { parseDotenv } from '../../src/cli/client/dotenv.js';
 import { type Cli, clientCli } from '../helpers/client-cli.js';
 import { testDialect } from '../helpers/database.js';
 import { createKey } from '../helpers/keys.js';
-import { marker, reveal } from '../helpers/secrets.js';
+import { createSecret, marker, reveal } from '../helpers/secrets.js';
 import { registerSensitive } from '../helpers/sensitive.js';
 import { useTestServer } from '../helpers/server.js';
 
@@ -127,6 +127,24 @@ describe(`secrets import and export (${testDialect()})`, () => {
     const exported = await cli.run(['secrets', 'export']);
     assert.equal(exported.status, 1);
     assert.match(exported.stderr, /403 FORBIDDEN/);
+  });
+
+  test('more secrets under a prefix than one bulk reveal answers (500) are exported all the same', async () => {
+    const run = `many${marker(6).toLowerCase()}`;
+    const tags = Array.from({ length: 501 }, (_, i) => `${run}-${String(i).padStart(3, '0')}`);
+    for (let at = 0; at < tags.length; at += 50) {
+      await Promise.all(
+        tags.slice(at, at + 50).map((tag) => createSecret(suite.server, { tag, secret: `v-${tag}` })),
+      );
+    }
+    const cli = clientCli(suite.server.url, suite.server.adminToken);
+    const exported = await cli.run(['secrets', 'export', '--format', 'json', '--tag-prefix', `${run}-`], {
+      prints: true,
+    });
+    assert.equal(exported.status, 0, exported.stderr);
+    const object = JSON.parse(exported.stdout) as Record<string, string>;
+    assert.equal(Object.keys(object).length, 501);
+    assert.equal(object[`${run.toUpperCase()}_500`], `v-${run}-500`);
   });
 
   test('a bad file is refused, naming its line or name, and nothing is written', async () => {

@@ -7,6 +7,8 @@ export type Selection = { tags: string[] } | { tagPrefix: string } | { all: true
 
 /** The most values one bulk reveal answers. */
 const TAGS_PER_CALL = 500;
+/** What the bulk reveal takes as a prefix. */
+const WELL_FORMED_PREFIX = /^[A-Za-z0-9_-]{0,100}$/;
 
 export function selectionOf(tags: string | undefined, tagPrefix: string | undefined): Selection {
   if (tags !== undefined && tagPrefix !== undefined)
@@ -44,7 +46,10 @@ export async function revealSelection(client: TesseraClient, selection: Selectio
   try {
     return await client.secrets.revealMany({ tagPrefix });
   } catch (error) {
-    if (!(error instanceof TesseraProblem) || error.status !== 400) throw error;
+    // A prefix of tag characters can only be refused for matching too many; any other 400 stands.
+    const tooMany =
+      error instanceof TesseraProblem && error.status === 400 && WELL_FORMED_PREFIX.test(tagPrefix);
+    if (!tooMany) throw error;
   }
   const tags = (await collect(client.secrets.list()))
     .map((s) => s.tag)
