@@ -246,6 +246,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
       bus === undefined
         ? undefined
         : createSecretCaches(bus, measured ? (name, hit) => metrics.cacheLookup(name, hit) : undefined),
+    bus,
+  });
+  // Before the server waits for in-flight requests: polls waiting for a change answer at once,
+  // so a stop never waits out their long polls.
+  server.addHook('preClose', (done) => {
+    secrets.close();
+    done();
   });
   /**
    * What a denied call's path identifier is recorded as: a stored secret by its tag, else an

@@ -2128,6 +2128,258 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/secrets/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Watch secrets for changes
+         * @description The creates, updates and deletes of secrets after the cursor `since`, oldest first, and the cursor to ask from next; never values. Without `since`: no changes and the current cursor. With nothing new, waits up to `waitSeconds` (long poll) and answers as soon as a change is made on any node. Shows only secrets the key may see. Needs CREATE_SECRETS or READ_SECRET_VALUES (either; a custom role's scope applies: the union of the two). A cursor older than the history kept (TESSERA_AUDIT_RETENTION_DAYS) is a 400: start again without `since`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A `cursor` from an earlier answer. Without it: no changes, and the cursor to start from. */
+                    since?: string;
+                    /** @description With `since` and nothing new after it: how long to wait for a change before answering with none (long poll). */
+                    waitSeconds?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Oldest first, at most 500; only secrets the key may see; never values. */
+                            changes: {
+                                id: string;
+                                tag: string;
+                                /** @description The current value version once the change was made (a delete: the last one). */
+                                version: number;
+                                /** @enum {string} */
+                                action: "CREATE" | "UPDATE" | "DELETE";
+                                /** @description True when the change set a value (a create, or an update with one); false for a rename or a delete. */
+                                valueChanged: boolean;
+                                /** Format: date-time */
+                                changedDate: string;
+                            }[];
+                            /** @description Opaque: send it as `since` to get what comes next. */
+                            cursor: string;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/secrets": {
         parameters: {
             query?: never;

@@ -4,7 +4,11 @@ import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/au
 import type { IpAllowlistTable } from '../features/ip-allowlist/ip-allowlist.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
 import type { ApiKeyRoleTable, RoleTable } from '../features/roles/roles.table.js';
-import type { SecretTable, SecretVersionTable } from '../features/secrets/secrets.table.js';
+import type {
+  SecretChangeTable,
+  SecretTable,
+  SecretVersionTable,
+} from '../features/secrets/secrets.table.js';
 import type { ListItemColumn } from './listing/define-listing.js';
 
 /**
@@ -16,6 +20,7 @@ export interface Database {
   master_keys: MasterKeyTable;
   secrets: SecretTable & ListItemColumn;
   secret_versions: SecretVersionTable;
+  secret_changes: SecretChangeTable;
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
   page_blocks: PageBlockTable;

@@ -8,6 +8,7 @@ import { migration0005ListItems } from './migrations/0005-list-items.js';
 import { migration0006Roles } from './migrations/0006-roles.js';
 import { migration0007IpAllowlist } from './migrations/0007-ip-allowlist.js';
 import { migration0008ApiKeyExtras } from './migrations/0008-api-key-extras.js';
+import { migration0009SecretChanges } from './migrations/0009-secret-changes.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0006-roles': migration0006Roles,
   '0007-ip-allowlist': migration0007IpAllowlist,
   '0008-api-key-extras': migration0008ApiKeyExtras,
+  '0009-secret-changes': migration0009SecretChanges,
 };
 
 class StaticProvider implements MigrationProvider {

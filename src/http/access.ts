@@ -26,13 +26,13 @@ export type ClientGate = (ip: string) => MaybePromise<boolean>;
 
 /**
  * How a route is reached, set in its `config`:
- * - `permission`: a bearer token is required and must grant this permission;
+ * - `permission`: a bearer token is required and must grant this permission (a list: any one of them);
  * - `authenticated: true`: a bearer token is required, any permission;
  * - `unmetered: true`: no token, no rate limit and no IP allowlist (health probes);
  * - otherwise public, rate limited per client IP.
  */
 export interface RouteAccess {
-  permission?: Permission;
+  permission?: Permission | readonly Permission[];
   /** What the route acts on, for audit records of denied calls. */
   objectType?: ObjectType;
   authenticated?: boolean;
@@ -151,12 +151,10 @@ export function registerAccessControl<P extends Principal>(
       }
       return andThen(meter(limiter, `key:${principal.cid}`, reply, principal.rateLimitPerMinute), () => {
         request.principal = principal;
-        if (access.permission !== undefined && !principal.permissions.has(access.permission)) {
-          throw new AppError(
-            'FORBIDDEN',
-            'Access denied',
-            `This API key lacks the ${access.permission} permission`,
-          );
+        const needed = access.permission;
+        if (needed !== undefined && !holdsAny(principal, needed)) {
+          const named = typeof needed === 'string' ? needed : needed.join(' or ');
+          throw new AppError('FORBIDDEN', 'Access denied', `This API key lacks the ${named} permission`);
         }
       });
     });
@@ -173,6 +171,11 @@ export function registerAccessControl<P extends Principal>(
     if (pending instanceof Promise) pending.then(() => done(), done);
     else done();
   });
+}
+
+function holdsAny(principal: Principal, needed: Permission | readonly Permission[]): boolean {
+  if (typeof needed === 'string') return principal.permissions.has(needed);
+  return needed.some((permission) => principal.permissions.has(permission));
 }
 
 /** The principal, or the reason (a sentence) it could not be found. */

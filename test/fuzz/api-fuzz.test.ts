@@ -60,6 +60,11 @@ const BODY_EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
   'POST /api/v1/secrets': fc
     .nat()
     .map((n) => ({ name: 'fuzz secret', tag: `fuzz-${n}`, secret: 'fuzz value' })),
+  // Prefixes that match the fuzzer's secrets (and none), tags that exist at times.
+  'POST /api/v1/secrets/values': fc.oneof(
+    fc.constantFrom({ tagPrefix: '' }, { tagPrefix: 'fuzz-' }, { tagPrefix: 'nothing-' }),
+    fc.nat({ max: 20 }).map((n) => ({ tags: [`fuzz-${n}`] })),
+  ),
   'PUT /api/v1/secrets/{tagOrId}': fc.constantFrom(
     { name: 'fuzz renamed' },
     { secret: 'a new fuzz value' },
@@ -97,6 +102,24 @@ async function emptyAllowlist(operationId: string, reply: Reply): Promise<void> 
 // flush writes `last_used_at` between two snapshots, which would pin a change on whichever
 // request ran then; they are written when the server closes.
 let client: RawClient;
+/**
+ * Query values by operation, instead of those drawn from the schema (RequestOptions.queryValues).
+ * The change feed waits up to `waitSeconds` when nothing is new after `since`: the fuzzer waits
+ * 1 s at most, beside malformed values, and sends a real cursor at times so the poll is reached.
+ */
+function queryValuesOf(id: string): Record<string, fc.Arbitrary<string>> | undefined {
+  if (id !== 'GET /api/v1/secrets/changes') return undefined;
+  return {
+    waitSeconds: fc.constantFrom('0', '1', '-1', '61', '1.5', '1e2', '0x1', 'soon', '', 'True'),
+    since: fc.oneof(
+      fc.constant(feedCursor),
+      fc.string({ maxLength: 80 }),
+      fc.constantFrom('', 'YzEuMA', 'YzEuLTE', 'YzEuMDE', `${feedCursor}=`, `${feedCursor}%00`),
+    ),
+  };
+}
+
+let feedCursor: string;
 let operations: FuzzOperation[];
 let pools: Map<string, IdentifierPool>;
 let fuzzer: Fuzzer;
@@ -104,6 +127,9 @@ const suite = useTestServer(
   { app: { denialWindow: () => () => {}, trustProxy: 1, lastUsedFlushMs: 86_400_000 } },
   async () => {
     client = rawClient(suite.server.url);
+    const feed = await suite.call('GET', '/api/v1/secrets/changes', { token: suite.server.adminToken });
+    assert.equal(feed.status, 200, feed.text);
+    feedCursor = feed.body.cursor;
     const document = await suite.call('GET', '/api/v1/openapi.json');
     assert.equal(document.status, 200, document.text);
     operations = operationsOf(document.body);
@@ -166,7 +192,11 @@ test('every operation of the OpenAPI document, fuzzed', async (t) => {
   assert.ok(operations.length > 0, 'the OpenAPI document lists no operations');
   // Built up front: an operation the fuzzer cannot generate requests for fails here, by name.
   const arbitraries = operations.map((operation) =>
-    requestsFor(operation, pools, { omit: omittedKinds(), examples: BODY_EXAMPLES[operation.id] }),
+    requestsFor(operation, pools, {
+      omit: omittedKinds(),
+      examples: BODY_EXAMPLES[operation.id],
+      queryValues: queryValuesOf(operation.id),
+    }),
   );
   for (const [index, operation] of operations.entries()) {
     await t.test(operation.id, async () => {

@@ -96,6 +96,12 @@ export interface RequestOptions {
    * The body schema's own `examples` are used when this is unset.
    */
   examples?: fc.Arbitrary<unknown>;
+  /**
+   * Values for some query parameters instead of the ones drawn from their schemas: known-good
+   * values a schema cannot produce (a cursor the server wrote), or bounds tighter than the
+   * schema's where a valid value costs time (a long poll's wait). Include invalid ones too.
+   */
+  queryValues?: Readonly<Record<string, fc.Arbitrary<string>>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,9 +189,10 @@ function pair(name: string, value: fc.Arbitrary<string>): fc.Arbitrary<string> {
  */
 const QUERY_MAX = 5_000;
 
-function queryString(operation: FuzzOperation): fc.Arbitrary<string> {
+function queryString(operation: FuzzOperation, options: RequestOptions): fc.Arbitrary<string> {
   const declared = operation.parameters.filter((p) => p.in === 'query');
-  const pairs = declared.map((p) => fc.option(pair(p.name, queryValue(p)), { nil: undefined, freq: 2 }));
+  const valuesFor = (p: FuzzParameter) => options.queryValues?.[p.name] ?? queryValue(p);
+  const pairs = declared.map((p) => fc.option(pair(p.name, valuesFor(p)), { nil: undefined, freq: 2 }));
   const extras = fc.array(
     fc.oneof(
       pair('x', fc.constantFrom(...INJECTIONS)),
@@ -200,7 +207,7 @@ function queryString(operation: FuzzOperation): fc.Arbitrary<string> {
         '%00=%00',
       ),
       // A declared parameter twice (an array after parsing).
-      ...declared.map((p) => pair(p.name, queryValue(p)).map((s) => `${s}&${s}`)),
+      ...declared.map((p) => pair(p.name, valuesFor(p)).map((s) => `${s}&${s}`)),
       fc.constant(`pad=${'q'.repeat(3000)}`),
     ),
     { maxLength: 2 },
@@ -311,7 +318,7 @@ export function requestsFor(
     .record({
       path,
       trailing,
-      query: queryString(operation),
+      query: queryString(operation, options),
       authorization: authorization(),
       headers: extraHeaders(),
       body: bodiesFor(operation, options),

@@ -134,7 +134,7 @@ async function newSecret({ call, adminToken }: RouteContext): Promise<Vars> {
   return { tagOrId: tag };
 }
 
-/** SPEC §5's five calls and Tessera's versions, reveal and bulk reveal, one entry each. */
+/** SPEC §5's five calls and Tessera's versions, reveal, bulk reveal and change feed, one entry each. */
 export const SECRET_ROUTES: readonly ProtectedRoute[] = [
   { method: 'GET', path: '/api/v1/secrets', permission: 'CREATE_SECRETS' },
   {
@@ -167,6 +167,11 @@ export const SECRET_ROUTES: readonly ProtectedRoute[] = [
     path: '/api/v1/secrets/{tagOrId}/value',
     permission: 'READ_SECRET_VALUES',
     setup: newSecret,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/secrets/changes',
+    permission: ['CREATE_SECRETS', 'READ_SECRET_VALUES'],
   },
   {
     method: 'POST',

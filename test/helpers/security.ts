@@ -37,8 +37,8 @@ export interface ProtectedRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** As in the OpenAPI document: `/api/v1/auth/key/{cid}`. Placeholders are filled from `setup`. */
   path: string;
-  /** The permission the call needs; `null`: any valid key will do (no 403 case). */
-  permission: Permission | null;
+  /** The permission the call needs (a list: any one of them); `null`: any valid key will do (no 403 case). */
+  permission: Permission | readonly Permission[] | null;
   /** A valid body, so that a permitted key gets 200. A function receives `setup`'s values. */
   body?: unknown | ((vars: Vars) => unknown);
   /**

@@ -85,9 +85,10 @@ export function permissionsOfRoles(roles: readonly DefaultRole[]): Set<Permissio
 
 /**
  * What a route asks of its caller: nothing (`'public'`: SPEC §9's health probes and API
- * reference), any valid key (`null`, e.g. `GET /api/v1/me`), or one permission of SPEC §6.
+ * reference), any valid key (`null`, e.g. `GET /api/v1/me`), one permission of SPEC §6, or any
+ * one of several (the secrets change feed: CREATE_SECRETS or READ_SECRET_VALUES).
  */
-export type Requirement = 'public' | Permission | null;
+export type Requirement = 'public' | Permission | readonly Permission[] | null;
 
 /**
  * A caller as SPEC §3 sees it: no valid key (missing, malformed, unknown, expired or deleted), or
@@ -99,7 +100,7 @@ export type Identity =
 
 /**
  * SPEC §3's status use for a request that is otherwise valid: a public route answers everyone;
- * no valid key is 401; a key without the permission is 403; otherwise 200.
+ * no valid key is 401; a key without the permission (or any of them) is 403; otherwise 200.
  */
 export function accessStatus(requirement: Requirement, identity: Identity): 200 | 401 | 403 {
   if (requirement === 'public') return 200;
@@ -107,7 +108,8 @@ export function accessStatus(requirement: Requirement, identity: Identity): 200 
   if (requirement === null) return 200;
   const held = permissionsOfRoles(identity.roles);
   for (const permission of identity.custom ?? []) held.add(permission);
-  return held.has(requirement) ? 200 : 403;
+  const anyOf: readonly Permission[] = typeof requirement === 'string' ? [requirement] : requirement;
+  return anyOf.some((permission) => held.has(permission)) ? 200 : 403;
 }
 
 /**

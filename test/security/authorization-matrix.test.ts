@@ -72,8 +72,7 @@ after((context) => {
   const headings = groups.map((g) => (size(g) > 1 ? `${g} ×${size(g)}` : g));
   const cellsOf = (row: MatrixRow, group: string) =>
     CALLERS.filter((c) => c.group === group && expectedStatus(row, c) !== undefined);
-  const rowName = (row: MatrixRow) =>
-    `${routeName(row)} (${row.requirement === null ? 'any key' : row.requirement === 'public' ? 'public' : row.requirement})`;
+  const rowName = (row: MatrixRow) => `${routeName(row)} (${requirementName(row.requirement)})`;
 
   let cells = 0;
   let ran = 0;
@@ -109,3 +108,8 @@ after((context) => {
   );
   for (const line of wrong) report(`wrong: ${line}`);
 });
+
+function requirementName(requirement: MatrixRow['requirement']): string {
+  if (requirement === null) return 'any key';
+  return typeof requirement === 'string' ? requirement : requirement.join(' or ');
+}

@@ -35,8 +35,12 @@ export interface AuditInput {
   detail?: string | null;
 }
 
-/** Records one event in the transaction it is given to (see AuditLog.run). */
-export type RecordEvent = (event: AuditInput) => Promise<void>;
+/**
+ * Records one event in the transaction it is given to (see AuditLog.run), and answers its `seq`:
+ * sequence numbers are taken under the chain's lock, held to the commit, so they are in commit
+ * order (what the secrets change feed's cursor relies on).
+ */
+export type RecordEvent = (event: AuditInput) => Promise<number>;
 
 /** The audit actor for an API key's call (request fields absent when called outside HTTP). */
 export function keyActor(caller: { cid: string } & Partial<RequestInfo>): AuditActor {
@@ -208,7 +212,9 @@ export function createAuditLog({ store, now, onCommitted, onCommitDuration }: Au
         const headBefore = head;
         try {
           return await work(trx, async (event) => {
-            rows.push(await append(trx, event));
+            const row = await append(trx, event);
+            rows.push(row);
+            return Number(row.seq);
           });
         } catch (error) {
           // The unit is rolled back (its savepoint, or its own transaction), its events with it.

@@ -3,7 +3,8 @@ import { lockWithinTransaction } from '../../db/locks.js';
 
 /**
  * Deletes events older than `cutoff`, oldest first, after recording the last deleted event's seq
- * and hash as a checkpoint: the chain stays verifiable from there. Returns how many were deleted.
+ * and hash as a checkpoint: the chain stays verifiable from there; the change feed's rows up to it
+ * go too. Returns how many events were deleted.
  */
 export async function pruneAuditEvents(store: Store, cutoff: Date, now: () => Date = () => new Date()) {
   return store.db.transaction().execute(async (trx) => {
@@ -22,6 +23,9 @@ export async function pruneAuditEvents(store: Store, cutoff: Date, now: () => Da
       .values({ seq, hash: last.hash, created_at: now().toISOString() })
       .execute();
     const result = await trx.deleteFrom('audit_events').where('seq', '<=', seq).executeTakeFirst();
+    // The secrets change feed's rows are keyed by their audit events' seq and live as long as
+    // they do; the checkpoint tells a reader with an older cursor that changes were pruned.
+    await trx.deleteFrom('secret_changes').where('seq', '<=', seq).execute();
     return Number(result.numDeletedRows);
   });
 }

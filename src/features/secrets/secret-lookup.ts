@@ -72,7 +72,10 @@ export function createSecretLookup(db: Kysely<Database>, caches: SecretCaches | 
       return rows?.get(tagOrId) ?? load(tagOrId);
     },
 
-    /** After a change to a secret has committed: every node drops what it cached of it. */
+    /**
+     * After a change to a secret (a create included) has committed: every node drops what it
+     * cached of it, and the change feed's waiting polls wake (secret-change-feed.ts).
+     */
     async changed(id: string): Promise<void> {
       // One notice drops both caches' entries on the other nodes; this node drops its own now.
       caches?.versions.dropOwner(id);

@@ -44,3 +44,19 @@ export function listScopeOf(caller: Grants): readonly string[] | undefined {
 export function scopeOf(caller: Grants, permission: ScopedPermission): readonly string[] | undefined {
   return caller.scopes.get(permission)?.patterns;
 }
+
+/**
+ * The tag patterns the change feed is narrowed to: what any secret permission the caller holds
+ * reaches (CREATE_SECRETS, which lists and reads secrets, or READ_SECRET_VALUES, which reveals
+ * them); undefined: every secret.
+ */
+export function feedScopeOf(caller: Grants): readonly string[] | undefined {
+  const patterns: string[] = [];
+  for (const permission of SCOPED_PERMISSIONS) {
+    if (!caller.permissions.has(permission)) continue;
+    const scope = scopeOf(caller, permission);
+    if (scope === undefined) return undefined;
+    patterns.push(...scope);
+  }
+  return patterns;
+}

@@ -1,4 +1,4 @@
-import type { SecretRow, SecretVersionRow } from './secrets.table.js';
+import type { SecretChangeAction, SecretChangeRow, SecretRow, SecretVersionRow } from './secrets.table.js';
 
 /** A secret as Cortex shows it: never its value. */
 export interface Secret {
@@ -29,4 +29,24 @@ export const toVersionInfo = (
   createdDate: row.created_at,
   createdBy: row.created_by,
   current: row.version === currentVersion,
+});
+
+/** One change to a secret as the change feed shows it: never a value. */
+export interface SecretChange {
+  id: string;
+  tag: string;
+  version: number;
+  action: SecretChangeAction;
+  /** True when the change set a value (a create, or an update with a value). */
+  valueChanged: boolean;
+  changedDate: string;
+}
+
+export const toSecretChange = (row: SecretChangeRow): SecretChange => ({
+  id: row.secret_id,
+  tag: row.tag,
+  version: row.version,
+  action: row.action,
+  valueChanged: Number(row.value_changed) === 1,
+  changedDate: row.changed_at,
 });

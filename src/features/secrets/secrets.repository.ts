@@ -74,7 +74,7 @@ export async function listSecrets(
  * as they are (case-sensitive, unlike its LIKE); on PostgreSQL a LIKE pattern once `_` is escaped
  * and `*` is `%`.
  */
-function tagMatchesAny(dialect: Dialect, patterns: readonly string[]) {
+export function tagMatchesAny(dialect: Dialect, patterns: readonly string[]) {
   const matches = patterns.map((pattern) =>
     dialect === 'sqlite'
       ? sql<boolean>`tag glob ${pattern}`
@@ -133,12 +133,12 @@ export async function updateSecret(
   db: Db,
   current: Pick<SecretRow, 'id' | 'name' | 'tag' | 'created_at'>,
   changes: Partial<Pick<SecretRow, 'current_version' | 'updated_at' | 'name'>>,
-): Promise<Pick<SecretRow, 'id' | 'name' | 'tag'> | undefined> {
+): Promise<Pick<SecretRow, 'id' | 'name' | 'tag' | 'current_version'> | undefined> {
   return db
     .updateTable('secrets')
     .set(secretsListing.withItem(current, changes))
     .where('id', '=', current.id)
-    .returning(['id', 'name', 'tag'])
+    .returning(['id', 'name', 'tag', 'current_version'])
     .executeTakeFirst();
 }
 

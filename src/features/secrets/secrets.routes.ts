@@ -3,12 +3,15 @@ import type { PageQuery } from '../../domain/page.js';
 import { actorOf } from '../../http/access.js';
 import { pageQuery, sendPage } from '../../http/pagination.js';
 import { commonErrors, conflictError, notFoundError, origin } from '../../http/schemas.js';
+import type { ChangeFeedQuery } from './secret-change-feed.js';
 import {
   BULK_REVEAL_MAX,
   type BulkRevealInput,
   bulkRevealBody,
   bulkRevealedSchema,
   type CreateSecretInput,
+  changesQuery,
+  changesSchema,
   createSecretBody,
   revealedSchema,
   revealQuery,
@@ -28,6 +31,8 @@ const security = [{ bearerAuth: [] }];
 const cortexCall = { ...origin('cortex'), tags, security };
 const tesseraCall = { ...origin('tessera'), tags, security };
 type ByTag = { Params: { tagOrId: string } };
+/** How much longer than its wait a long poll's connection may stay silent. */
+const LONG_POLL_SLACK_SECONDS = 15;
 
 /**
  * SPEC §5: Cortex's five secrets calls, plus versions, value reveal and bulk reveal (Tessera's
@@ -35,6 +40,41 @@ type ByTag = { Params: { tagOrId: string } };
  * with no secret's tag; the tag `values` is reserved all the same (secrets.rules.ts).
  */
 export async function secretRoutes(app: FastifyInstance, { service }: { service: SecretService }) {
+  // Declared before `/api/v1/secrets/:tagOrId`, though the router prefers a static path whatever
+  // the order: a secret tagged `changes` (reserved since, secrets.rules.ts) is reached by its id.
+  app.get<{ Querystring: ChangeFeedQuery }>(
+    '/api/v1/secrets/changes',
+    {
+      config: { permission: ['CREATE_SECRETS', 'READ_SECRET_VALUES'], objectType: 'SECRET' },
+      schema: {
+        ...tesseraCall,
+        summary: 'Watch secrets for changes',
+        description:
+          'The creates, updates and deletes of secrets after the cursor `since`, oldest first, and the ' +
+          'cursor to ask from next; never values. Without `since`: no changes and the current cursor. ' +
+          'With nothing new, waits up to `waitSeconds` (long poll) and answers as soon as a change is ' +
+          'made on any node. Shows only secrets the key may see. Needs CREATE_SECRETS or ' +
+          "READ_SECRET_VALUES (either; a custom role's scope applies: the union of the two). A cursor " +
+          'older than the history kept (TESSERA_AUDIT_RETENTION_DAYS) is a 400: start again without `since`.',
+        querystring: changesQuery,
+        response: { 200: changesSchema, ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const wait = request.query.waitSeconds ?? 0;
+      // A long poll is silent while it waits: the socket's idle timeout must outlast the wait.
+      if (wait > 0) request.raw.setTimeout((wait + LONG_POLL_SLACK_SECONDS) * 1000);
+      // The client may go away while the poll waits: stop waiting for it then.
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const answer = await service.changes(actorOf(request), request.query, gone.signal);
+      // Answered because the server is stopping: the connection must not then idle on keep-alive,
+      // which would hold the stop until it timed out.
+      if (service.closing()) reply.header('connection', 'close');
+      return answer;
+    },
+  );
+
   app.get<{ Querystring: PageQuery }>(
     '/api/v1/secrets',
     {

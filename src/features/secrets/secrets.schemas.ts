@@ -1,5 +1,7 @@
 import { pageOf } from '../../http/pagination.js';
 import { NAME_TEXT_PATTERN } from '../../http/schemas.js';
+import { FEED_PAGE_MAX, FEED_WAIT_MAX_SECONDS } from './secret-change-feed.js';
+import { CURSOR_MAX } from './secret-changes.cursor.js';
 
 export const TAG_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$';
 /** The longest tag TAG_PATTERN allows, stated as a bound of its own (see test/openapi/limits.test.ts). */
@@ -144,6 +146,57 @@ export const bulkRevealedSchema = {
   required: ['values'],
   properties: {
     values: { type: 'array', description: 'Ordered by tag; each secret once.', items: revealedSchema },
+  },
+} as const;
+
+export const changesQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    since: {
+      type: 'string',
+      maxLength: CURSOR_MAX,
+      description: 'A `cursor` from an earlier answer. Without it: no changes, and the cursor to start from.',
+    },
+    waitSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: FEED_WAIT_MAX_SECONDS,
+      default: 0,
+      description:
+        'With `since` and nothing new after it: how long to wait for a change before answering with none (long poll).',
+    },
+  },
+} as const;
+
+export const changesSchema = {
+  type: 'object',
+  required: ['changes', 'cursor'],
+  properties: {
+    changes: {
+      type: 'array',
+      description: `Oldest first, at most ${FEED_PAGE_MAX}; only secrets the key may see; never values.`,
+      items: {
+        type: 'object',
+        required: ['id', 'tag', 'version', 'action', 'valueChanged', 'changedDate'],
+        properties: {
+          id: { type: 'string' },
+          tag: { type: 'string' },
+          version: {
+            type: 'integer',
+            description: 'The current value version once the change was made (a delete: the last one).',
+          },
+          action: { type: 'string', enum: ['CREATE', 'UPDATE', 'DELETE'] },
+          valueChanged: {
+            type: 'boolean',
+            description:
+              'True when the change set a value (a create, or an update with one); false for a rename or a delete.',
+          },
+          changedDate: { type: 'string', format: 'date-time' },
+        },
+      },
+    },
+    cursor: { type: 'string', description: 'Opaque: send it as `since` to get what comes next.' },
   },
 } as const;
 

@@ -1,3 +1,4 @@
+import type { ChangeNoticeBus } from '../../cluster/change-notice-bus.js';
 import { generateId } from '../../crypto/ids.js';
 import type { Store } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
@@ -7,6 +8,7 @@ import type { ScopedPermission } from '../../domain/grants.js';
 import { offsetOf, type Page, type PageInfo, type PageQuery, pageInfo } from '../../domain/page.js';
 import { type AuditLog, keyActor } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
+import { type ChangeFeedQuery, createSecretChangeFeed, type RecordedChange } from './secret-change-feed.js';
 import { createSecretLookup, type SecretCaches, secretNotFound } from './secret-lookup.js';
 import { listScopeOf, requireCreatableTag, requireReach, scopeOf } from './secret-scope.js';
 import { createSecretValues, versionRow } from './secret-values.js';
@@ -31,6 +33,8 @@ export interface SecretServiceDeps {
   revealEnabled: boolean;
   /** What this node keeps of secrets in memory (see createSecretCaches); none: every look-up reads storage. */
   cache?: SecretCaches | undefined;
+  /** Where every secret change is announced (the caches' bus), for the change feed's waiters; none: they poll. */
+  bus?: ChangeNoticeBus | undefined;
 }
 
 /** How often an update whose version number another update took tries the next one. */
@@ -44,6 +48,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   const { store, now, audit } = deps;
   const { db } = store;
   const lookup = createSecretLookup(db, deps.cache);
+  const feed = createSecretChangeFeed({ store, bus: deps.bus });
   const values = createSecretValues({
     store,
     keyring: deps.keyring,
@@ -150,12 +155,12 @@ export function createSecretService(deps: SecretServiceDeps) {
           async (trx, envelope, version, record) => {
             await repo.insertSecret(trx, store.dialect, row);
             await repo.insertSecretVersion(trx, versionRow(id, version, envelope, caller.cid, at));
-            await record({
-              actor: keyActor(caller),
-              action: 'CREATE',
-              objectType: 'SECRET',
-              objectId: row.tag,
-            });
+            await feed.record(
+              trx,
+              record,
+              { actor: keyActor(caller), action: 'CREATE', objectType: 'SECRET', objectId: row.tag },
+              { secret_id: id, tag: row.tag, version, action: 'CREATE', value_changed: 1, changed_at: at },
+            );
           },
         );
       } catch (error) {
@@ -164,6 +169,9 @@ export function createSecretService(deps: SecretServiceDeps) {
         }
         throw error;
       }
+      // No cache holds a secret that did not exist, but the change feed's waiters on every node
+      // wake on this notice.
+      await lookup.changed(id);
       return toSecret(row);
     },
 
@@ -186,7 +194,7 @@ export function createSecretService(deps: SecretServiceDeps) {
         const renamed = await audit.run(async (trx, record) => {
           const row = await repo.updateSecret(trx, current, { name: name as string, updated_at: at });
           if (row === undefined) throw secretNotFound(tagOrId);
-          await record({ ...updated, detail: 'name' });
+          await feed.record(trx, record, { ...updated, detail: 'name' }, changeOf(row, 0, at));
           return row;
         });
         await lookup.changed(current.id);
@@ -209,7 +217,12 @@ export function createSecretService(deps: SecretServiceDeps) {
               if (row === undefined) throw secretNotFound(tagOrId);
               await repo.insertSecretVersion(trx, versionRow(current.id, version, envelope, caller.cid, at));
               await repo.pruneSecretVersions(trx, current.id, version, deps.versionsKept);
-              await record({ ...updated, detail: `value version ${version}` });
+              await feed.record(
+                trx,
+                record,
+                { ...updated, detail: `value version ${version}` },
+                changeOf(row, 1, at),
+              );
               return row;
             },
           );
@@ -224,15 +237,17 @@ export function createSecretService(deps: SecretServiceDeps) {
 
     async delete(caller: Caller, tagOrId: string): Promise<void> {
       const current = await reachable(caller, 'CREATE_SECRETS', tagOrId);
+      const at = now().toISOString();
       await audit.run(async (trx, record) => {
         // Another delete may have committed since `current` was read: then this one is a 404.
         if (!(await repo.deleteSecret(trx, store.dialect, current.id))) throw secretNotFound(tagOrId);
-        await record({
-          actor: keyActor(caller),
-          action: 'DELETE',
-          objectType: 'SECRET',
-          objectId: current.tag,
-        });
+        await feed.record(
+          trx,
+          record,
+          { actor: keyActor(caller), action: 'DELETE', objectType: 'SECRET', objectId: current.tag },
+          // The version the caller's look-up found current: a delete reads no row back.
+          { ...changeOf(current, 0, at), action: 'DELETE' },
+        );
       });
       await lookup.changed(current.id);
     },
@@ -258,6 +273,21 @@ export function createSecretService(deps: SecretServiceDeps) {
         versions: page.map((r) => toVersionInfo(r, secret.current_version)),
         ...pageInfo(query, rows.length),
       };
+    },
+
+    /** The change feed, narrowed to the secrets the caller may see (secret-change-feed.ts). */
+    changes(caller: Caller, query: ChangeFeedQuery, signal?: AbortSignal) {
+      return feed.changes(caller, query, signal);
+    },
+
+    /** The server is stopping: waiting polls of the change feed answer now. */
+    close(): void {
+      feed.close();
+    },
+
+    /** Whether the server is stopping (close() was called). */
+    closing(): boolean {
+      return feed.closed();
     },
 
     /** Decrypts a value. Recorded before it is returned: no audit record, no value. */
@@ -295,6 +325,22 @@ export function createSecretService(deps: SecretServiceDeps) {
       await recordReads(caller, revealed);
       return { values: revealed };
     },
+  };
+}
+
+/** An update's change row: the version the secret has once it commits. */
+function changeOf(
+  row: Pick<SecretRow, 'id' | 'tag' | 'current_version'>,
+  valueChanged: 0 | 1,
+  at: string,
+): RecordedChange {
+  return {
+    secret_id: row.id,
+    tag: row.tag,
+    version: row.current_version,
+    action: 'UPDATE',
+    value_changed: valueChanged,
+    changed_at: at,
   };
 }
 
