@@ -31,6 +31,7 @@ import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
 import { answerClientError } from './http/client-errors.js';
+import { DEFAULT_CONSOLE_DIR, registerConsole } from './http/console.js';
 import { registerErrorHandler } from './http/error-handler.js';
 import {
   HTTP_LIMITS,
@@ -97,6 +98,8 @@ export interface AppOptions {
   denialWindow?: OpenDenialWindow;
   /** Milliseconds between writes of the keys' last-used times (default 20 s; see last-used.ts). */
   lastUsedFlushMs?: number;
+  /** The web console's built files (`npm run build`), served at /console/; DEFAULT_CONSOLE_DIR when unset. */
+  consoleDir?: string;
 }
 
 /**
@@ -286,6 +289,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   if (options.scanningKeys !== undefined) {
     await server.register(tokenScanningRoutes, { keys: options.scanningKeys, apiKeys });
   }
+  await registerConsole(server, options.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await server.ready();
   return { server, apiKeys, secrets, lastUsed };
 }
