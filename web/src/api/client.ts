@@ -16,6 +16,8 @@ import type {
   Role,
   RoleInput,
   RolePage,
+  Roll,
+  RolledKey,
   Secret,
   SecretChange,
   SecretPage,
@@ -88,8 +90,8 @@ export function createApi(token: string, onUnauthorized: (reason: string) => voi
     createKey: (key: NewKey) => call<CreatedKey>('POST', '/api/v1/auth/key', { body: key }),
     updateKey: (cid: string, change: KeyChange) =>
       call<ApiKey>('PUT', path('/api/v1/auth/key/{}', cid), { body: change }),
-    rollKey: (cid: string, expireOldAfterSeconds: number) =>
-      call<CreatedKey>('POST', path('/api/v1/auth/key/{}/roll', cid), { body: { expireOldAfterSeconds } }),
+    rollKey: (cid: string, roll: Roll) =>
+      call<RolledKey>('POST', path('/api/v1/auth/key/{}/roll', cid), { body: roll }),
     deleteKey: (cid: string) => call<void>('DELETE', path('/api/v1/auth/key/{}', cid)),
 
     listSecrets: (paging: Paging) => call<SecretPage>('GET', '/api/v1/secrets', { query: { ...paging } }),

@@ -34,6 +34,8 @@ export type KeyPage = Ok<'/api/v1/auth/key', 'get'>;
 export type NewKey = BodyOf<'/api/v1/auth/key', 'post'>;
 export type CreatedKey = Ok<'/api/v1/auth/key', 'post'>;
 export type KeyChange = BodyOf<'/api/v1/auth/key/{cid}', 'put'>;
+export type RolledKey = Ok<'/api/v1/auth/key/{cid}/roll', 'post'>;
+export type Roll = BodyOf<'/api/v1/auth/key/{cid}/roll', 'post'>;
 export type RoleRef = ApiKey['roles'][number];
 export type DefaultRole = NonNullable<RoleRef['role']>;
 

@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { CreatedKeyWithExtras, NewKeyWithExtras } from '../api/key-extras';
-import type { RoleRef } from '../api/types';
+import type { CreatedKey, NewKey, RoleRef } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { fromLocalInput, lines } from '../format';
 import { useSession } from '../session-context';
@@ -8,7 +7,7 @@ import { useAction } from '../use-load';
 import { RolePicker } from './RolePicker';
 
 /** The form for a new key; the created key (with its one-time token) goes to `onCreated`. */
-export function KeyCreate({ onCreated }: { onCreated(key: CreatedKeyWithExtras): void }) {
+export function KeyCreate({ onCreated }: { onCreated(key: CreatedKey): void }) {
   const { api } = useSession();
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -20,11 +19,10 @@ export function KeyCreate({ onCreated }: { onCreated(key: CreatedKeyWithExtras):
 
   async function submit(event: Event) {
     event.preventDefault();
-    const key: NewKeyWithExtras = { name, roles };
+    const key: NewKey = { name, roles };
     if (description.trim() !== '') key.description = description;
     const expirationDate = fromLocalInput(expires);
     if (expirationDate !== undefined) key.expirationDate = expirationDate;
-    // Sent only when set: a server without per-key settings then takes the key as Cortex would.
     if (allowedIps.trim() !== '') key.allowedIps = lines(allowedIps);
     if (rateLimit.trim() !== '') key.rateLimitPerMinute = Number(rateLimit);
     const created = await action.run(() => api.createKey(key));

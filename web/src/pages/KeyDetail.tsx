@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { CreatedKeyWithExtras, ShownKey } from '../api/key-extras';
+import type { RolledKey } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { OneTimeToken } from '../components/OneTimeToken';
@@ -21,12 +21,12 @@ const GRACE_PERIODS: [seconds: number, label: string][] = [
 /** One key: its details, rename and re-describe, roll with a grace period, delete. */
 export function KeyDetail({ cid }: { cid: string }) {
   const { api } = useSession();
-  const loaded = useLoad(() => api.getKey(cid) as Promise<ShownKey>, [cid]);
+  const loaded = useLoad(() => api.getKey(cid), [cid]);
   const key = loaded.data;
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [grace, setGrace] = useState(3600);
-  const [rolled, setRolled] = useState<CreatedKeyWithExtras | undefined>(undefined);
+  const [rolled, setRolled] = useState<RolledKey | undefined>(undefined);
   const [confirming, setConfirming] = useState(false);
   const save = useAction();
   const roll = useAction();
@@ -65,20 +65,12 @@ export function KeyDetail({ cid }: { cid: string }) {
             <dt>Expires</dt>
             <dd>{key.expirationDate === null ? 'never' : when(key.expirationDate)}</dd>
             <dt>Last used</dt>
-            <dd>
-              {key.lastUsedDate === undefined || key.lastUsedDate === null
-                ? 'not yet'
-                : when(key.lastUsedDate)}
-            </dd>
+            <dd>{key.lastUsedDate === null ? 'not yet' : when(key.lastUsedDate)}</dd>
             <dt>Allowed IPs</dt>
-            <dd>
-              {key.allowedIps === undefined || key.allowedIps === null
-                ? 'any address'
-                : key.allowedIps.join(', ')}
-            </dd>
+            <dd>{key.allowedIps === null ? 'any address' : key.allowedIps.join(', ')}</dd>
             <dt>Rate limit</dt>
             <dd>
-              {key.rateLimitPerMinute === undefined || key.rateLimitPerMinute === null
+              {key.rateLimitPerMinute === null
                 ? "the server's default"
                 : `${key.rateLimitPerMinute} per minute`}
             </dd>
@@ -142,7 +134,7 @@ export function KeyDetail({ cid }: { cid: string }) {
               onSubmit={(event) => {
                 event.preventDefault();
                 void roll
-                  .run(() => api.rollKey(cid, grace))
+                  .run(() => api.rollKey(cid, { expireOldAfterSeconds: grace }))
                   .then((result) => {
                     if (result !== undefined) setRolled(result);
                   });

@@ -1,4 +1,4 @@
-import type { ShownKey } from '../api/key-extras';
+import type { ApiKey } from '../api/types';
 import { roleName, when } from '../format';
 import { href } from '../router';
 
@@ -6,7 +6,7 @@ import { href } from '../router';
  * One page of keys (up to 1000 rows): plain keyed rows, no per-row state, handlers or effects,
  * so a full page is one cheap render and a search re-renders only the rows that change.
  */
-function KeyRow({ apiKey }: { apiKey: ShownKey }) {
+function KeyRow({ apiKey }: { apiKey: ApiKey }) {
   return (
     <tr>
       <td>
@@ -15,9 +15,7 @@ function KeyRow({ apiKey }: { apiKey: ShownKey }) {
       <td>{apiKey.roles.map(roleName).join(', ')}</td>
       <td>{when(apiKey.createdDate)}</td>
       <td>{apiKey.expirationDate === null ? 'never' : when(apiKey.expirationDate)}</td>
-      <td>
-        {apiKey.lastUsedDate === undefined || apiKey.lastUsedDate === null ? '—' : when(apiKey.lastUsedDate)}
-      </td>
+      <td>{apiKey.lastUsedDate === null ? '—' : when(apiKey.lastUsedDate)}</td>
       <td>
         <code>…{apiKey.last4}</code>
       </td>
@@ -25,7 +23,7 @@ function KeyRow({ apiKey }: { apiKey: ShownKey }) {
   );
 }
 
-export function KeyList({ keys }: { keys: ShownKey[] }) {
+export function KeyList({ keys }: { keys: ApiKey[] }) {
   if (keys.length === 0) return <p>No keys to show.</p>;
   return (
     <div class="table-wrap">

@@ -1,6 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { CreatedKeyWithExtras, ShownKey } from '../api/key-extras';
-import type { Paging } from '../api/types';
+import type { ApiKey, CreatedKey, Paging } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { OneTimeToken } from '../components/OneTimeToken';
 import { Pager } from '../components/Pager';
@@ -12,7 +11,7 @@ import { useLoad } from '../use-load';
 import { KeyCreate } from './KeyCreate';
 import { KeyList } from './KeyList';
 
-function matches(key: ShownKey, search: string): boolean {
+function matches(key: ApiKey, search: string): boolean {
   const needle = search.toLowerCase();
   return [key.name, key.cid, key.description ?? '', key.last4, ...key.roles.map(roleName)].some((text) =>
     text.toLowerCase().includes(needle),
@@ -25,9 +24,9 @@ export function KeysPage() {
   const [paging, setPaging] = useState<Paging>({ page: 0, pageSize: 250 });
   const [search, setSearch] = useState('');
   const [creating, setCreating] = useState(false);
-  const [created, setCreated] = useState<CreatedKeyWithExtras | undefined>(undefined);
+  const [created, setCreated] = useState<CreatedKey | undefined>(undefined);
   const list = useLoad(() => api.listKeys(paging), [paging.page, paging.pageSize]);
-  const keys: ShownKey[] = list.data?.apiKeys ?? [];
+  const keys: ApiKey[] = list.data?.apiKeys ?? [];
   const shown = search === '' ? keys : keys.filter((key) => matches(key, search));
 
   return (
