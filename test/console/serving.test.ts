@@ -66,7 +66,11 @@ describe('a built console', () => {
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     assert.ok(scripts.length >= 1, html);
     for (const [, attributes, body] of scripts) {
-      assert.match(attributes ?? '', /\bsrc="\/console\/assets\/[^"]+\.js"/, `script without src: ${attributes}`);
+      assert.match(
+        attributes ?? '',
+        /\bsrc="\/console\/assets\/[^"]+\.js"/,
+        `script without src: ${attributes}`,
+      );
       assert.equal(body?.trim(), '', 'an inline script body');
     }
     assert.doesNotMatch(html, /<style\b/i, 'an inline <style>');
@@ -77,7 +81,10 @@ describe('a built console', () => {
 
   test('hashed assets: immutable for a year, with the policy and the security headers', async () => {
     const assets = readdirSync(join(consoleDir, 'assets'));
-    assert.ok(assets.some((name) => name.endsWith('.js')) && assets.some((name) => name.endsWith('.css')), `${assets}`);
+    assert.ok(
+      assets.some((name) => name.endsWith('.js')) && assets.some((name) => name.endsWith('.css')),
+      `${assets}`,
+    );
     for (const name of assets) {
       assert.match(name, /-[A-Za-z0-9_-]{8,}\.(js|css)$/, `${name} is not content-hashed`);
       const asset = await get(suite.server.url, `/console/assets/${name}`);

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 
@@ -37,13 +37,15 @@ export function buildConsole(): Promise<string> {
 
 let browser: Promise<Browser> | undefined;
 
-/** One headless Chromium per test process, closed when its tests end. */
+/** One headless Chromium per test process; the file's top-level `after` calls closeBrowser. */
 export function launchBrowser(): Promise<Browser> {
-  if (browser === undefined) {
-    browser = chromium.launch({ executablePath: CHROMIUM, headless: true });
-    after(async () => (await browser)?.close());
-  }
+  browser ??= chromium.launch({ executablePath: CHROMIUM, headless: true });
   return browser;
+}
+
+export async function closeBrowser(): Promise<void> {
+  await (await browser)?.close();
+  browser = undefined;
 }
 
 /** What a page printed to its console, and any uncaught error: a token or value must never appear there. */
@@ -56,6 +58,8 @@ export interface Watched {
 /** A fresh browser context (no storage shared with other tests) and page, 1280 px wide unless told. */
 export async function openPage(width = 1280): Promise<Watched> {
   const context = await (await launchBrowser()).newContext({ viewport: { width, height: 900 } });
+  // A control that never appears fails its test in seconds, not Playwright's default 30 s.
+  context.setDefaultTimeout(8_000);
   const page = await context.newPage();
   const logs: string[] = [];
   page.on('console', (message) => logs.push(`${message.type()}: ${message.text()}`));
@@ -69,14 +73,21 @@ export async function openPage(width = 1280): Promise<Watched> {
  */
 export async function tabTo(page: Page, target: ReturnType<Page['locator']>, limit = 60): Promise<void> {
   for (let presses = 0; presses < limit; presses++) {
-    if (await target.evaluate((element) => element === document.activeElement).catch(() => false)) return;
+    if (
+      await target.evaluate((element) => element === element.ownerDocument.activeElement).catch(() => false)
+    )
+      return;
     await page.keyboard.press('Tab');
   }
   throw new Error(`could not reach ${target} with ${limit} presses of Tab`);
 }
 
 /** With UPDATE_SCREENSHOTS=1 only: the page as docs/console/<name>.png (never in a normal run). */
-export async function screenshot(page: Page, name: string, options: { mask?: ReturnType<Page['locator']>[] } = {}) {
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { mask?: ReturnType<Page['locator']>[] } = {},
+) {
   if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, mask: options.mask ?? [] });
