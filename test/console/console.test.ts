@@ -106,7 +106,7 @@ if (NO_CHROMIUM !== undefined) {
         .getByRole('alert')
         .filter({ hasText: 'This API key lacks the EDIT_API_KEYS permission' });
       await alert.waitFor();
-      assert.match(await alert.innerText(), /Request ID: req_[0-9A-Z]+/);
+      assert.match((await alert.textContent()) ?? '', /Request ID: req_[0-9A-Z]+/);
       await screenshot(page, 'forbidden');
     });
   });
@@ -139,7 +139,7 @@ if (NO_CHROMIUM !== undefined) {
 
       const token = page.getByTestId('one-time-token');
       await token.waitFor();
-      const shown = (await token.innerText()).trim();
+      const shown = ((await token.textContent()) ?? '').trim();
       assert.match(shown, /^tsk_[0-9A-Za-z]{49}$/);
       await page.getByText('you will not see this token again').waitFor();
       await screenshot(page, 'key-token', { mask: [token] });
@@ -172,7 +172,7 @@ if (NO_CHROMIUM !== undefined) {
       await page.getByRole('button', { name: 'Roll token' }).click();
       const token = page.getByTestId('one-time-token');
       await token.waitFor();
-      const rolled = (await token.innerText()).trim();
+      const rolled = ((await token.textContent()) ?? '').trim();
       assert.notEqual(rolled, key.apiKey);
       assert.equal((await suite.call('GET', '/api/v1/me', { token: rolled })).status, 200);
       assert.equal(
@@ -235,7 +235,7 @@ if (NO_CHROMIUM !== undefined) {
       await page.getByRole('button', { name: 'Reveal current value' }).click();
       const revealed = page.getByTestId('revealed-value');
       await revealed.waitFor();
-      assert.equal((await revealed.innerText()).trim(), value);
+      assert.equal(((await revealed.textContent()) ?? '').trim(), value);
       await page.clock.fastForward(29_000);
       assert.equal(await revealed.count(), 1, 'hidden too early');
       await page.clock.fastForward(1_500);
@@ -342,6 +342,24 @@ if (NO_CHROMIUM !== undefined) {
     });
   });
 
+  describe('on a phone', () => {
+    test('390 px wide: every page fits the width (tables scroll inside their own frame)', async () => {
+      const { page } = await signIn(suite.server, suite.server.adminToken, 390);
+      for (const [path, title] of [
+        ['', /^Signed in as /],
+        ['keys', 'API keys'],
+        ['secrets', 'Secrets'],
+        ['audit', 'Audit log'],
+      ] as const) {
+        await page.goto(`${suite.server.url}/console/#/${path}`);
+        await heading(page, title).waitFor();
+        const width = await page.evaluate('document.documentElement.scrollWidth');
+        assert.ok((width as number) <= 390, `#/${path} is ${width} px wide`);
+        if (path === 'keys') await screenshot(page, 'keys-390', { fullPage: false });
+      }
+    });
+  });
+
   describe('where a token or a value may go', () => {
     test('never to localStorage, cookies, the URL or the console log; the token only to sessionStorage', async () => {
       const value = marker();
@@ -354,7 +372,7 @@ if (NO_CHROMIUM !== undefined) {
       await page.getByRole('button', { name: 'New key' }).click();
       await page.getByLabel('Name', { exact: true }).fill('leak check');
       await page.getByRole('button', { name: 'Create key' }).click();
-      const created = (await page.getByTestId('one-time-token').innerText()).trim();
+      const created = ((await page.getByTestId('one-time-token').textContent()) ?? '').trim();
       await page.getByRole('button', { name: 'I have copied it' }).click();
       await page.goto(`${suite.server.url}/console/#/secrets/leak-check`);
       await page.getByRole('button', { name: 'Reveal current value' }).click();
@@ -395,7 +413,7 @@ if (NO_CHROMIUM !== undefined) {
       await page.getByRole('button', { name: 'Save list' }).click();
       const warning = page.getByRole('alert').filter({ hasText: 'This list would lock you out' });
       await warning.waitFor();
-      assert.match(await warning.innerText(), /does not contain your address 127\.0\.0\.1/);
+      assert.match((await warning.textContent()) ?? '', /does not contain your address 127\.0\.0\.1/);
       await screenshot(page, 'allowlist');
       const unchanged = await suite.call('GET', '/api/v1/ip-allowlist', { token: suite.server.adminToken });
       assert.equal(unchanged.body.total, 0);

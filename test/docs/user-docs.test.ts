@@ -13,7 +13,8 @@ import { REPO_ROOT } from '../helpers/child-server.js';
 /** README.md and every file under docs/, as [path from the repository root, text]. */
 function userDocs(): [string, string][] {
   const docs = readdirSync(join(REPO_ROOT, 'docs'), { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
+    // Text only: the console's screenshots are images.
+    .filter((entry) => entry.isFile() && !entry.name.endsWith('.png'))
     .map((entry) => join(entry.parentPath, entry.name));
   return [join(REPO_ROOT, 'README.md'), ...docs].map((path) => [
     relative(REPO_ROOT, path),

@@ -86,9 +86,13 @@ export async function tabTo(page: Page, target: ReturnType<Page['locator']>, lim
 export async function screenshot(
   page: Page,
   name: string,
-  options: { mask?: ReturnType<Page['locator']>[] } = {},
+  options: { mask?: ReturnType<Page['locator']>[]; fullPage?: boolean } = {},
 ) {
   if (process.env.UPDATE_SCREENSHOTS !== '1') return;
   mkdirSync(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, mask: options.mask ?? [] });
+  await page.screenshot({
+    path: join(SCREENSHOTS, `${name}.png`),
+    fullPage: options.fullPage ?? true,
+    mask: options.mask ?? [],
+  });
 }
