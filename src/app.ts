@@ -27,6 +27,11 @@ import { secretRoutes } from './features/secrets/secrets.routes.js';
 import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
 import type { ScanningKeys } from './features/token-scanning/scanning-keys.js';
 import { tokenScanningRoutes } from './features/token-scanning/token-scanning.routes.js';
+import { createExpiryReminders, type ExpiryReminderOptions } from './features/webhooks/expiry-reminders.js';
+import { createDeliveryLoop, type DeliveryOptions } from './features/webhooks/webhook-delivery.js';
+import { createWebhookOutbox } from './features/webhooks/webhook-outbox.js';
+import { webhookRoutes } from './features/webhooks/webhooks.routes.js';
+import { createWebhookService } from './features/webhooks/webhooks.service.js';
 import { registerAccessControl } from './http/access.js';
 import { createAuthFailureBudget, NO_AUTH_FAILURE_BUDGET } from './http/auth-failures.js';
 import { BODY_LIMIT_BYTES, registerBodyParsers } from './http/body-parsers.js';
@@ -100,6 +105,11 @@ export interface AppOptions {
   lastUsedFlushMs?: number;
   /** The web console's built files (`npm run build`), served at /console/; DEFAULT_CONSOLE_DIR when unset. */
   consoleDir?: string;
+  /**
+   * Webhook delivery (TESSERA_WEBHOOK_ALLOW_PRIVATE, timeouts and retries) and the expiry
+   * reminders' scan; tests shorten the delays.
+   */
+  webhooks?: Partial<DeliveryOptions> & { reminders?: ExpiryReminderOptions };
 }
 
 /**
@@ -121,6 +131,8 @@ export interface App {
   secrets: SecretService;
   /** The keys' last uses seen by this process, written in batches (tests flush them at will). */
   lastUsed: LastUsed;
+  /** One scan for due expiry reminders now, rather than at the next timed one (tests move the clock). */
+  scanReminders(): Promise<void>;
 }
 
 /** Builds the HTTP application without listening: `main` adds the port, tests may use inject. */
@@ -182,11 +194,24 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerValidators(server);
   const metrics = options.metrics?.metrics ?? NO_METRICS;
   const measured = metrics.registry !== undefined;
+  const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
+  const outbox = createWebhookOutbox(bus, now);
+  const webhookOptions = { allowPrivate: false, ...options.webhooks };
+  const deliveries = createDeliveryLoop(options.store, options.keyring, outbox, now, webhookOptions, {
+    onAttempt: measured ? (ok) => metrics.webhookAttempted(ok) : undefined,
+    warn: (message) => server.log.warn(message),
+  });
+  const { auditExport } = options;
   const audit = createAuditLog({
     store: options.store,
     now,
-    onCommitted: options.auditExport,
+    onCommitted: (row) => {
+      auditExport?.(row);
+      // Outbox rows just committed on this node: send them now rather than at the next poll.
+      if (outbox.takeWritten()) deliveries.wake();
+    },
     onCommitDuration: measured ? (seconds) => metrics.auditCommitted(seconds) : undefined,
+    afterRecord: (trx, row) => outbox.afterRecord(trx, row),
   });
   const countsLost = (error: unknown) =>
     server.log.error({ err: error }, 'could not record counted denials in the audit log');
@@ -214,7 +239,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
   }
 
-  const bus = busFor(options.changeNotices ?? { mode: 'this-process' });
   const lookups = (cache: CacheName) =>
     measured ? (hit: boolean) => metrics.cacheLookup(cache, hit) : undefined;
   const cache =
@@ -286,12 +310,36 @@ export async function buildApp(options: AppOptions): Promise<App> {
     invalidate: cache === undefined ? undefined : (owner) => cache.invalidate(owner),
   });
   await server.register(roleRoutes, { service: roles });
+  await server.register(webhookRoutes, {
+    service: createWebhookService({
+      store: options.store,
+      keyring: options.keyring,
+      audit,
+      outbox,
+      now,
+      allowPrivate: webhookOptions.allowPrivate,
+      wake: () => deliveries.wake(),
+    }),
+  });
+  const reminders = createExpiryReminders(
+    options.store,
+    outbox,
+    now,
+    { wake: () => deliveries.wake(), warn: (message) => server.log.warn(message) },
+    options.webhooks?.reminders,
+  );
+  // Stopped before the store closes (it closes after the server): no hanging stop.
+  server.addHook('onClose', async () => {
+    await Promise.all([deliveries.stop(), reminders.stop()]);
+  });
   if (options.scanningKeys !== undefined) {
     await server.register(tokenScanningRoutes, { keys: options.scanningKeys, apiKeys });
   }
   await registerConsole(server, options.consoleDir ?? DEFAULT_CONSOLE_DIR);
   await server.ready();
-  return { server, apiKeys, secrets, lastUsed };
+  deliveries.start();
+  reminders.start();
+  return { server, apiKeys, secrets, lastUsed, scanReminders: () => reminders.scan() };
 }
 
 /** The bus the caches listen on, or none when nothing may be cached. */

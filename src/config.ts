@@ -46,6 +46,12 @@ export interface Config {
   readonly scanningPublicKeysFile: string | undefined;
   /** The bearer token of `GET /metrics`; unset: no metrics (the route is a 404). */
   readonly metricsToken: string | undefined;
+  /** Whether webhooks may point at loopback, private and link-local addresses. */
+  readonly webhookAllowPrivate: boolean;
+  /** How long one webhook POST may take, in seconds. */
+  readonly webhookTimeoutSeconds: number;
+  /** The first webhook retry's delay in seconds; each next one doubles (up to an hour). */
+  readonly webhookRetryBaseSeconds: number;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -227,5 +233,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     scanningPublicKeysFile: text(env, 'TESSERA_SCANNING_PUBLIC_KEYS_FILE'),
     workers: workers(env),
     metricsToken: metricsToken(env),
+    webhookAllowPrivate: boolean(env, 'TESSERA_WEBHOOK_ALLOW_PRIVATE', false),
+    webhookTimeoutSeconds: integer(env, 'TESSERA_WEBHOOK_TIMEOUT_SECONDS', 10, 1, 60),
+    webhookRetryBaseSeconds: integer(env, 'TESSERA_WEBHOOK_RETRY_BASE_SECONDS', 10, 1, 3600),
   });
 }

@@ -102,6 +102,11 @@ export async function startServer(config: Config) {
     trustProxy: config.trustProxy,
     secretVersionsKept: config.secretVersionsKept,
     secretReveal: config.secretReveal,
+    webhooks: {
+      allowPrivate: config.webhookAllowPrivate,
+      timeoutMs: config.webhookTimeoutSeconds * 1000,
+      retryBaseMs: config.webhookRetryBaseSeconds * 1000,
+    },
     ...(await metricsParts(config, store)),
     ...(scanningKeys === undefined ? {} : { scanningKeys }),
   });
@@ -217,7 +222,11 @@ async function clusterParts(config: Config, dialect: Dialect, startupLog: Warn) 
 async function metricsParts(config: Config, store: Store) {
   if (config.metricsToken === undefined) return {};
   const { createMetrics } = await import('./metrics/metrics.js');
-  const metrics = createMetrics({ poolStats: store.poolStats?.bind(store) });
+  const { countPending } = await import('./features/webhooks/webhooks.repository.js');
+  const metrics = createMetrics({
+    poolStats: store.poolStats?.bind(store),
+    webhookQueueDepth: () => countPending(store.db),
+  });
   const registry = metrics.registry as NonNullable<typeof metrics.registry>;
   if (!cluster.isWorker) return { metrics: { metrics, token: config.metricsToken } };
   const { processChannel } = await import('./cluster/ipc.js');

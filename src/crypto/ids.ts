@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-/** Resource ids are a two-letter kind prefix and 16 random lowercase hex digits (Cortex's shape). */
-export type IdPrefix = 'ak' | 'se';
+/** Resource ids (keys, secrets, webhooks, webhook deliveries and events) are a two-letter kind prefix and 16 random lowercase hex digits (Cortex's shape). */
+export type IdPrefix = 'ak' | 'se' | 'wh' | 'wd' | 'ev';
 
 export function generateId(prefix: IdPrefix): string {
   return prefix + randomBytes(8).toString('hex');

@@ -9,6 +9,11 @@ import type {
   SecretTable,
   SecretVersionTable,
 } from '../features/secrets/secrets.table.js';
+import type {
+  WebhookDeliveryTable,
+  WebhookReminderTable,
+  WebhookTable,
+} from '../features/webhooks/webhooks.table.js';
 import type { ListItemColumn } from './listing/define-listing.js';
 
 /**
@@ -27,6 +32,9 @@ export interface Database {
   ip_allowlist: IpAllowlistTable;
   roles: RoleTable;
   api_key_roles: ApiKeyRoleTable;
+  webhooks: WebhookTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_reminders: WebhookReminderTable;
 }
 
 /** See src/db/listing/page-blocks.ts. */

@@ -9,6 +9,7 @@ import { migration0006Roles } from './migrations/0006-roles.js';
 import { migration0007IpAllowlist } from './migrations/0007-ip-allowlist.js';
 import { migration0008ApiKeyExtras } from './migrations/0008-api-key-extras.js';
 import { migration0009SecretChanges } from './migrations/0009-secret-changes.js';
+import { migration0010Webhooks } from './migrations/0010-webhooks.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0007-ip-allowlist': migration0007IpAllowlist,
   '0008-api-key-extras': migration0008ApiKeyExtras,
   '0009-secret-changes': migration0009SecretChanges,
+  '0010-webhooks': migration0010Webhooks,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -6,5 +6,6 @@ export const PERMISSIONS = [
   'VIEW_AUDIT_LOGS',
   'CONFIGURE_IP_ALLOWLIST',
   'EDIT_ROLES',
+  'EDIT_WEBHOOKS',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];

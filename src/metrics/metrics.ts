@@ -23,6 +23,8 @@ export interface Metrics {
   /** An audited change committed: from the start of its transaction to its commit. */
   auditCommitted(seconds: number): void;
   cacheLookup(cache: CacheName, hit: boolean): void;
+  /** A webhook delivery attempt ended: delivered (2xx) or failed (any other end). */
+  webhookAttempted(delivered: boolean): void;
 }
 
 /** Metrics off (TESSERA_METRICS_TOKEN unset): every call is a no-op. */
@@ -31,12 +33,19 @@ export const NO_METRICS: Metrics = Object.freeze({
   requestEnded() {},
   auditCommitted() {},
   cacheLookup() {},
+  webhookAttempted() {},
 });
 
 /** Short requests dominate: the buckets are finer below 50 ms. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics(options: { poolStats?: (() => PoolStats) | undefined } = {}): Metrics {
+export interface MetricsOptions {
+  poolStats?: (() => PoolStats) | undefined;
+  /** Webhook deliveries waiting to be sent, fleet-wide (read from storage at each scrape). */
+  webhookQueueDepth?: (() => Promise<number>) | undefined;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
   const requests = new Counter({
@@ -74,7 +83,27 @@ export function createMetrics(options: { poolStats?: (() => PoolStats) | undefin
     labelNames: ['cache', 'result'] as const,
     registers: [registry],
   });
-  const { poolStats } = options;
+  const webhookAttempts = new Counter({
+    name: 'tessera_webhook_deliveries_total',
+    help: 'Webhook delivery attempts, by result: delivered (a 2xx answer) or failed (to be retried, or given up).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const delivered = webhookAttempts.labels('delivered');
+  const failed = webhookAttempts.labels('failed');
+  const { poolStats, webhookQueueDepth } = options;
+  if (webhookQueueDepth !== undefined) {
+    new Gauge({
+      name: 'tessera_webhook_queue_depth',
+      help: 'Webhook deliveries waiting to be sent (pending), across the fleet: the same on every worker, so not summed.',
+      // Every worker reads the same table: the primary reports one reading, not their sum.
+      aggregator: 'max',
+      registers: [registry],
+      async collect() {
+        this.set(await webhookQueueDepth());
+      },
+    });
+  }
   if (poolStats !== undefined) {
     new Gauge({
       name: 'tessera_db_pool_connections',
@@ -127,6 +156,9 @@ export function createMetrics(options: { poolStats?: (() => PoolStats) | undefin
         lookupSeries.set(key, series);
       }
       series.inc();
+    },
+    webhookAttempted(ok) {
+      (ok ? delivered : failed).inc();
     },
   };
 }

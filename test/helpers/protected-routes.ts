@@ -13,6 +13,7 @@ import { createKey, role } from './keys.js';
 import { ROLE_ROUTES } from './roles.js';
 import { SECRET_ROUTES } from './secrets.js';
 import type { MatrixRow, ProtectedRoute, PublicRoute, RouteContext, Vars } from './security.js';
+import { WEBHOOK_ROUTES } from './webhooks.js';
 
 let created = 0;
 
@@ -57,6 +58,7 @@ export const PROTECTED_ROUTES: readonly ProtectedRoute[] = [
   ...AUDIT_ROUTES,
   ...IP_ALLOWLIST_ROUTES,
   ...ROLE_ROUTES,
+  ...WEBHOOK_ROUTES,
 ];
 
 /** SPEC §9's routes that need no token: health probes (unmetered) and the API reference. */

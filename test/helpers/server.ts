@@ -31,6 +31,8 @@ export interface TestServer {
   advance(ms: number): void;
   /** Writes the keys' last uses this server has seen now, instead of at its next timed flush. */
   flushLastUsed(): Promise<void>;
+  /** Scans for due webhook expiry reminders now (after `advance`), instead of at the next timed scan. */
+  scanReminders(): Promise<void>;
   /**
    * Stops the server, then runs the leak scan over what it left (test/helpers/sensitive.ts) and
    * throws a LeakError if a token, secret value or master key turns up; the data folder is removed
@@ -88,6 +90,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       ...(options.secretReveal === undefined ? {} : { secretReveal: options.secretReveal }),
       ...(options.auditExport === undefined ? {} : { auditExport: options.auditExport }),
       ...options.app,
+      // The tests' receivers listen on 127.0.0.1 (a test shows it refused without this).
+      webhooks: { allowPrivate: true, ...options.app?.webhooks },
     });
     await app.apiKeys.bootstrap(adminToken);
     address = await app.server.listen({ host: '127.0.0.1', port: 0 });
@@ -99,7 +103,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     await dispose({ drop: options.dataDir === undefined });
     throw error;
   }
-  const { server, lastUsed } = app;
+  const { server, lastUsed, scanReminders } = app;
   let closed: Promise<void> | undefined;
   return {
     url: address,
@@ -113,6 +117,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       offset += ms;
     },
     flushLastUsed: () => lastUsed.flush(),
+    scanReminders,
     close() {
       // Once only, however often it is called (a test and its cleanup hook may both close).
       closed ??= (async () => {

@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   'VIEW_AUDIT_LOGS',
   'CONFIGURE_IP_ALLOWLIST',
   'EDIT_ROLES',
+  'EDIT_WEBHOOKS',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -65,6 +65,11 @@ export interface AuditLogDeps {
   onCommitted?: (row: AuditEventRow) => void;
   /** Told, in seconds, how long each audited change took from its start to its commit (metrics). */
   onCommitDuration?: ((seconds: number) => void) | undefined;
+  /**
+   * Runs in the change's transaction right after each event is written (the webhook outbox), so
+   * that what it writes commits or rolls back with the change. Undefined: nothing to do.
+   */
+  afterRecord?: ((trx: Kysely<Database>, row: AuditEventRow) => Promise<void> | undefined) | undefined;
 }
 
 /**
@@ -109,7 +114,7 @@ const insertEvent = compiledInsert('audit_events', {
  * every statement of every change one after the other on one connection: creates ran at half the
  * rate.)
  */
-export function createAuditLog({ store, now, onCommitted, onCommitDuration }: AuditLogDeps) {
+export function createAuditLog({ store, now, onCommitted, onCommitDuration, afterRecord }: AuditLogDeps) {
   const grouped = store.dialect === 'sqlite';
   /**
    * SQLite only: the last event written in the batch being committed. Batches run one at a time,
@@ -214,6 +219,7 @@ export function createAuditLog({ store, now, onCommitted, onCommitDuration }: Au
           return await work(trx, async (event) => {
             const row = await append(trx, event);
             rows.push(row);
+            await afterRecord?.(trx, row);
             return Number(row.seq);
           });
         } catch (error) {

@@ -5,6 +5,12 @@ import { FORGET_WITHIN_MS, forgetOverwrittenData } from '../../db/connect.js';
 import type { Store } from '../../db/database.js';
 import { createAuditLog, systemActor } from '../audit/audit.log.js';
 import { rewrapSecretVersion, versionsWrappedBy } from '../secrets/secrets.repository.js';
+import { SECRET_VERSION as WEBHOOK_SECRET_VERSION } from '../webhooks/webhook-secrets.js';
+import {
+  countWebhooksWrappedBy,
+  rewrapWebhookSecret,
+  webhooksWrappedBy,
+} from '../webhooks/webhooks.repository.js';
 import { KeyringError, linkFor, reachableKeys } from './keyring.js';
 import * as repo from './keyring.repository.js';
 
@@ -53,7 +59,7 @@ const sleep = (ms: number, signal?: AbortSignal) =>
  *  2. switch: the new key becomes active, the old one `previous`; nodes write under the new key
  *     from their next write on (a write checks the active key inside its transaction);
  *  3. rewrap: data keys still wrapped under the old key are re-wrapped in batches (values are
- *     not re-encrypted: only their 32-byte data keys);
+ *     not re-encrypted: only their 32-byte data keys): secret versions' and webhook secrets';
  *  4. retire: once none is left, the old key is `retired` and both links are erased, so the old
  *     key can no longer read anything stored from now on.
  */
@@ -135,11 +141,45 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
     const previousKey = reachableKeys(rows, [current, next]).get(previous.key_id);
     if (previousKey === undefined)
       throw new KeyringError(`key ${previous.key_id} cannot be reached to re-wrap its data`);
-    const total = await repo.countSecretVersions(db, previous.key_id);
+    const wrappedBy = async (trx: typeof db, keyId: string) =>
+      (await repo.countSecretVersions(trx, keyId)) + (await countWebhooksWrappedBy(trx, keyId));
+    const total = await wrappedBy(db, previous.key_id);
     const graceMs = options.graceMs ?? 5000;
     let graced = false;
     for (;;) {
       check();
+      // Webhook secrets first: few, and sealed like values (webhook-secrets.ts).
+      const webhooks = await webhooksWrappedBy(db, previous.key_id, batchSize);
+      if (webhooks.length > 0) {
+        const updates = webhooks.map((row) => ({
+          row,
+          sealed: rewrapDataKey(
+            previousKey,
+            next,
+            { iv: row.dek_iv, data: row.dek_data },
+            row.id,
+            WEBHOOK_SECRET_VERSION,
+          ),
+        }));
+        await db.transaction().execute(async (trx) => {
+          for (const { row, sealed } of updates) {
+            await rewrapWebhookSecret(trx, row.id, previous.key_id, {
+              keyId: next.id,
+              iv: sealed.iv,
+              data: sealed.data,
+            });
+          }
+        });
+        rewrapped += webhooks.length;
+        const shownTotal = Math.max(total, rewrapped);
+        report({
+          phase: 'rewrap',
+          message: `re-wrapped ${rewrapped} of ${shownTotal} data keys`,
+          done: rewrapped,
+          total: shownTotal,
+        });
+        continue;
+      }
       const batch = await versionsWrappedBy(db, previous.key_id, batchSize);
       if (batch.length > 0) {
         // Crypto first, then one short transaction per batch.
@@ -184,7 +224,7 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
       }
       // Retire only when nothing is left, checked in the same transaction that retires.
       const retired = await audit.run(async (trx, record) => {
-        if ((await repo.countSecretVersions(trx, previous.key_id)) > 0) return false;
+        if ((await wrappedBy(trx, previous.key_id)) > 0) return false;
         await repo.setMasterKeyState(trx, previous.key_id, 'retired');
         await repo.setMasterKeyLink(trx, previous.key_id, null);
         await repo.setMasterKeyLink(trx, next.id, null);
