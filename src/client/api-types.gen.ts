@@ -1917,7 +1917,7 @@ export interface paths {
                              */
                             lastUsedDate: string | null;
                             /** @description Effective permissions: the union over the roles. */
-                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                             /** @description The secret permissions this key holds on some secrets only (through custom roles with `secretTags`), each with the tag patterns it reaches. A permission held but absent here reaches every secret. */
                             secretScopes: {
                                 CREATE_SECRETS?: string[];
@@ -5612,7 +5612,7 @@ export interface paths {
                                 tag: string;
                                 name: string;
                                 description: string | null;
-                                permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                                permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                                 secretTags: string[] | null;
                                 /** Format: date-time */
                                 createdDate: string;
@@ -5844,7 +5844,7 @@ export interface paths {
                         /** @description Up to 4096 characters. Tab and newline are its only control characters. */
                         description?: string | null;
                         /** @description What the role grants; kept once each, in the order of the permissions table. */
-                        permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                        permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                         /** @description Limits the role's CREATE_SECRETS and READ_SECRET_VALUES to secrets whose tag matches one of these patterns; `*` matches any run of characters (`deploy-*`). null: every secret. */
                         secretTags?: string[] | null;
                     };
@@ -5862,7 +5862,7 @@ export interface paths {
                             tag: string;
                             name: string;
                             description: string | null;
-                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                             secretTags: string[] | null;
                             /** Format: date-time */
                             createdDate: string;
@@ -6134,7 +6134,7 @@ export interface paths {
                             tag: string;
                             name: string;
                             description: string | null;
-                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                             secretTags: string[] | null;
                             /** Format: date-time */
                             createdDate: string;
@@ -6393,7 +6393,7 @@ export interface paths {
                         /** @description Up to 4096 characters. Tab and newline are its only control characters. */
                         description?: string | null;
                         /** @description What the role grants; kept once each, in the order of the permissions table. */
-                        permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                        permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                         /** @description Limits the role's CREATE_SECRETS and READ_SECRET_VALUES to secrets whose tag matches one of these patterns; `*` matches any run of characters (`deploy-*`). null: every secret. */
                         secretTags?: string[] | null;
                     };
@@ -6411,7 +6411,7 @@ export interface paths {
                             tag: string;
                             name: string;
                             description: string | null;
-                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES")[];
+                            permissions: ("EDIT_API_KEYS" | "CREATE_SECRETS" | "READ_SECRET_VALUES" | "VIEW_AUDIT_LOGS" | "CONFIGURE_IP_ALLOWLIST" | "EDIT_ROLES" | "EDIT_WEBHOOKS")[];
                             secretTags: string[] | null;
                             /** Format: date-time */
                             createdDate: string;
@@ -6928,6 +6928,1851 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List webhooks
+         * @description Oldest first. Needs EDIT_WEBHOOKS.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page number to return, 0-indexed. */
+                    page?: number;
+                    /** @description Number of results per page, 1 to 1000. */
+                    pageSize?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            webhooks: {
+                                /** @example wh3f9a0c1b2d4e5f60 */
+                                id: string;
+                                url: string;
+                                events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                                description: string | null;
+                                /** Format: date-time */
+                                createdDate: string;
+                            }[];
+                            /** @description The page served (0-indexed). */
+                            page: number;
+                            /** @description Items in all pages. */
+                            total: number;
+                            /** @description ceil(total / pageSize); 0 when empty. */
+                            totalPages: number;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a webhook
+         * @description Answers 200 with the webhook and its signing `secret`, shown this once. The URL is checked now (its host resolved) and again at each delivery. Needs EDIT_WEBHOOKS.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An http or https URL without credentials, at most 2048 characters. Loopback, private and link-local addresses are refused unless TESSERA_WEBHOOK_ALLOW_PRIVATE=true. */
+                        url: string;
+                        /** @description The events the endpoint receives (at least one); each kept once, in the order of the events table. */
+                        events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                        /** @description Up to 4096 characters. Tab and newline are its only control characters. */
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description The webhook, with its signing secret: shown this once. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example wh3f9a0c1b2d4e5f60 */
+                            id: string;
+                            url: string;
+                            events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                            description: string | null;
+                            /** Format: date-time */
+                            createdDate: string;
+                            /** @description Keys the HMAC-SHA256 of every delivery (Tessera-Signature). Shown only in this answer. */
+                            secret: string;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook
+         * @description Needs EDIT_WEBHOOKS.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A webhook (Tessera extension): an endpoint that receives signed events. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example wh3f9a0c1b2d4e5f60 */
+                            id: string;
+                            url: string;
+                            events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                            description: string | null;
+                            /** Format: date-time */
+                            createdDate: string;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        /**
+         * Replace a webhook
+         * @description Replaces the URL, the events and the description (omitted: null); the signing secret stays. Needs EDIT_WEBHOOKS.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description An http or https URL without credentials, at most 2048 characters. Loopback, private and link-local addresses are refused unless TESSERA_WEBHOOK_ALLOW_PRIVATE=true. */
+                        url: string;
+                        /** @description The events the endpoint receives (at least one); each kept once, in the order of the events table. */
+                        events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                        /** @description Up to 4096 characters. Tab and newline are its only control characters. */
+                        description?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description A webhook (Tessera extension): an endpoint that receives signed events. */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example wh3f9a0c1b2d4e5f60 */
+                            id: string;
+                            url: string;
+                            events: ("api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked")[];
+                            description: string | null;
+                            /** Format: date-time */
+                            createdDate: string;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Answers 200 with an empty body; deliveries not yet sent are dropped. Any request body is ignored. Needs EDIT_WEBHOOKS.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted (empty body). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a webhook's deliveries
+         * @description Newest first: each event sent (or to be sent) to this webhook, its status, attempts and last response status. Needs EDIT_WEBHOOKS.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Page number to return, 0-indexed. */
+                    page?: number;
+                    /** @description Number of results per page, 1 to 1000. */
+                    pageSize?: number;
+                };
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            deliveries: {
+                                /** @description The delivery (one event for this webhook). */
+                                id: string;
+                                /** @description The Tessera-Event-Id header: the same for every webhook of the event. */
+                                eventId: string;
+                                /** @enum {string} */
+                                eventType: "api_key.created" | "api_key.updated" | "api_key.rolled" | "api_key.deleted" | "api_key.expiring" | "api_key.expired" | "secret.created" | "secret.updated" | "secret.deleted" | "token.leaked";
+                                /**
+                                 * @description PENDING: not delivered yet (being retried); FAILED: given up after a day of retries.
+                                 * @enum {string}
+                                 */
+                                status: "PENDING" | "DELIVERED" | "FAILED";
+                                attempts: number;
+                                /** @description The receiver's last HTTP status; null: none yet, or no answer. */
+                                responseStatus: number | null;
+                                /** @description Why the last attempt failed, in a few words. */
+                                error: string | null;
+                                /** Format: date-time */
+                                createdDate: string;
+                                /** Format: date-time */
+                                attemptedDate: string | null;
+                            }[];
+                            /** @description The page served (0-indexed). */
+                            page: number;
+                            /** @description Items in all pages. */
+                            total: number;
+                            /** @description ceil(total / pageSize); 0 when empty. */
+                            totalPages: number;
+                        };
+                    };
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a delivery again
+         * @description Makes the delivery pending again, due at once, with its attempts counted from zero; the same event id and body are sent. Answers 200 with an empty body. Needs EDIT_WEBHOOKS.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The webhook's id. */
+                    id: string;
+                    /** @description The delivery's id. */
+                    deliveryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Queued again (empty body). */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid input: see `violations`. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Missing, malformed, unknown, expired or deleted token. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description The key lacks the permission this call needs, or the IP allowlist or the key's `allowedIps` refuses the caller's address. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description No such resource. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Rate limited: retry after `Retry-After` seconds. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Unexpected error; the body never carries internals. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+                /** @description Storage unavailable. */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            /** @enum {string} */
+                            type: "BAD_REQUEST" | "UNAUTHORIZED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "TOO_MANY_REQUESTS" | "REQUEST_HEADER_FIELDS_TOO_LARGE" | "UNHANDLED_EXCEPTION" | "SERVICE_UNAVAILABLE";
+                            title: string;
+                            status: number;
+                            detail: string;
+                            instance: string;
+                            message: string;
+                            details: string;
+                            httpStatus: number;
+                            requestId: string;
+                            /** @description Seconds to wait (429 only). */
+                            retryAfter?: number;
+                            /** @description One entry per invalid field (400 only). */
+                            violations?: {
+                                title: string;
+                                description: string;
+                                /** @example /body/name */
+                                pointer: string;
+                                paths: string[];
+                                /** @enum {string} */
+                                violationType: "MUST";
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
