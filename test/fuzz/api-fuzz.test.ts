@@ -27,6 +27,7 @@ import { createRole } from '../helpers/roles.js';
 import { createSecret } from '../helpers/secrets.js';
 import { useTestServer } from '../helpers/server.js';
 import { DEFAULT_ROLES } from '../helpers/spec.js';
+import { ALL_EVENTS, CLOSED_PORT_URL, createWebhook } from '../helpers/webhooks.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_101);
 // PGlite runs in this process and is several times slower than SQLite: fewer runs by default.
@@ -76,6 +77,16 @@ const BODY_EXAMPLES: Record<string, fc.Arbitrary<unknown>> = {
     { entries: [{ address: '127.0.0.1', description: 'the fuzzer' }, { address: '::1' }] },
     { entries: [{ address: '10.0.0.0/8', description: 'elsewhere' }, { address: '2001:db8::/32' }] },
   ),
+  // Receivers on a closed local port: the fuzzer's webhooks send no traffic anywhere.
+  'POST /api/v1/webhooks': fc.record({
+    url: fc.constantFrom(CLOSED_PORT_URL, 'http://127.0.0.1:9/other'),
+    events: fc.subarray([...ALL_EVENTS], { minLength: 1 }),
+    description: fc.constantFrom('made by the fuzzer', null),
+  }),
+  'PUT /api/v1/webhooks/{id}': fc.record({
+    url: fc.constant(CLOSED_PORT_URL),
+    events: fc.subarray([...ALL_EVENTS], { minLength: 1 }),
+  }),
   'POST /api/v1/ip-allowlist/validate': fc.constant({
     entries: [{ address: '10.0.0.0/8', description: 'fuzz' }, { address: 'not an address' }],
   }),
@@ -154,6 +165,37 @@ const suite = useTestServer(
               return [secret.tag, secret.id];
             },
             harvest: { operation: 'POST /api/v1/secrets', identifiers: (body) => [body.tag, body.id] },
+          },
+          3,
+        ),
+      ],
+      [
+        'id',
+        new IdentifierPool(
+          {
+            create: async () => [
+              (await createWebhook(suite.server, CLOSED_PORT_URL, ['api_key.created'])).id,
+            ],
+            harvest: { operation: 'POST /api/v1/webhooks', identifiers: (body) => [body.id] },
+          },
+          3,
+        ),
+      ],
+      [
+        // Deliveries of the webhooks above (made by creating a key they hear of).
+        'deliveryId',
+        new IdentifierPool(
+          {
+            create: async () => {
+              const webhook = await createWebhook(suite.server, CLOSED_PORT_URL, ['api_key.created']);
+              await createKey(suite.server, { name: 'fuzz delivery' });
+              const row = await suite.server.store.db
+                .selectFrom('webhook_deliveries')
+                .select('id')
+                .where('webhook_id', '=', webhook.id)
+                .executeTakeFirstOrThrow();
+              return [row.id];
+            },
           },
           3,
         ),

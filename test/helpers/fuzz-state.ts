@@ -4,7 +4,7 @@
  * request, so a change is pinned to the request that made it.
  *
  * The tables are found by introspection, so a new table is watched without touching the tests.
- * `audit_events` is apart: denied calls are recorded by design (401 and 403, see
+ * The webhook outbox is left out (BACKGROUND_TABLES). `audit_events` is apart: denied calls are recorded by design (401 and 403, see
  * src/features/audit/audit.denials.ts), so its new rows are returned for the caller to judge.
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +12,11 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, Dialect } from '../../src/db/database.js';
 
 const AUDIT_EVENTS = 'audit_events';
+/**
+ * Written on the server's own time, not by a request: the webhook delivery loop records each
+ * attempt's outcome whenever it runs, so a change there cannot be pinned to the request beside it.
+ */
+const BACKGROUND_TABLES = new Set(['webhook_deliveries']);
 
 export interface Snapshot {
   /** Table name → `rows:hash`. */
@@ -52,7 +57,7 @@ export class StoreState {
     const tables = (await db.introspection.getTables())
       .filter((t) => schema === undefined || t.schema === schema)
       .map((t) => t.name)
-      .filter((name) => name !== AUDIT_EVENTS)
+      .filter((name) => name !== AUDIT_EVENTS && !BACKGROUND_TABLES.has(name))
       .sort();
     return new StoreState(db, dialect, tables);
   }
