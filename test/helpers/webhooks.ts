@@ -12,6 +12,8 @@ export interface ReceivedEvent {
   headers: IncomingHttpHeaders;
   body: string;
   json: Record<string, any>;
+  /** Date.now() when the body had arrived (for the latency the tests report). */
+  receivedAt: number;
 }
 
 /**
@@ -37,7 +39,7 @@ export class Receiver {
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        this.received.push({ headers: req.headers, body, json: JSON.parse(body) });
+        this.received.push({ headers: req.headers, body, json: JSON.parse(body), receivedAt: Date.now() });
         const answer = () => {
           res.statusCode = this.status;
           res.end('receiver body, never stored');
