@@ -101,6 +101,7 @@ describe('no privilege escalation', () => {
         'VIEW_AUDIT_LOGS',
         'CONFIGURE_IP_ALLOWLIST',
         'EDIT_ROLES',
+        'EDIT_WEBHOOKS',
       ),
       {
         name: 'an admin',
