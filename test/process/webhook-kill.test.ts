@@ -111,4 +111,46 @@ describe('webhooks: a process killed mid-delivery', { skip }, () => {
       );
     });
   });
+
+  test(`${dialect}: a graceful stop does not wait for a receiver that never answers`, {
+    timeout: 60_000,
+  }, async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-hook-stop-'));
+    const storage: Storage | undefined = dialect === 'postgres' ? await createSchema() : undefined;
+    const receiver = await startReceiver();
+    const adminToken = generateToken();
+    const server = spawnServer('hooks-stop', {
+      TESSERA_HOST: '127.0.0.1',
+      TESSERA_DATA_DIR: dataDir,
+      TESSERA_MASTER_KEY: randomBytes(32).toString('base64'),
+      TESSERA_BOOTSTRAP_TOKEN: adminToken,
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_WEBHOOK_ALLOW_PRIVATE: 'true',
+      // Longer than the stop may take: the stop must cut the delivery off, not wait for it.
+      TESSERA_WEBHOOK_TIMEOUT_SECONDS: '60',
+      ...(storage === undefined ? {} : { DATABASE_URL: storage.url }),
+    });
+    t.after(async () => {
+      await server.kill();
+      await receiver.stop();
+      await storage?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    await server.healthy;
+    const hook = await server.call('POST', '/api/v1/webhooks', {
+      token: adminToken,
+      body: { url: receiver.url, events: ['api_key.created'] },
+    });
+    assert.equal(hook.status, 200, hook.text);
+    receiver.hold = true;
+    const key = await server.call('POST', '/api/v1/auth/key', {
+      token: adminToken,
+      body: { name: 'in flight at the stop', roles: [{ type: 'DEFAULT', role: 'READ_ONLY' }] },
+    });
+    assert.equal(key.status, 200, key.text);
+    await eventually('a delivery in flight', () => receiver.received.length > 0);
+    // stop(): SIGTERM, then SIGKILL after 5 s; a graceful exit is code 0.
+    await server.stop();
+    assert.equal(server.exitCode(), 0, server.stderr.join('\n'));
+  });
 });

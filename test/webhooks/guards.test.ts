@@ -115,6 +115,31 @@ describe('webhooks: the outbox commits and rolls back with its change', () => {
   });
 });
 
+describe('webhooks: finished deliveries are kept 30 days', () => {
+  const suite = useTestServer({ app: { webhooks: { pollMs: 50 } } });
+
+  test('a delivered delivery older than that is deleted; newer and pending ones stay', async () => {
+    const webhook = await createWebhook(suite.server, receiver.url, ['api_key.created']);
+    const deliveries = async () =>
+      (
+        await suite.call('GET', `/api/v1/webhooks/${webhook.id}/deliveries`, {
+          token: suite.server.adminToken,
+        })
+      ).body.deliveries as { eventId: string; status: string }[];
+    await createKey(suite.server, { name: 'old news' });
+    const [old] = await eventually('delivered', async () => {
+      const list = await deliveries();
+      return list.length === 1 && list[0]?.status === 'DELIVERED' ? list : undefined;
+    });
+    suite.server.advance(31 * 24 * 60 * 60 * 1000);
+    await createKey(suite.server, { name: 'fresh news' });
+    await eventually('the old delivery pruned, the new one delivered', async () => {
+      const list = await deliveries();
+      return list.length === 1 && list[0]?.eventId !== old?.eventId && list[0]?.status === 'DELIVERED';
+    });
+  });
+});
+
 describe('webhooks: metrics', () => {
   const token = generateToken();
   const suite = useTestServer({

@@ -23,6 +23,8 @@ export interface DeliveryOptions {
   giveUpAfterMs?: number;
   /** How often the loop looks for due deliveries when nothing woke it (default 1 s). */
   pollMs?: number;
+  /** How long delivered and given-up deliveries stay listed (default 30 days). */
+  keepMs?: number;
 }
 
 export interface DeliveryHooks {
@@ -36,6 +38,8 @@ const BATCH = 16;
 /** What of a failure is kept: a few words, never the response body. */
 const ERROR_MAX = 200;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Finished deliveries past `keepMs` are deleted this often (on every node: idempotent). */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /** The delay before the attempt after `attempts` failed ones. */
 export function retryDelayMs(attempts: number, baseMs: number, maxMs: number): number {
@@ -68,6 +72,8 @@ export function createDeliveryLoop(
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 60 * 60 * 1000;
   const giveUpAfterMs = options.giveUpAfterMs ?? DAY_MS;
   const pollMs = options.pollMs ?? 1_000;
+  const keepMs = options.keepMs ?? 30 * DAY_MS;
+  let prunedAt = 0;
   // The lease outlives a POST's timeout with room to record its outcome.
   const leaseMs = timeoutMs * 3;
   const node = `node-${process.pid}-${Math.random().toString(16).slice(2, 10)}`;
@@ -165,6 +171,11 @@ export function createDeliveryLoop(
   async function tick(): Promise<void> {
     // No webhook, nothing to send: answered from memory, so an idle node costs no query.
     if (!(await outbox.anyTakes(store.db, WEBHOOK_EVENTS))) return;
+    const startedAt = now().getTime();
+    if (startedAt - prunedAt >= PRUNE_EVERY_MS) {
+      prunedAt = startedAt;
+      await repo.pruneFinishedDeliveries(store.db, new Date(startedAt - keepMs).toISOString());
+    }
     for (;;) {
       again = false;
       const at = now();

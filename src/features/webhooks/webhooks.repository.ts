@@ -158,6 +158,15 @@ export async function resetDelivery(db: Db, webhookId: string, id: string, now: 
   return numUpdatedRows === 1n;
 }
 
+/** Deletes delivered and given-up deliveries created before `cutoff`: the outbox does not grow for ever. */
+export async function pruneFinishedDeliveries(db: Db, cutoff: string): Promise<void> {
+  await db
+    .deleteFrom('webhook_deliveries')
+    .where('status', 'in', ['DELIVERED', 'FAILED'])
+    .where('created_at', '<', cutoff)
+    .execute();
+}
+
 /** How many deliveries wait to be sent (the queue-depth gauge). */
 export async function countPending(db: Db): Promise<number> {
   const { count } = await db
