@@ -3,6 +3,7 @@ import { auditListing } from './audit/audit.listing.js';
 import { ipAllowlistListing } from './ip-allowlist/ip-allowlist.listing.js';
 import { rolesListing } from './roles/roles.listing.js';
 import { secretsListing } from './secrets/secrets.listing.js';
+import { deliveriesListing, webhooksListing } from './webhooks/webhooks.listing.js';
 
 /**
  * Every listed table's declaration: what the list-item backfill walks at start-up, and what the
@@ -14,4 +15,6 @@ export const LISTINGS = [
   auditListing,
   ipAllowlistListing,
   rolesListing,
+  webhooksListing,
+  deliveriesListing,
 ] as const;
