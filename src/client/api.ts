@@ -65,18 +65,6 @@ export type RevealedValue = RevealedValues['values'][number];
 export type KeyRolling = RequestBody<'/api/v1/auth/key/{cid}/roll', 'post'>;
 export type RolledApiKey = Reply<'/api/v1/auth/key/{cid}/roll', 'post'>;
 
-// The change feed: written out here until the OpenAPI document (and so the generated types)
-// carries it.
-
 /** `GET /api/v1/secrets/changes`: what changed after a cursor, and the cursor to ask from next. */
-export interface SecretChange {
-  id: string;
-  tag: string;
-  version: number | null;
-  action: string;
-  changedDate: string;
-}
-export interface SecretChangesPage {
-  changes: SecretChange[];
-  cursor: string;
-}
+export type SecretChangesPage = Reply<'/api/v1/secrets/changes', 'get'>;
+export type SecretChange = SecretChangesPage['changes'][number];

@@ -108,7 +108,8 @@ export async function runRun(argv: string[]): Promise<number> {
  * Follows the change feed until `signal` aborts, calling `restart` with the new values whenever a
  * change to a selected secret changes what the command would be given. A feed that fails is
  * retried with a doubling back-off (the command keeps running meanwhile); without a cursor (the
- * run began from the fallback snapshot) the first success compares the values at once.
+ * run began from the fallback snapshot, or the server no longer knows the cursor) the first
+ * success compares the values at once.
  */
 async function follow(
   client: TesseraClient,
@@ -142,6 +143,9 @@ async function follow(
       backoff = 1_000;
     } catch (error) {
       if (signal.aborted) return;
+      // A cursor older than the history the server keeps is refused: start again from now,
+      // comparing the values once, so no change in between is missed.
+      if (error instanceof TesseraProblem && error.status === 400) cursor = undefined;
       process.stderr.write(
         `tessera: warning: watching for changes: ${describeFailure(error)}; trying again\n`,
       );
