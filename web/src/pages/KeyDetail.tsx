@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { RolledKey } from '../api/types';
-import { ConfirmDialog } from '../components/ConfirmDialog';
+import { DeletePanel } from '../components/DeletePanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { OneTimeToken } from '../components/OneTimeToken';
 import { PageTitle } from '../components/PageTitle';
@@ -27,10 +27,8 @@ export function KeyDetail({ cid }: { cid: string }) {
   const [description, setDescription] = useState('');
   const [grace, setGrace] = useState(3600);
   const [rolled, setRolled] = useState<RolledKey | undefined>(undefined);
-  const [confirming, setConfirming] = useState(false);
   const save = useAction();
   const roll = useAction();
-  const remove = useAction();
   const [saved, setSaved] = useState(false);
 
   useEffect(() => {
@@ -162,31 +160,14 @@ export function KeyDetail({ cid }: { cid: string }) {
             </form>
           )}
 
-          <div class="panel">
-            <h2>Delete</h2>
-            <ErrorNotice error={remove.error} />
-            <button type="button" class="danger" onClick={() => setConfirming(true)}>
-              Delete key…
-            </button>
-          </div>
-          {confirming && (
-            <ConfirmDialog
-              title={`Delete the key “${key.name}”?`}
-              confirmLabel={`Delete “${key.name}”`}
-              busy={remove.busy}
-              onCancel={() => setConfirming(false)}
-              onConfirm={() => {
-                void remove
-                  .run(() => api.deleteKey(cid).then(() => true))
-                  .then((deleted) => {
-                    setConfirming(false);
-                    if (deleted === true) navigate('keys');
-                  });
-              }}
-            >
-              <p>Its token (…{key.last4}) stops working at once, on every node. This cannot be undone.</p>
-            </ConfirmDialog>
-          )}
+          <DeletePanel
+            what="key"
+            name={key.name}
+            remove={() => api.deleteKey(cid)}
+            onDeleted={() => navigate('keys')}
+          >
+            <p>Its token (…{key.last4}) stops working at once, on every node. This cannot be undone.</p>
+          </DeletePanel>
         </>
       )}
     </section>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { Paging, SecretChange } from '../api/types';
-import { ConfirmDialog } from '../components/ConfirmDialog';
 import { CopyButton } from '../components/CopyButton';
+import { DeletePanel } from '../components/DeletePanel';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Pager } from '../components/Pager';
 import { PageTitle } from '../components/PageTitle';
@@ -21,9 +21,7 @@ export function SecretDetail({ tag }: { tag: string }) {
   const [name, setName] = useState('');
   const [value, setValue] = useState('');
   const [saved, setSaved] = useState('');
-  const [confirming, setConfirming] = useState(false);
   const save = useAction();
-  const remove = useAction();
   const mayReveal = can('READ_SECRET_VALUES');
 
   useEffect(() => {
@@ -160,31 +158,14 @@ export function SecretDetail({ tag }: { tag: string }) {
             )}
           </div>
 
-          <div class="panel">
-            <h2>Delete</h2>
-            <ErrorNotice error={remove.error} />
-            <button type="button" class="danger" onClick={() => setConfirming(true)}>
-              Delete secret…
-            </button>
-          </div>
-          {confirming && (
-            <ConfirmDialog
-              title={`Delete the secret “${secret.tag}”?`}
-              confirmLabel={`Delete “${secret.tag}”`}
-              busy={remove.busy}
-              onCancel={() => setConfirming(false)}
-              onConfirm={() => {
-                void remove
-                  .run(() => api.deleteSecret(tag).then(() => true))
-                  .then((deleted) => {
-                    setConfirming(false);
-                    if (deleted === true) navigate('secrets');
-                  });
-              }}
-            >
-              <p>Its value and every version of it are deleted. This cannot be undone.</p>
-            </ConfirmDialog>
-          )}
+          <DeletePanel
+            what="secret"
+            name={secret.tag}
+            remove={() => api.deleteSecret(tag)}
+            onDeleted={() => navigate('secrets')}
+          >
+            <p>Its value and every version of it are deleted. This cannot be undone.</p>
+          </DeletePanel>
         </>
       )}
     </section>
