@@ -232,6 +232,9 @@ if (NO_CHROMIUM !== undefined) {
       assert.equal(await page.evaluate('navigator.clipboard.readText()'), value);
       assert.equal((await page.content()).includes(value), false, 'copying showed the value');
 
+      // The page's clock stands still from here, as a background tab's animation frames do: the
+      // 30 s count must start when the value is shown, not at the next frame.
+      await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1_000);
       await page.getByRole('button', { name: 'Reveal current value' }).click();
       const revealed = page.getByTestId('revealed-value');
       await revealed.waitFor();
@@ -242,6 +245,7 @@ if (NO_CHROMIUM !== undefined) {
       await revealed.waitFor({ state: 'detached' });
       assert.equal((await page.content()).includes(value), false);
       await page.getByRole('button', { name: 'Reveal current value' }).waitFor();
+      await page.clock.resume();
 
       // A new value makes a new version, listed with who made it.
       await page.getByLabel(/^New value/).fill(marker());

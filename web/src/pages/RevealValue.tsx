@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { useSession } from '../session-context';
 import { useAction } from '../use-load';
@@ -14,7 +14,9 @@ export function RevealValue({ tag, version }: { tag: string; version?: number })
   const { api } = useSession();
   const [value, setValue] = useState<string | undefined>(undefined);
   const action = useAction();
-  useEffect(() => {
+  // A layout effect runs as the value is put on the page; a plain effect waits for the next
+  // animation frame, which a background tab may never give, and the value would stay shown.
+  useLayoutEffect(() => {
     if (value === undefined) return;
     const timer = setTimeout(() => setValue(undefined), HIDE_AFTER_MS);
     return () => clearTimeout(timer);
