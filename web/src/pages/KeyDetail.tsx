@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import type { RolledKey } from '../api/types';
 import { DeletePanel } from '../components/DeletePanel';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -31,12 +31,15 @@ export function KeyDetail({ cid }: { cid: string }) {
   const roll = useAction();
   const [saved, setSaved] = useState(false);
 
-  useEffect(() => {
+  // The form starts from the key as first loaded, once per key: a later reload (after a roll)
+  // must not overwrite what the user is typing. As a layout effect, before anything can be typed.
+  const loadedCid = key?.cid;
+  useLayoutEffect(() => {
     if (key !== undefined) {
       setName(key.name);
       setDescription(key.description ?? '');
     }
-  }, [key]);
+  }, [loadedCid]);
 
   return (
     <section>

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import type { Paging, SecretChange } from '../api/types';
 import { CopyButton } from '../components/CopyButton';
 import { DeletePanel } from '../components/DeletePanel';
@@ -24,9 +24,12 @@ export function SecretDetail({ tag }: { tag: string }) {
   const save = useAction();
   const mayReveal = can('READ_SECRET_VALUES');
 
-  useEffect(() => {
+  // The form starts from the secret as first loaded, once per secret: a later reload must not
+  // overwrite what the user is typing (see KeyDetail).
+  const loadedId = secret?.id;
+  useLayoutEffect(() => {
     if (secret !== undefined) setName(secret.name);
-  }, [secret]);
+  }, [loadedId]);
 
   return (
     <section>
