@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { CreatedKey, NewKey, RoleRef } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { NameField } from '../components/NameField';
 import { fromLocalInput, lines } from '../format';
 import { useSession } from '../session-context';
 import { useAction } from '../use-load';
@@ -32,16 +33,7 @@ export function KeyCreate({ onCreated }: { onCreated(key: CreatedKey): void }) {
   return (
     <form class="panel" onSubmit={(event) => void submit(event)} aria-labelledby="new-key-title">
       <h2 id="new-key-title">New key</h2>
-      <label>
-        Name
-        <input
-          type="text"
-          required
-          maxLength={256}
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </label>
+      <NameField value={name} onChange={setName} />
       <label>
         Description (optional)
         <textarea

@@ -2,6 +2,7 @@ import { useLayoutEffect, useState } from 'preact/hooks';
 import type { RolledKey } from '../api/types';
 import { DeletePanel } from '../components/DeletePanel';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { NameField } from '../components/NameField';
 import { OneTimeToken } from '../components/OneTimeToken';
 import { PageTitle } from '../components/PageTitle';
 import { roleName, when } from '../format';
@@ -94,16 +95,7 @@ export function KeyDetail({ cid }: { cid: string }) {
             }}
           >
             <h2 id="edit-key-title">Name and description</h2>
-            <label>
-              Name
-              <input
-                type="text"
-                required
-                maxLength={256}
-                value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            </label>
+            <NameField value={name} onChange={setName} />
             <label>
               Description
               <textarea

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { Permission, Role, RoleInput } from '../api/types';
 import { PERMISSIONS } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { NameField } from '../components/NameField';
 import { lines } from '../format';
 import { useSession } from '../session-context';
 import { useAction } from '../use-load';
@@ -49,16 +50,7 @@ export function RoleForm({ role, onSaved, onCancel }: { role?: Role; onSaved(): 
           onInput={(e) => setTag(e.currentTarget.value)}
         />
       </label>
-      <label>
-        Name
-        <input
-          type="text"
-          required
-          maxLength={256}
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </label>
+      <NameField value={name} onChange={setName} />
       <label>
         Description (optional)
         <textarea

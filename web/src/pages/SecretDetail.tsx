@@ -3,6 +3,7 @@ import type { Paging, SecretChange } from '../api/types';
 import { CopyButton } from '../components/CopyButton';
 import { DeletePanel } from '../components/DeletePanel';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { NameField } from '../components/NameField';
 import { Pager } from '../components/Pager';
 import { PageTitle } from '../components/PageTitle';
 import { when } from '../format';
@@ -94,16 +95,7 @@ export function SecretDetail({ tag }: { tag: string }) {
             }}
           >
             <h2 id="edit-secret-title">Change name or value</h2>
-            <label>
-              Name
-              <input
-                type="text"
-                required
-                maxLength={256}
-                value={name}
-                onInput={(e) => setName(e.currentTarget.value)}
-              />
-            </label>
+            <NameField value={name} onChange={setName} />
             <label>
               New value (empty: keep the current one)
               <input

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Paging, Secret } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
+import { NameField } from '../components/NameField';
 import { Pager } from '../components/Pager';
 import { PageTitle } from '../components/PageTitle';
 import { SearchBox } from '../components/SearchBox';
@@ -32,16 +33,7 @@ function SecretCreate({ onCancel }: { onCancel(): void }) {
       }}
     >
       <h2 id="new-secret-title">New secret</h2>
-      <label>
-        Name
-        <input
-          type="text"
-          required
-          maxLength={256}
-          value={name}
-          onInput={(e) => setName(e.currentTarget.value)}
-        />
-      </label>
+      <NameField value={name} onChange={setName} />
       <label>
         Tag (letters, digits, - and _; how clients name it)
         <input
