@@ -6,6 +6,10 @@
 // whatever else the machine does over both sides; a ratio, unlike requests/s, carries over between
 // runs because each run measures its own bare server. The comparison is written to
 // bench/results/alternate-<time>.json beside the runs' own results.
+//
+// BENCH_AFTER_ENV (`NAME=value` pairs, space-separated, BENCH_ names only) applies to the after
+// side alone: with this checkout as the other one, it compares a setting in one sitting, e.g.
+// `BENCH_AFTER_ENV=BENCH_METRICS=1 npm run bench:alternate -- . 3` (what metrics cost).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -18,6 +22,8 @@ interface Side {
   label: 'before' | 'after';
   dir: string;
   commit: string;
+  /** Settings of this side only (BENCH_AFTER_ENV). */
+  env: Record<string, string>;
   /** Each run's rows, by "<phase> <scenario>". */
   runs: Map<string, Row>[];
 }
@@ -42,7 +48,11 @@ const resultFiles = (dir: string) =>
 function benchOnce(side: Side, round: number, keepDir: string): void {
   const before = resultFiles(side.dir);
   console.error(`\n=== round ${round}, ${side.label} (${side.commit}) ===`);
-  const run = spawnSync('npm', ['run', '--silent', 'bench'], { cwd: side.dir, stdio: 'inherit' });
+  const run = spawnSync('npm', ['run', '--silent', 'bench'], {
+    cwd: side.dir,
+    stdio: 'inherit',
+    env: { ...process.env, ...side.env },
+  });
   if (run.status !== 0) fail(`the bench failed in ${side.label} (exit ${run.status})`);
   const written = [...resultFiles(side.dir)].filter((f) => !before.has(f));
   if (written.length !== 1) fail(`expected one new results file in ${side.label}, found ${written.length}`);
@@ -80,8 +90,9 @@ function main() {
     .replaceAll(':', '-');
   const keepDir = join(ROOT, RESULTS, `alternate-${stamp}`);
   mkdirSync(keepDir, { recursive: true });
-  const before: Side = { label: 'before', dir: other, commit: commitOf(other), runs: [] };
-  const after: Side = { label: 'after', dir: ROOT, commit: commitOf(ROOT), runs: [] };
+  const afterEnv = afterSettings(process.env.BENCH_AFTER_ENV);
+  const before: Side = { label: 'before', dir: other, commit: commitOf(other), env: {}, runs: [] };
+  const after: Side = { label: 'after', dir: ROOT, commit: commitOf(ROOT), env: afterEnv, runs: [] };
   for (let round = 1; round <= rounds; round++) {
     // Who goes first alternates too: a machine that warms or cools over the sitting favours neither.
     const order = round % 2 === 1 ? [before, after] : [after, before];
@@ -102,7 +113,9 @@ function main() {
   });
   const fixed = (n: number | null) => (n === null ? '–' : n.toFixed(3));
   console.log(
-    `\nratio to bare, median of ${rounds} alternating runs each (before ${before.commit}, after ${after.commit})`,
+    `\nratio to bare, median of ${rounds} alternating runs each (before ${before.commit}, after ${after.commit}${
+      Object.keys(afterEnv).length === 0 ? '' : ` with ${process.env.BENCH_AFTER_ENV}`
+    })`,
   );
   console.log('| scenario | before | after | change | before runs | after runs |');
   console.log('|---|---|---|---|---|---|');
@@ -117,12 +130,27 @@ function main() {
   const file = join(keepDir, 'comparison.json');
   writeFileSync(
     file,
-    `${JSON.stringify({ stamp, rounds, env: benchEnv(), before: before.commit, after: after.commit, comparison }, null, 2)}\n`,
+    `${JSON.stringify(
+      { stamp, rounds, env: benchEnv(), afterEnv, before: before.commit, after: after.commit, comparison },
+      null,
+      2,
+    )}\n`,
   );
   console.log(`\nwritten: ${relative(ROOT, file)}`);
 }
 
-/** The bench settings both sides ran with. */
+/** BENCH_AFTER_ENV's pairs; anything but `BENCH_…=value` is refused, naming it. */
+function afterSettings(text: string | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const pair of (text ?? '').split(/\s+/).filter((p) => p !== '')) {
+    const match = /^(BENCH_[A-Z0-9_]+)=(.*)$/.exec(pair);
+    if (match === null) fail(`BENCH_AFTER_ENV: '${pair}' is not BENCH_NAME=value`);
+    settings[match[1] as string] = match[2] as string;
+  }
+  return settings;
+}
+
+/** The bench settings both sides ran with (BENCH_AFTER_ENV's are the after side's alone). */
 function benchEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_'))) as Record<
     string,

@@ -239,8 +239,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
   }
 
-  const lookups = (cache: CacheName) =>
-    measured ? (hit: boolean) => metrics.cacheLookup(cache, hit) : undefined;
+  const lookups = (cache: CacheName) => (measured ? metrics.cacheLookups(cache) : undefined);
   const cache =
     bus === undefined ? undefined : new TokenCache<AuthenticatedKey>(bus, Date.now, lookups('tokens'));
   const apiKeys = createApiKeyService({ store: options.store, now, cache, audit });
@@ -269,10 +268,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     versionsKept: options.secretVersionsKept ?? 10,
     revealEnabled: options.secretReveal ?? true,
     audit,
-    cache:
-      bus === undefined
-        ? undefined
-        : createSecretCaches(bus, measured ? (name, hit) => metrics.cacheLookup(name, hit) : undefined),
+    cache: bus === undefined ? undefined : createSecretCaches(bus, lookups),
     bus,
   });
   // Before the server waits for in-flight requests: polls waiting for a change answer at once,

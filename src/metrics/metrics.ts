@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type Count, precountedCounter, precountedHistogram, type Timing } from './precounted.js';
 
 /** The in-process caches whose look-ups are counted (see InvalidatedCache's `onLookup`). */
 export type CacheName = 'tokens' | 'secret-rows' | 'secret-versions' | 'ip-allowlist';
@@ -22,7 +23,8 @@ export interface Metrics {
   requestEnded(method: string, route: string, status: number, seconds: number): void;
   /** An audited change committed: from the start of its transaction to its commit. */
   auditCommitted(seconds: number): void;
-  cacheLookup(cache: CacheName, hit: boolean): void;
+  /** What a cache calls on each look-up, bound to its series once (InvalidatedCache's `onLookup`). */
+  cacheLookups(cache: CacheName): (hit: boolean) => void;
   /** A webhook delivery attempt ended: delivered (2xx) or failed (any other end). */
   webhookAttempted(delivered: boolean): void;
 }
@@ -32,7 +34,7 @@ export const NO_METRICS: Metrics = Object.freeze({
   registry: undefined,
   requestEnded() {},
   auditCommitted() {},
-  cacheLookup() {},
+  cacheLookups: () => () => {},
   webhookAttempted() {},
 });
 
@@ -48,49 +50,40 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tessera_process_' });
-  const requests = new Counter({
+  // What a request or a change touches is counted in plain numbers (precounted.ts); gauges,
+  // read at scrape time anyway, are prom-client's own.
+  const requests = precountedCounter(registry, {
     name: 'tessera_http_requests_total',
     help: 'Responses sent, by method, route pattern and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
   });
-  const durations = new Histogram({
+  const durations = precountedHistogram(registry, {
     name: 'tessera_http_request_duration_seconds',
     help: 'Time from the request to its response, by method and route pattern.',
-    labelNames: ['method', 'route'] as const,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
   });
-  const authFailures = new Counter({
+  const authFailures = precountedCounter(registry, {
     name: 'tessera_auth_failures_total',
     help: 'Requests refused 401: a missing, malformed, unknown, expired or replaced token.',
-    registers: [registry],
-  });
-  const rateLimited = new Counter({
+  }).series();
+  const rateLimited = precountedCounter(registry, {
     name: 'tessera_rate_limited_total',
     help: 'Requests refused 429: a key, a client or a failed-authentication budget spent.',
-    registers: [registry],
-  });
-  const audit = new Histogram({
+  }).series();
+  const audit = precountedHistogram(registry, {
     name: 'tessera_audit_commit_duration_seconds',
     help: 'Audited changes, from the start of their transaction to its commit (the change and its events).',
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const lookups = new Counter({
+  }).series();
+  const lookups = precountedCounter(registry, {
     name: 'tessera_cache_lookups_total',
     help: 'Look-ups of the in-process caches, by cache and result (hit or miss).',
-    labelNames: ['cache', 'result'] as const,
-    registers: [registry],
   });
-  const webhookAttempts = new Counter({
+  const webhookAttempts = precountedCounter(registry, {
     name: 'tessera_webhook_deliveries_total',
     help: 'Webhook delivery attempts, by result: delivered (a 2xx answer) or failed (to be retried, or given up).',
-    labelNames: ['result'] as const,
-    registers: [registry],
   });
-  const delivered = webhookAttempts.labels('delivered');
-  const failed = webhookAttempts.labels('failed');
+  const delivered = webhookAttempts.series({ result: 'delivered' });
+  const failed = webhookAttempts.series({ result: 'failed' });
   const { poolStats, webhookQueueDepth } = options;
   if (webhookQueueDepth !== undefined) {
     new Gauge({
@@ -119,46 +112,52 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     });
   }
 
-  // Every response passes here: the labelled children are kept, so that a request costs a map
-  // look-up and two additions, not prom-client's hashing of the label values.
-  const requestSeries = new Map<string, { count: Counter; duration: Histogram }>();
-  function seriesOf(method: string, route: string, status: number) {
-    const key = `${method} ${status} ${route}`;
-    let series = requestSeries.get(key);
+  /**
+   * A route's series by method, then its counts by status: found through two map look-ups and no
+   * string built, since every response passes here. Labels are route patterns, methods the caller
+   * has narrowed to a fixed set, and statuses: a bounded number of series.
+   */
+  const requestSeries = new Map<string, Map<string, { statuses: Map<number, Count>; timing: Timing }>>();
+  function seriesOf(method: string, route: string) {
+    let byMethod = requestSeries.get(route);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      requestSeries.set(route, byMethod);
+    }
+    let series = byMethod.get(method);
     if (series === undefined) {
-      series = {
-        count: requests.labels(method, route, String(status)) as unknown as Counter,
-        duration: durations.labels(method, route) as unknown as Histogram,
-      };
-      requestSeries.set(key, series);
+      series = { statuses: new Map(), timing: durations.series({ method, route }) };
+      byMethod.set(method, series);
     }
     return series;
   }
-  const lookupSeries = new Map<string, Counter>();
 
   return {
     registry,
     requestEnded(method, route, status, seconds) {
-      const series = seriesOf(method, route, status);
-      series.count.inc();
-      series.duration.observe(seconds);
-      if (status === 401) authFailures.inc();
-      else if (status === 429) rateLimited.inc();
+      const series = seriesOf(method, route);
+      let count = series.statuses.get(status);
+      if (count === undefined) {
+        count = requests.series({ method, route, status: String(status) });
+        series.statuses.set(status, count);
+      }
+      count.n++;
+      series.timing.observe(seconds);
+      if (status === 401) authFailures.n++;
+      else if (status === 429) rateLimited.n++;
     },
     auditCommitted(seconds) {
       audit.observe(seconds);
     },
-    cacheLookup(cache, hit) {
-      const key = `${cache}:${hit}`;
-      let series = lookupSeries.get(key);
-      if (series === undefined) {
-        series = lookups.labels(cache, hit ? 'hit' : 'miss') as unknown as Counter;
-        lookupSeries.set(key, series);
-      }
-      series.inc();
+    cacheLookups(cache) {
+      const hits = lookups.series({ cache, result: 'hit' });
+      const misses = lookups.series({ cache, result: 'miss' });
+      return (hit) => {
+        (hit ? hits : misses).n++;
+      };
     },
     webhookAttempted(ok) {
-      (ok ? delivered : failed).inc();
+      (ok ? delivered : failed).n++;
     },
   };
 }

@@ -25,18 +25,19 @@ export interface SecretCaches {
  */
 export function createSecretCaches(
   bus: ChangeNoticeBus,
-  onLookup?: (cache: 'secret-rows' | 'secret-versions', hit: boolean) => void,
+  /** Each cache's look-up counter, by the cache's name (the metrics). */
+  lookupsOf?: (cache: 'secret-rows' | 'secret-versions') => ((hit: boolean) => void) | undefined,
 ): SecretCaches {
   return {
     rows: new InvalidatedCache<SecretRow>(bus, {
       ownerOf: (row) => row.id,
-      onLookup: onLookup && ((hit) => onLookup('secret-rows', hit)),
+      onLookup: lookupsOf?.('secret-rows'),
       maxEntries: 10_000,
       ttlMs: 10_000,
     }),
     versions: new InvalidatedCache<SecretVersionRow>(bus, {
       ownerOf: (row) => row.secret_id,
-      onLookup: onLookup && ((hit) => onLookup('secret-versions', hit)),
+      onLookup: lookupsOf?.('secret-versions'),
       maxEntries: 4_096,
       ttlMs: 10_000,
     }),
