@@ -156,17 +156,39 @@ export async function apiKeyRoutes(
         response: { 200: meSchema, ...commonErrors },
       },
     },
-    async (request) => {
+    // Not async: the cached token check answers without a promise (maybe-promise.ts).
+    (request) => {
       const principal = principalOf<KeyPrincipal>(request);
       return {
-        ...principal.key,
+        ...grantsShown(principal),
         // This very request is a use: the cached key may predate it (and the last flush).
         lastUsedDate: lastUsed.latest(principal.cid) ?? principal.key.lastUsedDate,
-        permissions: sortedPermissions(principal.permissions),
-        secretScopes: Object.fromEntries(
-          [...principal.scopes].map(([permission, scope]) => [permission, scope.patterns]),
-        ),
       };
     },
   );
+}
+
+/** The key and its grants as `/me` shows them. */
+function showGrants(principal: KeyPrincipal) {
+  return Object.freeze({
+    ...principal.key,
+    permissions: sortedPermissions(principal.permissions),
+    secretScopes: Object.fromEntries(
+      [...principal.scopes].map(([permission, scope]) => [permission, scope.patterns]),
+    ),
+  });
+}
+
+/**
+ * Made once per principal: the token cache shares one frozen principal between all the requests
+ * it serves, so its sorted permissions and scopes are not rebuilt for each.
+ */
+const shownGrants = new WeakMap<KeyPrincipal, ReturnType<typeof showGrants>>();
+function grantsShown(principal: KeyPrincipal) {
+  let shown = shownGrants.get(principal);
+  if (shown === undefined) {
+    shown = showGrants(principal);
+    shownGrants.set(principal, shown);
+  }
+  return shown;
 }

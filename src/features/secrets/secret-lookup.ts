@@ -4,6 +4,7 @@ import { InvalidatedCache } from '../../cluster/invalidated-cache.js';
 import { looksLikeId } from '../../crypto/ids.js';
 import type { Database } from '../../db/database.js';
 import { NotFoundError } from '../../domain/errors.js';
+import type { MaybePromise } from '../../runtime/maybe-promise.js';
 import * as repo from './secrets.repository.js';
 import type { SecretRow, SecretVersionRow } from './secrets.table.js';
 
@@ -67,9 +68,10 @@ export function createSecretLookup(db: Kysely<Database>, caches: SecretCaches | 
   return {
     /**
      * The secret a path names (SPEC §5: an id first, then a tag; tags can never look like ids),
-     * from the cache when it holds it. The row is shared and frozen: never altered.
+     * from the cache when it holds it, at once (no promise: see maybe-promise.ts). The row is
+     * shared and frozen: never altered.
      */
-    async resolve(tagOrId: string): Promise<SecretRow> {
+    resolve(tagOrId: string): MaybePromise<SecretRow> {
       return rows?.get(tagOrId) ?? load(tagOrId);
     },
 

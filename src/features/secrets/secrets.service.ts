@@ -6,6 +6,7 @@ import type { Caller } from '../../domain/caller.js';
 import { ConflictError, ForbiddenError, InvalidInputError, violation } from '../../domain/errors.js';
 import type { ScopedPermission } from '../../domain/grants.js';
 import { offsetOf, type Page, type PageInfo, type PageQuery, pageInfo } from '../../domain/page.js';
+import { andThen, type MaybePromise } from '../../runtime/maybe-promise.js';
 import { type AuditLog, keyActor } from '../audit/audit.log.js';
 import type { Keyring } from '../keyring/keyring.js';
 import { type ChangeFeedQuery, createSecretChangeFeed, type RecordedChange } from './secret-change-feed.js';
@@ -57,15 +58,16 @@ export function createSecretService(deps: SecretServiceDeps) {
     versions: deps.cache?.versions,
   });
 
-  /** The secret a path names, if the caller's grants reach it (secret-scope.ts). */
-  async function reachable(
-    caller: Caller,
-    permission: ScopedPermission,
-    tagOrId: string,
-  ): Promise<SecretRow> {
-    const secret = await lookup.resolve(tagOrId);
-    requireReach(caller, permission, secret, tagOrId);
-    return secret;
+  /**
+   * The secret a path names, if the caller's grants reach it (secret-scope.ts): at once on a
+   * cache hit, so a cached read costs no promise; a refusal is a throw then, a rejection after a
+   * storage read (maybe-promise.ts).
+   */
+  function reachable(caller: Caller, permission: ScopedPermission, tagOrId: string): MaybePromise<SecretRow> {
+    return andThen(lookup.resolve(tagOrId), (secret) => {
+      requireReach(caller, permission, secret, tagOrId);
+      return secret;
+    });
   }
 
   function requireRevealOn(): void {
@@ -132,8 +134,9 @@ export function createSecretService(deps: SecretServiceDeps) {
       return repo.listSecrets(db, store.dialect, query, listScopeOf(caller));
     },
 
-    async get(caller: Caller, tagOrId: string): Promise<Secret> {
-      return toSecret(await reachable(caller, 'CREATE_SECRETS', tagOrId));
+    /** The cached read's path: no promise on a cache hit (the route sends what it answers). */
+    get(caller: Caller, tagOrId: string): MaybePromise<Secret> {
+      return andThen(reachable(caller, 'CREATE_SECRETS', tagOrId), toSecret);
     },
 
     /** A secret whatever any key may reach: for naming it in an audit record, never for an answer. */
