@@ -26,6 +26,11 @@ export function createLastUsed({ store, flushEveryMs = LAST_USED_FLUSH_MS, onErr
   /** One flush at a time, in order. */
   let flushing: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
+  /**
+   * The last time `latest` wrote out: a busy key's requests mostly fall in the same millisecond
+   * as another's, and turning a time into ISO text costs about as much as the rest of /me.
+   */
+  let written = { at: Number.NaN, text: '' };
 
   async function write(): Promise<void> {
     if (pending.size === 0) return;
@@ -52,7 +57,9 @@ export function createLastUsed({ store, flushEveryMs = LAST_USED_FLUSH_MS, onErr
     /** This process's latest unwritten use of `cid`, as an ISO date-time, if any. */
     latest(cid: string): string | undefined {
       const at = pending.get(cid) ?? writing.get(cid);
-      return at === undefined ? undefined : new Date(at).toISOString();
+      if (at === undefined) return undefined;
+      if (written.at !== at) written = { at, text: new Date(at).toISOString() };
+      return written.text;
     },
 
     /** Writes the uses seen so far (after any flush already running); never rejects. */
