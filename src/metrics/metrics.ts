@@ -132,6 +132,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return series;
   }
 
+  const lookupCounters = new Map<CacheName, (hit: boolean) => void>();
+
   return {
     registry,
     requestEnded(method, route, status, seconds) {
@@ -150,11 +152,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       audit.observe(seconds);
     },
     cacheLookups(cache) {
-      const hits = lookups.series({ cache, result: 'hit' });
-      const misses = lookups.series({ cache, result: 'miss' });
-      return (hit) => {
-        (hit ? hits : misses).n++;
-      };
+      // One pair of series per cache, however often it is asked for: a second would repeat them.
+      let counted = lookupCounters.get(cache);
+      if (counted === undefined) {
+        const hits = lookups.series({ cache, result: 'hit' });
+        const misses = lookups.series({ cache, result: 'miss' });
+        counted = (hit) => {
+          (hit ? hits : misses).n++;
+        };
+        lookupCounters.set(cache, counted);
+      }
+      return counted;
     },
     webhookAttempted(ok) {
       (ok ? delivered : failed).n++;

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { AggregatorRegistry, Counter, Histogram, Registry } from 'prom-client';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { precountedCounter, precountedHistogram } from '../../src/metrics/precounted.js';
 import { parsePrometheusText, type Sample } from '../helpers/prometheus-text.js';
 
@@ -84,4 +85,22 @@ describe('precounted metrics', () => {
     assert.deepEqual(ours, await summed([promClientRegistry(first), promClientRegistry(second)]));
     assert.ok(ours.length > 0);
   });
+});
+
+test('a cache asked for its look-up counter twice counts in one pair of series', async () => {
+  const metrics = createMetrics();
+  metrics.cacheLookups('tokens')(true);
+  metrics.cacheLookups('tokens')(true);
+  metrics.cacheLookups('tokens')(false);
+  const registry = metrics.registry as Registry;
+  const lookups = parsePrometheusText(await registry.metrics()).filter(
+    (s) => s.name === 'tessera_cache_lookups_total',
+  );
+  assert.deepEqual(
+    lookups.map((s) => [s.labels.result, s.value]),
+    [
+      ['hit', 2],
+      ['miss', 1],
+    ],
+  );
 });
