@@ -52,9 +52,9 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
   });
   let { error, results } = await migrator.migrateToLatest();
   // Kysely looks for its bookkeeping tables through a catalogue query over every schema of the
-  // database; another deployment dropping its schema at that moment fails the query with
-  // invalid_schema_name. Nothing was applied then: look again.
-  for (let attempt = 1; attempt <= 3 && isOtherSchemaGone(error); attempt++) {
+  // database; another deployment dropping its schema or a table at that moment fails the query.
+  // Nothing was applied then: look again.
+  for (let attempt = 1; attempt <= 3 && racedAnotherSchema(error, results); attempt++) {
     ({ error, results } = await migrator.migrateToLatest());
   }
   if (error !== undefined) {
@@ -65,7 +65,15 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
   return (results ?? []).map((r) => r.migrationName);
 }
 
-/** PostgreSQL's invalid_schema_name, raised while listing the tables of a schema being dropped. */
-function isOtherSchemaGone(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '3F000';
+/**
+ * Whether a migration run failed only because Kysely's catalogue query (it lists the tables of
+ * every schema, and resolves each by name) raced a drop elsewhere: PostgreSQL's
+ * invalid_schema_name (a schema being dropped) or undefined_table (a table being dropped, seen by
+ * the listing, gone when resolved), before any migration ran (no results). A failure inside a
+ * migration is never retried.
+ */
+export function racedAnotherSchema(error: unknown, results: readonly unknown[] | undefined): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code } = error as { code?: unknown };
+  return code === '3F000' || (code === '42P01' && results === undefined);
 }
