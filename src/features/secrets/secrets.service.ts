@@ -59,9 +59,10 @@ export function createSecretService(deps: SecretServiceDeps) {
   });
 
   /**
-   * The secret a path names, if the caller's grants reach it (secret-scope.ts): at once on a
-   * cache hit, so a cached read costs no promise; a refusal is a throw then, a rejection after a
-   * storage read (maybe-promise.ts).
+   * The secret a path names, if the caller's grants reach it (secret-scope.ts). The look-up below
+   * answers a cache hit at once, and so does this: a cached read costs the service method's own
+   * promise and no more. A refusal is a throw then, a rejection after a storage read; every caller
+   * awaits it inside an async method, where both reject that method (maybe-promise.ts).
    */
   function reachable(caller: Caller, permission: ScopedPermission, tagOrId: string): MaybePromise<SecretRow> {
     return andThen(lookup.resolve(tagOrId), (secret) => {
@@ -134,9 +135,8 @@ export function createSecretService(deps: SecretServiceDeps) {
       return repo.listSecrets(db, store.dialect, query, listScopeOf(caller));
     },
 
-    /** The cached read's path: no promise on a cache hit (the route sends what it answers). */
-    get(caller: Caller, tagOrId: string): MaybePromise<Secret> {
-      return andThen(reachable(caller, 'CREATE_SECRETS', tagOrId), toSecret);
+    async get(caller: Caller, tagOrId: string): Promise<Secret> {
+      return toSecret(await reachable(caller, 'CREATE_SECRETS', tagOrId));
     },
 
     /** A secret whatever any key may reach: for naming it in an audit record, never for an answer. */
