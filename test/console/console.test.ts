@@ -406,6 +406,33 @@ if (NO_CHROMIUM !== undefined) {
   });
 
   describe('the IP allowlist', () => {
+    test('the editor waits for the saved list, so an answer arriving late never wipes what is being typed', async () => {
+      const { page } = await signIn(suite.server);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route(
+        (url) => url.pathname === '/api/v1/ip-allowlist',
+        async (route) => {
+          if (route.request().method() === 'GET') await held;
+          await route.continue();
+        },
+      );
+      await page.getByRole('link', { name: 'IP allowlist' }).click();
+      await page.getByText('Loading…').waitFor();
+      assert.equal(
+        await page.getByRole('button', { name: 'Add entry' }).count(),
+        0,
+        'editable before the list loaded',
+      );
+      release();
+      await page.getByRole('button', { name: 'Add entry' }).click();
+      await page.getByLabel('Address or range 1').fill('198.51.100.7');
+      await page.getByText('Loading…').waitFor({ state: 'detached' });
+      assert.equal(await page.getByLabel('Address or range 1').inputValue(), '198.51.100.7');
+    });
+
     test('a list without your own address warns of the lockout; forced, the next call is refused', async () => {
       const { page } = await signIn(suite.server);
       await page.getByRole('link', { name: 'IP allowlist' }).click();
