@@ -1,7 +1,7 @@
 // `npm run bench`: Tessera's benchmark. Starts a bare Fastify baseline and Tessera as child
 // processes on loopback, loads each scenario with autocannon (same connections, same duration),
 // and reports requests/s, p50/p99 latency and the ratio to the bare baseline measured in the same
-// run, judged against bench/targets.ts. Options (BENCH_SECONDS, BENCH_LARGE, BENCH_PG, …):
+// run, judged against bench/targets.ts. Options (BENCH_SECONDS, BENCH_LARGE, BENCH_PG, BENCH_FLEET, …):
 // bench/lib/options.ts and docs/performance.md.
 //
 // The program: the phases of bench/phases/ run one after the other and each returns what it
@@ -21,6 +21,7 @@ import { removeStaleTempDirs, tempDir } from './lib/temp.js';
 import { ROOT } from './lib/tessera-child.js';
 import { calibrationPhase } from './phases/calibration.js';
 import { type PhaseContext, phaseNames } from './phases/context.js';
+import { fleetPhase } from './phases/fleet.js';
 import { largePhase } from './phases/large.js';
 import { postgresPhase } from './phases/postgres.js';
 import { sqlitePhase, sqliteWorkersPhase } from './phases/sqlite.js';
@@ -81,17 +82,26 @@ async function main() {
       notes: runnerNote === undefined ? [] : [runnerNote],
     },
   ];
-  phases.push(await calibrationPhase(context));
-  phases.push(await sqlitePhase(context));
-  phases.push(await sqliteWorkersPhase(context));
-  if (options.large) phases.push(await largePhase(context));
-  if (options.pg) phases.push(await postgresPhase(context));
+  // BENCH_ONLY_PHASES may leave any out; the bare baseline above runs whatever it says.
+  const run = options.phases;
+  if (run.has('calibration')) phases.push(await calibrationPhase(context));
+  if (run.has('sqlite')) phases.push(await sqlitePhase(context));
+  if (run.has('workers')) phases.push(await sqliteWorkersPhase(context));
+  if (run.has('large')) phases.push(await largePhase(context));
+  if (run.has('postgres')) phases.push(await postgresPhase(context));
+  if (run.has('fleet')) phases.push(await fleetPhase(context));
   const bare = await measurer.closeBrackets();
   await servers.stop(baseline, 'baseline');
 
   const rows = phases.flatMap((phase) => phase.rows).map((row) => withBare(row, bare.get(row)));
   const startups = phases.flatMap((phase) => phase.startups);
-  const targets = judgeTargets({ rows, startups, names: context.names, connections: options.connections });
+  const targets = judgeTargets({
+    rows,
+    startups,
+    names: context.names,
+    connections: options.connections,
+    standardPhases: run.has('sqlite') || run.has('workers'),
+  });
   const results: BenchResults = {
     startedAt,
     generatedAt: new Date().toISOString(),
@@ -101,7 +111,7 @@ async function main() {
       uncommittedChangesUnderSrc: git(['status', '--porcelain', '--', 'src']).split('\n').filter(Boolean)
         .length,
     },
-    options: { ...options, only: options.only?.source ?? null, runner },
+    options: { ...options, phases: [...run], only: options.only?.source ?? null, runner },
     loadAverageAtEnd: loadAverage(),
     loadGenerator: 'autocannon (in the bench process), keep-alive connections, no pipelining',
     bareRuns: measurer.bare(),

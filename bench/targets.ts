@@ -7,6 +7,7 @@
 import type { Figure, Row, Startup, Verdict } from './lib/results.js';
 import { REVEAL_FLOORS } from './phases/calibration.js';
 import type { PhaseNames } from './phases/context.js';
+import { FLEET_CREATE, FLEET_PHASE, FLEET_REVEAL, fleetScenario } from './phases/fleet.js';
 
 /** The figures of one run the targets are judged on (rows with their ratios to bare). */
 export interface RunFigures {
@@ -15,6 +16,8 @@ export interface RunFigures {
   names: PhaseNames;
   /** BENCH_CONNECTIONS: the count the targets are judged at. */
   connections: number;
+  /** Whether a standard phase ran (BENCH_ONLY_PHASES may leave them out): else their targets are not listed. */
+  standardPhases: boolean;
 }
 
 /** A target's figure on one process and, when the cluster phase measured it too, on the cluster. */
@@ -32,9 +35,9 @@ interface Target<T> {
   threshold: T;
   why: string;
   /**
-   * True for targets of the standard phases, which always run: when BENCH_ONLY left their rows out
-   * they are listed as "not measured". The others (large data, PostgreSQL, calibration) are listed
-   * only when their phase ran.
+   * True for targets of the standard phases, which run unless BENCH_ONLY_PHASES leaves them out:
+   * when BENCH_ONLY left their rows out they are listed as "not measured". The others (large data,
+   * PostgreSQL, the fleet, calibration) are listed only when their phase ran.
    */
   standard: boolean;
   judge: (figures: RunFigures, threshold: T) => Judged;
@@ -85,6 +88,67 @@ function target<T>(spec: Target<T>) {
     judge: (figures: RunFigures) => spec.judge(figures, spec.threshold),
   };
 }
+
+/** The fleet phase's delay its targets are judged at: PostgreSQL on a host a millisecond away. */
+const FLEET_DELAY_MS = 1;
+
+const failures = (r: Row) => r.non2xx + r.errors;
+
+/** A fleet row's rate and p99, and its failures by status when there were any (they fail its target). */
+function fleetFigure(r: Row, what: string): string {
+  const figure = `${Math.round(r.rps)} ${what}/s, p99 ${r.p99Ms.toFixed(1)} ms`;
+  if (failures(r) === 0) return figure;
+  const parts = Object.entries(r.statusCodes)
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, count]) => `${count}×${code}`);
+  if (r.errors > 0) parts.push(`${r.errors} conn/timeout`);
+  return `${figure}, ${failures(r)} failed (${parts.join(', ')})`;
+}
+
+/** Per audited scenario of the fleet phase: one node's own figure, then what a second node adds. */
+const FLEET_TARGETS = [
+  { scenario: FLEET_REVEAL, what: 'reveals', minPerSecond: 600 },
+  { scenario: FLEET_CREATE, what: 'creates', minPerSecond: 400 },
+].flatMap(({ scenario, what, minPerSecond }) => [
+  target({
+    name: `fleet, PostgreSQL ${FLEET_DELAY_MS} ms away, one node: ≥ ${minPerSecond} ${what}/s`,
+    reads: `the fleet row '${fleetScenario(FLEET_DELAY_MS, 1, scenario)}', with no failed request`,
+    threshold: { delayMs: FLEET_DELAY_MS, minPerSecond },
+    why:
+      'In a fleet PostgreSQL is on another host: every round trip an audited write makes inside its ' +
+      'transaction costs the hop twice, and a lock held across those round trips serialises every write ' +
+      'that needs it. Writes that overlap their round trips reach these figures; writes taking turns do not. ' +
+      'Absolute figures: they are bound by round trips, not by the CPU the ratio to bare measures.',
+    standard: false,
+    judge: (figures, { delayMs, minPerSecond }) => {
+      const row = find(figures, FLEET_PHASE, fleetScenario(delayMs, 1, scenario));
+      return {
+        one: row && { measured: fleetFigure(row, what), met: row.rps >= minPerSecond && failures(row) === 0 },
+      };
+    },
+  }),
+  target({
+    name: `fleet, PostgreSQL ${FLEET_DELAY_MS} ms away: two nodes ≥ 1.5× one node's ${what}/s`,
+    reads: `the fleet rows '${fleetScenario(FLEET_DELAY_MS, 2, scenario)}' and '… 1 node: …', with no failed request`,
+    threshold: { delayMs: FLEET_DELAY_MS, minGain: 1.5 },
+    why:
+      'A second node must add capacity: a fleet-wide lock held across round trips to the database ' +
+      '(the audit chain, a list count) would hold two nodes to the figure of one.',
+    standard: false,
+    judge: (figures, { delayMs, minGain }) => {
+      const one = find(figures, FLEET_PHASE, fleetScenario(delayMs, 1, scenario));
+      const two = find(figures, FLEET_PHASE, fleetScenario(delayMs, 2, scenario));
+      if (one === undefined || two === undefined) return { one: undefined };
+      const gain = two.rps / one.rps;
+      return {
+        one: {
+          measured: `${fleetFigure(two, what)} against ${fleetFigure(one, what)} on one node: ×${gain.toFixed(2)}`,
+          met: gain >= minGain && failures(one) === 0 && failures(two) === 0,
+        },
+      };
+    },
+  }),
+]);
 
 export const TARGETS = [
   target({
@@ -159,6 +223,28 @@ export const TARGETS = [
     judge: (figures) => {
       const row = figures.rows.find((r) => r.phase.startsWith('postgres') && r.scenario.startsWith('POST'));
       return { one: row && { measured: `${Math.round(row.rps)} creates/s`, met: null } };
+    },
+  }),
+  ...FLEET_TARGETS,
+  target({
+    name: 'fleet at the other delays (report)',
+    reads: `every fleet row at a delay other than ${FLEET_DELAY_MS} ms (0 ms: no proxy, PostgreSQL on loopback)`,
+    threshold: null,
+    why: 'Reported, not judged: how the figures move with the distance to the database, within this run.',
+    standard: false,
+    judge: (figures) => {
+      const rows = figures.rows.filter(
+        (r) =>
+          r.phase === FLEET_PHASE && r.pgDelayMs !== FLEET_DELAY_MS && r.connections === figures.connections,
+      );
+      if (rows.length === 0) return { one: undefined };
+      const what = (r: Row) => (r.scenario.endsWith(FLEET_CREATE) ? 'creates' : 'reveals');
+      return {
+        one: {
+          measured: rows.map((r) => `${r.scenario.split(':')[0]}: ${fleetFigure(r, what(r))}`).join('; '),
+          met: null,
+        },
+      };
     },
   }),
   target({
@@ -263,7 +349,7 @@ export function judgeTargets(figures: RunFigures): Verdict[] {
   const verdicts: Verdict[] = [];
   for (const t of TARGETS) {
     const { one, cluster } = t.judge(figures);
-    if (one === undefined && !t.standard) continue;
+    if (one === undefined && !(t.standard && figures.standardPhases)) continue;
     verdicts.push({
       target: t.name,
       threshold: t.threshold,

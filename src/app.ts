@@ -3,7 +3,9 @@ import { type ChangeNoticeBus, createLocalNoticeBus } from './cluster/change-not
 import type { LogLevel } from './config.js';
 import { type IdPrefix, looksLikeId } from './crypto/ids.js';
 import type { Store } from './db/database.js';
+import { startCountSettling } from './db/listing/count-settling.js';
 import type { ObjectType } from './domain/object-types.js';
+import { apiKeysListing } from './features/api-keys/api-keys.listing.js';
 import { apiKeyRoutes } from './features/api-keys/api-keys.routes.js';
 import { type ApiKeyService, createApiKeyService } from './features/api-keys/api-keys.service.js';
 import { type AuthenticatedKey, createAuthentication } from './features/api-keys/authentication.js';
@@ -20,9 +22,11 @@ import { createIpAllowlistGate } from './features/ip-allowlist/ip-allowlist.gate
 import { ipAllowlistRoutes } from './features/ip-allowlist/ip-allowlist.routes.js';
 import { createIpAllowlistService } from './features/ip-allowlist/ip-allowlist.service.js';
 import type { Keyring } from './features/keyring/keyring.js';
+import { rolesListing } from './features/roles/roles.listing.js';
 import { roleRoutes } from './features/roles/roles.routes.js';
 import { createRoleService } from './features/roles/roles.service.js';
 import { createSecretCaches } from './features/secrets/secret-lookup.js';
+import { secretsListing } from './features/secrets/secrets.listing.js';
 import { secretRoutes } from './features/secrets/secrets.routes.js';
 import { createSecretService, type SecretService } from './features/secrets/secrets.service.js';
 import type { ScanningKeys } from './features/token-scanning/scanning-keys.js';
@@ -30,6 +34,7 @@ import { tokenScanningRoutes } from './features/token-scanning/token-scanning.ro
 import { createExpiryReminders, type ExpiryReminderOptions } from './features/webhooks/expiry-reminders.js';
 import { createDeliveryLoop, type DeliveryOptions } from './features/webhooks/webhook-delivery.js';
 import { createWebhookOutbox } from './features/webhooks/webhook-outbox.js';
+import { webhooksListing } from './features/webhooks/webhooks.listing.js';
 import { webhookRoutes } from './features/webhooks/webhooks.routes.js';
 import { createWebhookService } from './features/webhooks/webhooks.service.js';
 import { registerAccessControl } from './http/access.js';
@@ -205,11 +210,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
   const audit = createAuditLog({
     store: options.store,
     now,
-    onCommitted: (row) => {
-      auditExport?.(row);
+    onCommitted: () => {
       // Outbox rows just committed on this node: send them now rather than at the next poll.
       if (outbox.takeWritten()) deliveries.wake();
     },
+    onSealed:
+      auditExport === undefined
+        ? undefined
+        : (rows) => {
+            for (const row of rows) auditExport(row);
+          },
+    onSealError: (error) =>
+      server.log.warn(
+        { err: error },
+        'could not chain pending audit events; they stay pending and are retried',
+      ),
     onCommitDuration: measured ? (seconds) => metrics.auditCommitted(seconds) : undefined,
     afterRecord: (trx, row) => outbox.afterRecord(trx, row),
   });
@@ -220,8 +235,23 @@ export async function buildApp(options: AppOptions): Promise<App> {
     ...(options.denialWindow === undefined ? {} : { open: options.denialWindow }),
     onError: countsLost,
   });
-  // Before the store closes (it closes after the server): a graceful close loses no count.
-  server.addHook('onClose', () => denials.close().catch(countsLost));
+  audit.start();
+  if (options.store.dialect === 'postgres') {
+    // Lists that writers on every connection count side by side, settled now and then.
+    const settling = startCountSettling({
+      db: options.store.db,
+      listings: [apiKeysListing, secretsListing, rolesListing, webhooksListing],
+      onError: (error) =>
+        server.log.warn({ err: error }, 'could not settle list counts; they stay exact and are retried'),
+    });
+    server.addHook('onClose', () => settling.close());
+  }
+  // Before the store closes (it closes after the server): a graceful close loses no count, and
+  // the events it writes are chained before the last seal.
+  server.addHook('onClose', async () => {
+    await denials.close().catch(countsLost);
+    await audit.close();
+  });
   registerErrorHandler(server, {
     onDenied: createDenialLog({ audit, resolve: storedObjectId, window: denials }),
   });
@@ -295,7 +325,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }
   await server.register(apiKeyRoutes, { service: apiKeys, lastUsed });
   await server.register(secretRoutes, { service: secrets });
-  await server.register(auditRoutes, { service: createAuditService({ store: options.store }) });
+  await server.register(auditRoutes, { service: createAuditService({ store: options.store, audit }) });
   await server.register(ipAllowlistRoutes, {
     service: createIpAllowlistService({ store: options.store, audit, gate: ipAllowlist }),
   });

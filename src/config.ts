@@ -212,7 +212,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     port: integer(env, 'TESSERA_PORT', 8080, 0, 65535),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-    databasePoolSize: integer(env, 'TESSERA_DB_POOL_SIZE', 10, 1, 500),
+    databasePoolSize: integer(env, 'TESSERA_DB_POOL_SIZE', 20, 1, 500),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     bootstrapToken,
     rateLimitPerMinute: integer(env, 'TESSERA_RATE_LIMIT_PER_MINUTE', 1000, 1, 1_000_000),

@@ -47,8 +47,51 @@ export class Samples {
   }
 }
 
+/** One load of a run: a kind of request and the connections that fire it. */
+export interface Load {
+  spec: LoadSpec;
+  connections: number;
+}
+
 /** Runs the load for `seconds` and measures it. */
 export function runLoad(spec: LoadSpec, connections: number, seconds: number): Promise<LoadResult> {
+  return runLoads([{ spec, connections }], seconds);
+}
+
+/**
+ * Runs several loads at once for `seconds` (one autocannon instance each, e.g. one per node of a
+ * fleet) and measures them as one: requests/s and failures summed, percentiles over every response.
+ */
+export async function runLoads(loads: Load[], seconds: number): Promise<LoadResult> {
+  const samples = new Samples();
+  const results = await Promise.all(loads.map((load) => fire(load, seconds, samples)));
+  const statusCodes: Record<string, number> = {};
+  let responses = 0;
+  let rps = 0;
+  for (const result of results) {
+    for (const [code, count] of Object.entries(result.statusCodes)) {
+      statusCodes[code] = (statusCodes[code] ?? 0) + count;
+      responses += count;
+    }
+    rps += result.rps;
+  }
+  return {
+    seconds: Math.max(...results.map((r) => r.seconds)),
+    responses,
+    rps,
+    ...samples.percentiles(),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    statusCodes,
+  };
+}
+
+/** One autocannon instance for `seconds`, adding every response's time to `samples`. */
+function fire(
+  { spec, connections }: Load,
+  seconds: number,
+  samples: Samples,
+): Promise<Omit<LoadResult, 'p50' | 'p99' | 'max'>> {
   const dynamic = spec.body !== undefined || spec.token !== undefined;
   const request: autocannon.Request = {
     method: spec.method ?? 'GET',
@@ -63,7 +106,6 @@ export function runLoad(spec: LoadSpec, connections: number, seconds: number): P
       return next;
     };
   }
-  const samples = new Samples();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -79,7 +121,6 @@ export function runLoad(spec: LoadSpec, connections: number, seconds: number): P
           reject(error);
           return;
         }
-        const { p50, p99, max } = samples.percentiles();
         const statusCodes: Record<string, number> = {};
         for (const [code, stats] of Object.entries(result.statusCodeStats ?? {})) {
           statusCodes[code] = stats.count ?? 0;
@@ -89,9 +130,6 @@ export function runLoad(spec: LoadSpec, connections: number, seconds: number): P
           seconds: result.duration,
           responses,
           rps: responses / result.duration,
-          p50,
-          p99,
-          max,
           non2xx: result.non2xx,
           errors: result.errors,
           statusCodes,

@@ -1,6 +1,6 @@
 import os from 'node:os';
-import { CpuMeter, RssSampler } from './children.js';
-import { type LoadSpec, runLoad } from './load.js';
+import { CpuMeter, type CpuShares, RssSampler } from './children.js';
+import { type Load, type LoadSpec, runLoad, runLoads } from './load.js';
 import { log } from './log.js';
 import type { BenchOptions } from './options.js';
 import { type Row, toRow } from './results.js';
@@ -49,33 +49,42 @@ export class Measurer {
    * an unmeasured warm-up, the bare run that opens its bracket, then the measured run with the
    * server's RSS and CPU sampled throughout. Its row, or none when BENCH_ONLY leaves it out.
    */
-  async measure(
+  measure(
     phase: string,
     name: string,
     server: Server,
     spec: ScenarioSpec,
     connections = this.options.connections,
   ): Promise<Row[]> {
+    return this.measureAcross(phase, name, [server], spec, connections);
+  }
+
+  /**
+   * One scenario against several servers at once, e.g. the nodes of a fleet behind a load
+   * balancer: the connections split evenly among them, every server under load in the same
+   * measured window. Its row sums their requests/s (percentiles over every response), its CPU is
+   * theirs added up and its RSS the largest server's. Otherwise as `measure`.
+   */
+  async measureAcross(
+    phase: string,
+    name: string,
+    targets: Server[],
+    spec: ScenarioSpec,
+    connections = this.options.connections,
+  ): Promise<Row[]> {
     if (this.skipped(phase, name)) return [];
-    const load: LoadSpec = { ...spec, url: `${server.base}${spec.path}` };
-    const token = spec.token?.() ?? undefined;
-    const probe = await fetch(load.url, {
-      method: spec.method ?? 'GET',
-      headers: {
-        ...spec.headers,
-        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      },
-      body: spec.body?.(),
-      signal: AbortSignal.timeout(120_000),
-    });
-    const probeBody = await probe.text();
-    if (probe.status < 200 || probe.status > 299) {
-      throw new Error(`[${phase}] ${name}: the probe request answered ${probe.status}: ${probeBody}`);
+    if (targets.length === 0 || connections < targets.length) {
+      throw new Error(`[${phase}] ${name}: ${connections} connections cannot load ${targets.length} servers`);
     }
-    if (this.options.warmupSeconds > 0) await runLoad(load, connections, this.options.warmupSeconds);
-    await settle(server.child.pid, this.options.settleSeconds, false);
+    const loads: Load[] = targets.map((server, i) => ({
+      spec: { ...spec, url: `${server.base}${spec.path}` },
+      connections: Math.floor(connections / targets.length) + (i < connections % targets.length ? 1 : 0),
+    }));
+    for (const { spec: load } of loads) await probe(phase, name, load);
+    if (this.options.warmupSeconds > 0) await runLoads(loads, this.options.warmupSeconds);
+    for (const server of targets) await settle(server.child.pid, this.options.settleSeconds, false);
     const bareBefore = await this.bareRun(connections);
-    const row = await this.measuredRun(phase, name, server, load, connections, this.options.seconds);
+    const row = await this.measuredRun(phase, name, targets, loads, connections, this.options.seconds);
     this.open.push({ row, bareBefore });
     return [row];
   }
@@ -116,8 +125,8 @@ export class Measurer {
     const row = await this.measuredRun(
       'baseline',
       'bare Fastify GET /',
-      this.baseline,
-      load,
+      [this.baseline],
+      [{ spec: load, connections }],
       connections,
       seconds,
     );
@@ -129,30 +138,31 @@ export class Measurer {
   private async measuredRun(
     phase: string,
     name: string,
-    server: Server,
-    load: LoadSpec,
+    targets: Server[],
+    loads: Load[],
     connections: number,
     seconds: number,
   ): Promise<Row> {
     // PostgreSQL runs on this machine too: its CPU is part of the scenario, not a disturbance.
-    const postgres = phase.startsWith('postgres');
+    const postgres = phase.startsWith('postgres') || phase === 'fleet';
     const disturbance = postgres ? Number.POSITIVE_INFINITY : DISTURBED_CORES;
-    const pid = server.child.pid;
+    const pids = targets.map((server) => server.child.pid);
+    const bare = targets.every((server) => server.bare);
     let row: Row | undefined;
     let attempts = 0;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
       attempts += 1;
-      await settle(pid, this.options.settleSeconds, !postgres);
-      const sampler = new RssSampler(pid);
-      const cpu = new CpuMeter(pid, os.availableParallelism());
+      for (const pid of pids) await settle(pid, this.options.settleSeconds, !postgres);
+      const samplers = pids.map((pid) => new RssSampler(pid));
+      const cpu = pids.map((pid) => new CpuMeter(pid, os.availableParallelism()));
       const startUs = hrtimeUs();
-      const result = await runLoad(load, connections, seconds);
+      const result = await runLoads(loads, seconds);
       const window = { label: `[${phase}] ${name} (${connections} conn)`, startUs, endUs: hrtimeUs() };
-      const shares = cpu.stop();
-      const peak = sampler.stop();
+      const shares = addUp(cpu.map((meter) => meter.stop()));
+      const peak = Math.max(...samplers.map((sampler) => sampler.stop()));
       // Requests still queued when the load stopped are served now, not during the next run.
-      await settle(pid, this.options.settleSeconds, false);
-      const candidate = toRow(phase, name, connections, result, server.bare ? null : peak, shares);
+      for (const pid of pids) await settle(pid, this.options.settleSeconds, false);
+      const candidate = toRow(phase, name, connections, result, bare ? null : peak, shares, targets.length);
       const other = shares?.other ?? 0;
       const failed = candidate.non2xx + candidate.errors;
       log(
@@ -164,7 +174,7 @@ export class Measurer {
       );
       if (row === undefined || other < (row.cpu?.other ?? 0)) {
         row = candidate;
-        this.servers.recordWindow(server, window);
+        for (const server of targets) this.servers.recordWindow(server, window);
       }
       if (other <= disturbance) break;
       if (attempt < this.options.retries)
@@ -172,4 +182,37 @@ export class Measurer {
     }
     return { ...(row as Row), attempts };
   }
+}
+
+/** The probe before a scenario: one request, which must succeed. */
+async function probe(phase: string, name: string, load: LoadSpec) {
+  const token = load.token?.() ?? undefined;
+  const response = await fetch(load.url, {
+    method: load.method ?? 'GET',
+    headers: {
+      ...load.headers,
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    },
+    body: load.body?.(),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const body = await response.text();
+  if (response.status < 200 || response.status > 299) {
+    throw new Error(`[${phase}] ${name}: the probe request answered ${response.status}: ${body}`);
+  }
+}
+
+/**
+ * The CPU shares of several servers measured over the same stretch, one meter each: their own
+ * CPU added up. Each meter counts the other servers as "other", so that is taken out again.
+ */
+function addUp(shares: (CpuShares | undefined)[]): CpuShares | undefined {
+  const [first] = shares;
+  if (first === undefined || shares.some((share) => share === undefined)) return undefined;
+  const server = shares.reduce((sum, share) => sum + (share as CpuShares).server, 0);
+  return {
+    server,
+    loadGenerator: first.loadGenerator,
+    other: Math.max(0, first.other - (server - first.server)),
+  };
 }

@@ -1,19 +1,40 @@
+/**
+ * The phases of `npm run bench`, in the order they run (BENCH_ONLY_PHASES names them): the
+ * calibration rows, `sqlite`, `sqlite ×N` (workers), the large data, PostgreSQL, the fleet.
+ */
+export const PHASE_KEYS = ['calibration', 'sqlite', 'workers', 'large', 'postgres', 'fleet'] as const;
+export type PhaseKey = (typeof PHASE_KEYS)[number];
+
 /** Everything the bench reads from the environment, parsed once. */
 export interface BenchOptions {
+  /**
+   * The phases this run makes: those of BENCH_ONLY_PHASES (naming an optional phase turns it on),
+   * or else the standard ones and the optional ones their variables turn on.
+   */
+  phases: ReadonlySet<PhaseKey>;
   /** Measured seconds per scenario. */
   seconds: number;
   /** Unmeasured seconds of load before each scenario (JIT, caches, connections). */
   warmupSeconds: number;
   connections: number;
-  /** The large-data phase: N keys and N secrets seeded straight into SQLite. */
+  /** The large-data phase (BENCH_LARGE): N keys and N secrets seeded straight into SQLite. */
   large: boolean;
   n: number;
-  /** The PostgreSQL phase. */
+  /** The PostgreSQL phase (BENCH_PG). */
   pg: boolean;
   pgUrl: string;
   /** Also give the PostgreSQL node Redis (token cache + shared rate limits), as a fleet would run. */
   pgRedis: boolean;
   redisUrl: string;
+  /** TESSERA_DB_POOL_SIZE of every node on PostgreSQL; undefined: Tessera's own default. */
+  pgPoolSize: number | undefined;
+  /**
+   * The fleet phase (BENCH_FLEET, or implied by BENCH_PG_DELAY_MS): audited writes on PostgreSQL
+   * and Redis, one node then two, with PostgreSQL behind a proxy delaying each way by each of
+   * `pgDelaysMs` (0: no proxy).
+   */
+  fleet: boolean;
+  pgDelaysMs: number[];
   /** `dist`: build, then run bin/tessera.js (what `npm start` runs). `tsx`: run src through tsx. */
   runner: 'dist' | 'tsx';
   /**
@@ -78,24 +99,74 @@ function microseconds(env: Env, name: string): number[] {
   return [...new Set(values.filter((v) => v > 0))];
 }
 
+/** BENCH_PG_DELAY_MS: whole milliseconds each way, comma-separated (Node's timers count no finer). */
+function delays(env: Env): number[] | undefined {
+  const raw = env.BENCH_PG_DELAY_MS?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const values = raw.split(',').map((part) => Number(part.trim()));
+  if (values.some((v) => !Number.isInteger(v) || v < 0 || v > 1000)) {
+    throw new Error(
+      `BENCH_PG_DELAY_MS must be whole milliseconds from 0 to 1000, comma-separated (got '${raw}')`,
+    );
+  }
+  return [...new Set(values)];
+}
+
+/** BENCH_ONLY_PHASES: phase names of PHASE_KEYS, comma-separated; undefined when unset. */
+function onlyPhases(env: Env): Set<PhaseKey> | undefined {
+  const raw = env.BENCH_ONLY_PHASES?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const names = raw.split(',').map((part) => part.trim().toLowerCase());
+  const unknown = names.filter((name) => !(PHASE_KEYS as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new Error(
+      `BENCH_ONLY_PHASES: unknown phase '${unknown.join("', '")}' (phases: ${PHASE_KEYS.join(', ')})`,
+    );
+  }
+  return new Set(names as PhaseKey[]);
+}
+
 export function readOptions(env: Env = process.env): BenchOptions {
   const seconds = number(env, 'BENCH_SECONDS', 10, 1, 600);
   const large = flag(env, 'BENCH_LARGE');
   const n = Math.floor(number(env, 'BENCH_N', 1_000_000, 1_000, 50_000_000));
   const runner = (env.BENCH_RUNNER ?? 'dist').trim();
   if (runner !== 'dist' && runner !== 'tsx') throw new Error(`BENCH_RUNNER must be dist or tsx`);
+  const workers = Math.floor(number(env, 'BENCH_WORKERS', 2, 0, 64));
+  const pgDelaysMs = delays(env);
+  const only = onlyPhases(env);
+  const asked: Record<PhaseKey, boolean> = {
+    calibration: true,
+    sqlite: true,
+    // A cluster of fewer than two workers is no cluster, listed or not.
+    workers: workers >= 2,
+    large,
+    postgres: flag(env, 'BENCH_PG'),
+    fleet: flag(env, 'BENCH_FLEET') || pgDelaysMs !== undefined,
+  };
+  const phases = new Set(
+    PHASE_KEYS.filter((key) =>
+      only === undefined ? asked[key] : only.has(key) && (key !== 'workers' || asked.workers),
+    ),
+  );
   const options = {
+    phases,
     seconds,
     warmupSeconds: number(env, 'BENCH_WARMUP_SECONDS', Math.min(3, Math.max(1, seconds / 5)), 0, 60),
     connections: Math.floor(number(env, 'BENCH_CONNECTIONS', 32, 1, 1024)),
-    large,
+    large: phases.has('large'),
     n,
-    pg: flag(env, 'BENCH_PG'),
+    pg: phases.has('postgres'),
     pgUrl: env.BENCH_PG_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/test',
     pgRedis: flag(env, 'BENCH_PG_REDIS'),
     redisUrl: env.BENCH_REDIS_URL?.trim() || 'redis://127.0.0.1:6379',
+    pgPoolSize: env.BENCH_PG_POOL_SIZE?.trim()
+      ? Math.floor(number(env, 'BENCH_PG_POOL_SIZE', 10, 1, 500))
+      : undefined,
+    fleet: phases.has('fleet'),
+    pgDelaysMs: pgDelaysMs ?? [0, 1],
     runner,
-    workers: Math.floor(number(env, 'BENCH_WORKERS', 2, 0, 64)),
+    workers,
     calibrationUs: microseconds(env, 'BENCH_CALIBRATION_US'),
     build: env.BENCH_BUILD === undefined ? true : flag(env, 'BENCH_BUILD'),
     cpuProf: flag(env, 'BENCH_CPU_PROF'),
@@ -112,11 +183,13 @@ export function readOptions(env: Env = process.env): BenchOptions {
     (options.retries + 1) * (seconds + 2 * options.settleSeconds) + options.warmupSeconds + 30;
   const fallbackTimeout =
     300 +
-    perScenario * 12 +
-    (large ? 600 + perScenario * 16 + n / 500 : 0) +
+    (phases.has('sqlite') ? perScenario * 12 : 0) +
+    (options.large ? 600 + perScenario * 16 + n / 500 : 0) +
     (options.pg ? perScenario * 8 : 0) +
-    (options.workers >= 2 ? 60 + perScenario * 12 : 0) +
-    perScenario * 2 * options.calibrationUs.length;
+    (phases.has('workers') ? 60 + perScenario * 12 : 0) +
+    (phases.has('calibration') ? perScenario * 2 * options.calibrationUs.length : 0) +
+    // Two scenarios at one node and two, each with its nodes' starts.
+    (options.fleet ? (perScenario * 4 + 120) * options.pgDelaysMs.length : 0);
   options.timeoutSeconds = Math.ceil(number(env, 'BENCH_TIMEOUT_SECONDS', fallbackTimeout, 10, 86_400));
   return options;
 }

@@ -6,7 +6,13 @@ import type { ProfileSummary } from './profile.js';
 export interface Row {
   phase: string;
   scenario: string;
+  /** All connections, split evenly among the servers measured at once. */
   connections: number;
+  /** Servers measured at once (the nodes of a fleet); 1 for a single server, a cluster included. */
+  nodes: number;
+  /** The fleet phase: the simulated delay each way between the nodes and PostgreSQL (0: none). */
+  pgDelayMs?: number;
+  /** Requests/s, summed over the servers. */
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -22,7 +28,7 @@ export interface Row {
   /** Connection errors and timeouts. */
   errors: number;
   statusCodes: Record<string, number>;
-  /** Peak resident memory of the server process during the measured load, MiB. */
+  /** Peak resident memory of the server process during the measured load, MiB (the largest node's). */
   rssMiB: number | null;
   /** Where the machine's CPU went during the measured load, in cores (the machine has `cpus`). */
   cpu: CpuShares | null;
@@ -37,11 +43,13 @@ export function toRow(
   result: LoadResult,
   rssMiB: number | null,
   cpu: CpuShares | undefined,
+  nodes = 1,
 ): Row {
   return {
     phase,
     scenario,
     connections,
+    nodes,
     rps: result.rps,
     p50Ms: result.p50,
     p99Ms: result.p99,

@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Child, freePort, ORPHAN_GUARD, spawnChild, stopChild, waitUntilHealthy } from './children.js';
@@ -27,6 +28,8 @@ export interface TesseraConfig {
   bootstrapToken: string;
   databaseUrl?: string;
   redisUrl?: string;
+  /** TESSERA_DB_POOL_SIZE (BENCH_PG_POOL_SIZE); unset: Tessera's default. */
+  poolSize?: number;
   /** TESSERA_WORKERS: a primary process forking this many workers that share the port. */
   workers?: number;
   startTimeoutMs?: number;
@@ -87,6 +90,43 @@ export class Servers {
     return { child, base, startupMs, profile: undefined, bare: true };
   }
 
+  /**
+   * The fleet phase's delaying TCP proxy to `target`, as a process of its own
+   * (bench/lib/delay-proxy-child.ts); resolves once it accepts connections.
+   */
+  async startDelayProxy(
+    target: { host: string; port: number },
+    delayMs: number,
+    label: string,
+  ): Promise<{ port: number; stop: () => Promise<void> }> {
+    const port = await freePort();
+    const child = spawnChild(
+      label,
+      process.execPath,
+      [
+        '--import',
+        pathToFileURL(ORPHAN_GUARD).href,
+        '--import',
+        'tsx',
+        join(ROOT, 'bench', 'lib', 'delay-proxy-child.ts'),
+        target.host,
+        String(target.port),
+        String(delayMs),
+        String(port),
+      ],
+      { cwd: ROOT, env: childEnv({}), logFile: join(this.logsDir, `${label}.log`) },
+    );
+    await waitUntilListening(child, port, 30_000);
+    this.reportUnexpectedExit(child);
+    return {
+      port,
+      stop: async () => {
+        this.stopping.add(child);
+        await stopChild(child);
+      },
+    };
+  }
+
   async startTessera(config: TesseraConfig): Promise<Server> {
     const number = ++this.started;
     // A folder per server and node's own file names (they carry the pid): cluster workers inherit
@@ -107,6 +147,7 @@ export class Servers {
         ...(this.options.metrics ? { TESSERA_METRICS_TOKEN: 'bench-metrics-token-0123456789abcdef' } : {}),
         ...(config.databaseUrl === undefined ? {} : { DATABASE_URL: config.databaseUrl }),
         ...(config.redisUrl === undefined ? {} : { REDIS_URL: config.redisUrl }),
+        ...(config.poolSize === undefined ? {} : { TESSERA_DB_POOL_SIZE: String(config.poolSize) }),
         ...(config.workers === undefined ? {} : { TESSERA_WORKERS: String(config.workers) }),
       },
       logFile: join(this.logsDir, `tessera-${config.label}-${number}.log`),
@@ -182,4 +223,25 @@ function profileFiles(dir: string): string[] {
     .filter((name) => name.endsWith('.cpuprofile'))
     .sort()
     .map((name) => join(dir, name));
+}
+
+/** Resolves once something accepts TCP connections on loopback `port`; fails if `child` exits first. */
+async function waitUntilListening(child: Child, port: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) {
+      throw new Error(`${child.name} exited before it listened:\n${child.output()}`);
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (performance.now() > deadline)
+      throw new Error(`${child.name} did not listen on ${port} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

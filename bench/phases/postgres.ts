@@ -15,7 +15,7 @@ import { measuredStarts, type PhaseContext } from './context.js';
  * A schema of this run's own on BENCH_PG_URL, dropped on the way out. Schemas of earlier benches
  * that were killed outright (their pid is gone) are dropped first.
  */
-async function createSchema(url: string): Promise<string> {
+export async function createSchema(url: string): Promise<string> {
   const schema = `tessera_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -45,6 +45,12 @@ async function createSchema(url: string): Promise<string> {
   return schema;
 }
 
+/** `url` with `schema` as the search path of every connection: a node's DATABASE_URL. */
+export function withSearchPath(url: string, schema: string): string {
+  const separator = url.includes('?') ? '&' : '?';
+  return `${url}${separator}options=-c%20search_path%3D${schema}`;
+}
+
 /**
  * The standard scenarios on PostgreSQL (`postgres`), or with Redis beside it (`postgres+redis`,
  * BENCH_PG_REDIS: the token cache and shared rate limits, as a fleet runs).
@@ -53,14 +59,14 @@ export async function postgresPhase(context: PhaseContext): Promise<PhaseResult>
   const { options, servers, measurer } = context;
   const phase = options.pgRedis ? 'postgres+redis' : 'postgres';
   const schema = await createSchema(options.pgUrl);
-  const separator = options.pgUrl.includes('?') ? '&' : '?';
   const config: TesseraConfig = {
     label: phase.replace('+', '-'),
     dataDir: context.tempDir('pg'),
     masterKey: generateMasterKey().toString('base64'),
     bootstrapToken: generateToken(),
-    databaseUrl: `${options.pgUrl}${separator}options=-c%20search_path%3D${schema}`,
+    databaseUrl: withSearchPath(options.pgUrl, schema),
     ...(options.pgRedis ? { redisUrl: options.redisUrl } : {}),
+    poolSize: options.pgPoolSize,
   };
   const first = await servers.startTessera(config);
   const firstStart = { phase, label: `${phase}, first start (empty schema)`, ms: first.startupMs };

@@ -51,6 +51,8 @@ export async function runRecoverAdmin(
         'Its token follows, shown this once: store it, create named keys with it, then delete this key.\n' +
         `${token}\n`,
     );
+    // Its events chained before the process ends (PostgreSQL; a running node's sweep would too).
+    await audit.close();
     return 0;
   } finally {
     keyring.close();

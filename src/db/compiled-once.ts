@@ -66,16 +66,46 @@ export function compiledInsert<T extends keyof Database & string>(
   table: T,
   every: Record<keyof Database[T] & string, true>,
 ): (db: Kysely<Database>, row: Insertable<Database[T]>) => Promise<void> {
+  const insert = rowInsert(table, every, (query) => query);
+  return async (db, row) => {
+    await insert(db, row);
+  };
+}
+
+/**
+ * The same for a table with a generated id: `every` names each column but `id`, and each call
+ * answers the id the row was given.
+ */
+export function compiledInsertReturningId<T extends keyof Database & string>(
+  table: T,
+  every: Record<Exclude<keyof Database[T] & string, 'id'>, true>,
+): (db: Kysely<Database>, row: Insertable<Database[T]>) => Promise<number> {
+  const insert = rowInsert(table, every, (query) => query.returning('id' as never));
+  return async (db, row) =>
+    Number((((await insert(db, row)) as { id: number | string }[])[0] as { id: unknown }).id);
+}
+
+type InsertQuery = ReturnType<Kysely<Database>['insertInto']>;
+
+function rowInsert(
+  table: keyof Database & string,
+  every: Record<string, true>,
+  finish: (query: ReturnType<InsertQuery['values']>) => Compilable<unknown>,
+) {
   const columns = Object.keys(every);
   const insert = compiledOnce((db, ...values: unknown[]) =>
-    db.insertInto(table).values(Object.fromEntries(columns.map((column, i) => [column, values[i]])) as never),
+    finish(
+      db
+        .insertInto(table)
+        .values(Object.fromEntries(columns.map((column, i) => [column, values[i]])) as never),
+    ),
   );
-  return async (db, row) => {
+  return (db: Kysely<Database>, row: object) => {
     const fields = row as Record<string, unknown>;
     const values = columns.map((column) => fields[column]);
     if (Object.keys(fields).length !== columns.length || values.includes(undefined)) {
       throw new Error(`a row for ${table} must have exactly the columns ${columns.join(', ')}`);
     }
-    await insert(db, ...values);
+    return insert(db, ...values);
   };
 }

@@ -1,6 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyTable } from '../features/api-keys/api-keys.table.js';
-import type { AuditCheckpointTable, AuditEventTable } from '../features/audit/audit.table.js';
+import type {
+  AuditCheckpointTable,
+  AuditEventTable,
+  AuditPendingTable,
+} from '../features/audit/audit.table.js';
 import type { IpAllowlistTable } from '../features/ip-allowlist/ip-allowlist.table.js';
 import type { MasterKeyTable } from '../features/keyring/keyring.table.js';
 import type { ApiKeyRoleTable, RoleTable } from '../features/roles/roles.table.js';
@@ -28,7 +32,9 @@ export interface Database {
   secret_changes: SecretChangeTable;
   audit_events: AuditEventTable;
   audit_checkpoints: AuditCheckpointTable;
+  audit_pending: AuditPendingTable;
   page_blocks: PageBlockTable;
+  page_block_stripes: PageBlockStripeTable;
   ip_allowlist: IpAllowlistTable;
   roles: RoleTable;
   api_key_roles: ApiKeyRoleTable;
@@ -43,6 +49,11 @@ export interface PageBlockTable {
   first_created_at: string;
   first_id: string;
   row_count: number;
+}
+
+/** See src/db/listing/block-stripes.ts: concurrent additions to a block's count (PostgreSQL). */
+export interface PageBlockStripeTable extends PageBlockTable {
+  stripe: number;
 }
 
 export type Dialect = 'sqlite' | 'postgres';

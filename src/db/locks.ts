@@ -13,3 +13,26 @@ export async function lockWithinTransaction(trx: Kysely<Database>, dialect: Dial
     await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`:tessera:${name}`}))`.execute(trx);
   }
 }
+
+/**
+ * PostgreSQL: the same lock, shared: holders of the shared lock do not wait for each other, and
+ * the exclusive one waits for all of them (and they for it). On SQLite, nothing (one writer).
+ */
+export async function lockSharedWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
+  if (dialect === 'postgres') {
+    await sql`select pg_advisory_xact_lock_shared(hashtext(current_schema() || ${`:tessera:${name}`}))`.execute(
+      trx,
+    );
+  }
+}
+
+/** PostgreSQL: the exclusive lock if no one holds it in either mode now; false otherwise (SQLite: true). */
+export async function tryLockWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
+  if (dialect !== 'postgres') return true;
+  const { rows } = await sql<{
+    locked: boolean;
+  }>`select pg_try_advisory_xact_lock(hashtext(current_schema() || ${`:tessera:${name}`})) as locked`.execute(
+    trx,
+  );
+  return rows[0]?.locked === true;
+}

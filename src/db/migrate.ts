@@ -10,6 +10,8 @@ import { migration0007IpAllowlist } from './migrations/0007-ip-allowlist.js';
 import { migration0008ApiKeyExtras } from './migrations/0008-api-key-extras.js';
 import { migration0009SecretChanges } from './migrations/0009-secret-changes.js';
 import { migration0010Webhooks } from './migrations/0010-webhooks.js';
+import { migration0011AuditPending } from './migrations/0011-audit-pending.js';
+import { migration0012PageBlockStripes } from './migrations/0012-page-block-stripes.js';
 
 /** Migrations are listed here in order; each takes the dialect so it can branch on DDL alone. */
 const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
@@ -23,6 +25,8 @@ const MIGRATIONS: Record<string, (dialect: Dialect) => Migration> = {
   '0008-api-key-extras': migration0008ApiKeyExtras,
   '0009-secret-changes': migration0009SecretChanges,
   '0010-webhooks': migration0010Webhooks,
+  '0011-audit-pending': migration0011AuditPending,
+  '0012-page-block-stripes': migration0012PageBlockStripes,
 };
 
 class StaticProvider implements MigrationProvider {

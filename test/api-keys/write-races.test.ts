@@ -11,7 +11,7 @@ import { type ApiKeyService, createApiKeyService } from '../../src/features/api-
 import type { KeyPrincipal } from '../../src/features/api-keys/authentication.js';
 import { createAuditLog } from '../../src/features/audit/audit.log.js';
 import { grantsOf } from '../../src/features/roles/role-resolution.js';
-import { auditActionsOn } from '../helpers/audit.js';
+import { auditActionsOn, chained } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
 import { createKey, role } from '../helpers/keys.js';
@@ -35,7 +35,7 @@ describe(`an API key change racing another (${testDialect()})`, () => {
   });
   after(() => close());
 
-  const actionsOn = (cid: string) => auditActionsOn(store.db, cid);
+  const actionsOn = (cid: string) => auditActionsOn(store, cid);
 
   const userKey = (name: string) => keys.create(caller, { name, roles: [role('USER')] });
 
@@ -94,7 +94,7 @@ describe(`concurrent API key writes over HTTP (${testDialect()})`, () => {
       });
       await Promise.all(wave);
     }
-    const events = await suite.server.store.db
+    const events = await (await chained(suite.server.store)).db
       .selectFrom('audit_events')
       .select(['action', 'object_id'])
       .where('object_type', '=', 'API_KEY')

@@ -12,7 +12,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
-import { auditCount, auditRows, manualDenialWindow } from '../helpers/audit.js';
+import { auditCount, auditRows, chained, manualDenialWindow } from '../helpers/audit.js';
 import { testDialect } from '../helpers/database.js';
 import { createKey } from '../helpers/keys.js';
 import { changeValue, createSecret } from '../helpers/secrets.js';
@@ -38,7 +38,7 @@ const suite = useTestServer({ app: { denialWindow: denialWindow.open } }, async 
 
 /** The row with this seq. */
 async function row(seq: number): Promise<AuditEventRow> {
-  return suite.server.store.db
+  return (await chained(suite.server.store)).db
     .selectFrom('audit_events')
     .selectAll()
     .where('seq', '=', seq)

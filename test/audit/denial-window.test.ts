@@ -15,7 +15,7 @@ import { createDenialWindow, MAX_CLIENTS_PER_WINDOW } from '../../src/features/a
 import { type AuditInput, type AuditLog, createAuditLog } from '../../src/features/audit/audit.log.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
-import { manualDenialWindow } from '../helpers/audit.js';
+import { chained, manualDenialWindow } from '../helpers/audit.js';
 import { createTestStore, type TestStore } from '../helpers/database.js';
 
 let dataDir: string;
@@ -46,8 +46,8 @@ function denial(ip: string): AuditInput {
 }
 
 /** Every row, in chain order. */
-const rows = (): Promise<AuditEventRow[]> =>
-  testStore.store.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
+const rows = async (): Promise<AuditEventRow[]> =>
+  (await chained(testStore.store)).db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
 
 /**
  * `perClient` denials from each of `clients` addresses, interleaved, through a window; the ones it

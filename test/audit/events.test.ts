@@ -19,6 +19,7 @@ import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { verifyAuditChain } from '../../src/features/audit/audit.verify.js';
 import { rekey } from '../../src/features/keyring/rekey.js';
 import { auditCount, auditLogs, auditRows, eventsOf, manualDenialWindow } from '../helpers/audit.js';
+import { eventually } from '../helpers/eventually.js';
 import type { CallOptions, Reply } from '../helpers/http.js';
 import { api, createKey, expiringKey } from '../helpers/keys.js';
 import { assertProblem } from '../helpers/problem.js';
@@ -493,6 +494,8 @@ describe('401s in aggregate: a client adds at most 2 rows a window', () => {
     const own = await startTestServer({ auditExport: (row) => void exported.push(row) });
     try {
       for (let i = 0; i < 7; i++) assert.equal((await api(own)('GET', '/api/v1/me', {})).status, 401);
+      // The first is recorded at once, and exported once chained (on PostgreSQL, just after).
+      await eventually('the first denial exported', () => exported.some((row) => row.outcome === 'DENIED'));
       assert.equal(exported.filter((row) => row.outcome === 'DENIED').length, 1);
     } finally {
       await own.close();

@@ -21,7 +21,11 @@ const suite = useTestServer({}, async () => {
   secret = await createSecret(suite.server);
 });
 
-/** Runs `fn` while every insert into audit_events fails; checks no event was added. */
+/**
+ * Runs `fn` while every insert of an event fails (into audit_events on SQLite, which chains as it
+ * writes; into audit_pending on PostgreSQL, where a change writes its event for the sealer to
+ * chain); checks no event was added.
+ */
 async function withAuditBroken(fn: () => Promise<void>): Promise<void> {
   const { db } = suite.server.store;
   const events = await auditCount(suite.server);
@@ -33,7 +37,7 @@ async function withAuditBroken(fn: () => Promise<void>): Promise<void> {
     await sql`create function audit_fail() returns trigger language plpgsql as $$ begin raise exception 'audit disabled by the test'; end $$`.execute(
       db,
     );
-    await sql`create trigger audit_fail before insert on audit_events for each row execute function audit_fail()`.execute(
+    await sql`create trigger audit_fail before insert on audit_pending for each row execute function audit_fail()`.execute(
       db,
     );
   }
@@ -43,7 +47,7 @@ async function withAuditBroken(fn: () => Promise<void>): Promise<void> {
     if (suite.server.store.dialect === 'sqlite') {
       await sql`drop trigger audit_fail`.execute(db);
     } else {
-      await sql`drop trigger audit_fail on audit_events`.execute(db);
+      await sql`drop trigger audit_fail on audit_pending`.execute(db);
       await sql`drop function audit_fail()`.execute(db);
     }
   }

@@ -3,9 +3,9 @@
  * store, and the audit route for the shared security suite (test/helpers/security.ts).
  */
 import assert from 'node:assert/strict';
-import type { Kysely } from 'kysely';
-import type { Database } from '../../src/db/database.js';
+import type { Store } from '../../src/db/database.js';
 import type { OpenDenialWindow } from '../../src/features/audit/audit.denial-window.js';
+import { sealPending } from '../../src/features/audit/audit.sealer.js';
 import type { AuditEventRow } from '../../src/features/audit/audit.table.js';
 import { api } from './keys.js';
 import type { ProtectedRoute } from './security.js';
@@ -53,14 +53,29 @@ export async function auditLogs(
   return reply.body as AuditPage;
 }
 
-/** Every audit row in the store, in chain order. */
+/**
+ * The store, once every audit event committed so far is in the chain (on PostgreSQL a change's
+ * event is chained just after its commit, by the sealer): what a test reads straight from
+ * `audit_events` then includes what it just did, as the API's own readers do.
+ */
+export async function chained(store: Store): Promise<Store> {
+  await sealPending(store);
+  return store;
+}
+
+/** Every audit row in the server's store, in chain order. */
 export async function auditRows(server: TestServer): Promise<AuditEventRow[]> {
-  return server.store.db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
+  return auditRowsOf(server.store);
+}
+
+/** Every audit row in `store`, in chain order. */
+export async function auditRowsOf(store: Store): Promise<AuditEventRow[]> {
+  return (await chained(store)).db.selectFrom('audit_events').selectAll().orderBy('seq').execute();
 }
 
 /** How many audit rows the store holds. */
 export async function auditCount(server: TestServer): Promise<number> {
-  const { n } = await server.store.db
+  const { n } = await (await chained(server.store)).db
     .selectFrom('audit_events')
     .select((eb) => eb.fn.countAll<number | string>().as('n'))
     .executeTakeFirstOrThrow();
@@ -69,7 +84,7 @@ export async function auditCount(server: TestServer): Promise<number> {
 
 /** The highest seq in the store (0 when empty). */
 export async function lastSeq(server: TestServer): Promise<number> {
-  const row = await server.store.db
+  const row = await (await chained(server.store)).db
     .selectFrom('audit_events')
     .select('seq')
     .orderBy('seq', 'desc')
@@ -88,7 +103,7 @@ export async function eventsOf<T>(
 ): Promise<{ result: T; events: AuditEventRow[] }> {
   const before = await lastSeq(server);
   const result = await action();
-  const events = await server.store.db
+  const events = await (await chained(server.store)).db
     .selectFrom('audit_events')
     .selectAll()
     .where('seq', '>', before)
@@ -118,8 +133,8 @@ export function manualDenialWindow() {
 }
 
 /** The actions recorded about one object, oldest first, read straight from the store. */
-export async function auditActionsOn(db: Kysely<Database>, objectId: string): Promise<string[]> {
-  const rows = await db
+export async function auditActionsOn(store: Store, objectId: string): Promise<string[]> {
+  const rows = await (await chained(store)).db
     .selectFrom('audit_events')
     .select('action')
     .where('object_id', '=', objectId)

@@ -4,19 +4,30 @@
  * request, so a change is pinned to the request that made it.
  *
  * The tables are found by introspection, so a new table is watched without touching the tests.
- * The webhook outbox is left out (BACKGROUND_TABLES). `audit_events` is apart: denied calls are recorded by design (401 and 403, see
- * src/features/audit/audit.denials.ts), so its new rows are returned for the caller to judge.
+ * The webhook outbox is left out (BACKGROUND_TABLES). The audit log is apart: denied calls are recorded by design (401 and 403, see
+ * src/features/audit/audit.denials.ts), so its new rows are returned for the caller to judge. A
+ * snapshot is taken once every committed event is chained (PostgreSQL writes them pending first,
+ * in `audit_pending`), so a request's events, and the change-feed rows sealing re-keys, are its own.
  */
 import { createHash } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import type { Database, Dialect } from '../../src/db/database.js';
+import { sealPending } from '../../src/features/audit/audit.sealer.js';
 
 const AUDIT_EVENTS = 'audit_events';
+const AUDIT_PENDING = 'audit_pending';
 /**
  * Written on the server's own time, not by a request: the webhook delivery loop records each
  * attempt's outcome whenever it runs, so a change there cannot be pinned to the request beside it.
  */
 const BACKGROUND_TABLES = new Set(['webhook_deliveries']);
+/**
+ * A list's counts: how they are kept (blocks and, on PostgreSQL, stripes that every node settles
+ * into them on its own time) is not the request's doing; what they add up to is. So each list's
+ * total is watched instead, as one pseudo-table.
+ */
+const COUNT_TABLES = new Set(['page_blocks', 'page_block_stripes']);
+const LIST_TOTALS = 'list totals (page blocks and stripes added up)';
 
 export interface Snapshot {
   /** Table name → `rows:hash`. */
@@ -43,8 +54,8 @@ function replacer(_key: string, value: unknown): unknown {
 
 export class StoreState {
   private constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: Dialect,
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
     readonly tables: readonly string[],
   ) {}
 
@@ -57,13 +68,33 @@ export class StoreState {
     const tables = (await db.introspection.getTables())
       .filter((t) => schema === undefined || t.schema === schema)
       .map((t) => t.name)
-      .filter((name) => name !== AUDIT_EVENTS && !BACKGROUND_TABLES.has(name))
+      .filter(
+        (name) =>
+          name !== AUDIT_EVENTS &&
+          name !== AUDIT_PENDING &&
+          !BACKGROUND_TABLES.has(name) &&
+          !COUNT_TABLES.has(name),
+      )
       .sort();
     return new StoreState(db, dialect, tables);
   }
 
-  snapshot(): Promise<Snapshot> {
-    return this.dialect === 'postgres' ? this.snapshotInOneQuery() : this.snapshotRowByRow();
+  async snapshot(): Promise<Snapshot> {
+    await sealPending(this);
+    const snapshot = await (this.dialect === 'postgres'
+      ? this.snapshotInOneQuery()
+      : this.snapshotRowByRow());
+    snapshot.tables.set(LIST_TOTALS, await this.listTotals());
+    return snapshot;
+  }
+
+  /** Each list's total, however its counts are kept at the moment: blocks and stripes in one statement. */
+  private async listTotals(): Promise<string> {
+    const { rows } = await sql<{ list: string; total: number | string }>`
+      select list, sum(row_count) as total from (
+        select list, row_count from page_blocks union all select list, row_count from page_block_stripes
+      ) as counts group by list order by list`.execute(this.db);
+    return rows.map((row) => `${row.list}:${Number(row.total)}`).join(',');
   }
 
   /**

@@ -11,6 +11,7 @@ import { appErrorOf } from '../../src/http/domain-errors.js';
 export function gatedAudit(audit: AuditLog) {
   let next: { reached: () => void; released: Promise<void> } | undefined;
   const log: AuditLog = {
+    ...audit,
     async run(work) {
       const gate = next;
       next = undefined;

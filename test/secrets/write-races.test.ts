@@ -15,7 +15,7 @@ import { openKeyring } from '../../src/features/keyring/keyring.js';
 import { grantsOf } from '../../src/features/roles/role-resolution.js';
 import { secretsListing } from '../../src/features/secrets/secrets.listing.js';
 import { createSecretService, type SecretService } from '../../src/features/secrets/secrets.service.js';
-import { auditActionsOn } from '../helpers/audit.js';
+import { auditActionsOn, chained } from '../helpers/audit.js';
 import { openMigratedStore, testDialect } from '../helpers/database.js';
 import { gatedAudit, statusOf } from '../helpers/gated-audit.js';
 import { secretsBlockCounts } from '../helpers/page-block-counts.js';
@@ -51,7 +51,7 @@ describe(`a secret change racing its delete (${testDialect()})`, () => {
   });
   after(() => close());
 
-  const actionsOn = (tag: string) => auditActionsOn(store.db, tag);
+  const actionsOn = (tag: string) => auditActionsOn(store, tag);
 
   /** Starts `change` on a fresh secret, lets a delete commit between its read and its write. */
   async function raceWithDelete(tag: string, change: () => Promise<unknown>) {
@@ -139,7 +139,7 @@ describe(`concurrent secret writes over HTTP (${testDialect()})`, () => {
       5,
       tags.map((tag) => () => race(tag)),
     );
-    const events = await suite.server.store.db
+    const events = await (await chained(suite.server.store)).db
       .selectFrom('audit_events')
       .select(['seq', 'action', 'object_id'])
       .where('object_type', '=', 'SECRET')

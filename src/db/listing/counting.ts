@@ -47,6 +47,11 @@ export interface Counting {
   ): Promise<void>;
   /** The list's total, and where the page at `offset` starts. */
   pageStart(db: Kysely<Database>, list: CountedList, offset: number): Promise<PageStart>;
+  /**
+   * Folds counts that concurrent writers left aside into the list's own (PostgreSQL's page
+   * blocks); undefined where writes count in place. Run now and then, off the request path.
+   */
+  settle?(db: Kysely<Database>, dialect: Dialect, list: CountedList): Promise<void>;
   /** Counts the list afresh from its rows, for bulk loads that bypass the listing. */
   // biome-ignore lint/suspicious/noExplicitAny: also run over a bare connection whose Kysely is untyped
   rebuild(db: Kysely<any>, list: CountedList): Promise<void>;

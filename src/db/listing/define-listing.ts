@@ -69,6 +69,8 @@ export interface Listing<Row, Item> extends CountedList {
   delete(db: Kysely<Database>, dialect: Dialect, key: string | number): Promise<boolean>;
   /** The page `query` asks for; with a filter, of its matches only (counted exactly). */
   page(db: Kysely<Database>, dialect: Dialect, query: PageQuery, filter?: ListFilter): Promise<Page<Item>>;
+  /** Folds what concurrent writers counted aside into the list's counts (Counting.settle). */
+  settle(db: Kysely<Database>, dialect: Dialect): Promise<void>;
   /** Counts the list afresh, after a bulk load that bypassed `insert` (the bench's seeder). */
   // biome-ignore lint/suspicious/noExplicitAny: also run over a bare connection whose Kysely is untyped
   recount(db: Kysely<any>): Promise<void>;
@@ -182,6 +184,9 @@ export function defineListing<Row, Item>(spec: ListingSpec<Row, Item>): Listing<
     },
 
     recount: (db) => counting.rebuild(db, listing),
+    settle: async (db, dialect) => {
+      await counting.settle?.(db, dialect, listing);
+    },
   };
   return listing;
 }

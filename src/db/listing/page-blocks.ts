@@ -2,7 +2,11 @@ import { type Kysely, sql } from 'kysely';
 import { changeStampOf } from '../change-stamp.js';
 import type { Database, Dialect } from '../database.js';
 import { lockWithinTransaction } from '../locks.js';
+import { countInStripe, listLockName, settleStripes } from './block-stripes.js';
 import type { CountedList, Counting, PageStart } from './counting.js';
+import { deleteBlock, type SortKey } from './page-block-rows.js';
+
+export type { SortKey } from './page-block-rows.js';
 
 /**
  * Page blocks make `total` and deep pages cheap on large lists (see docs/performance.md).
@@ -15,21 +19,16 @@ import type { CountedList, Counting, PageStart } from './counting.js';
  *   first key and skips fewer than a block's rows, instead of skipping p × pageSize from the start.
  *
  * Every insert and delete of a listed row (through its listing, define-listing.ts) updates its
- * block in the same transaction, and the counting is serialised per list (countLock): on SQLite by
- * its single writer, on PostgreSQL by a transaction-scoped lock taken before the blocks are read
- * and held to the commit. Without it, writers on different connections each decide from blocks
- * the other is about to change (a block deleted at its last row while another writer adds to it,
- * two writers moving the first block's start), and counts are lost: 2,500 concurrent creates and
- * 834 deletes once left four blocks of ten wrong. The lock is not the audit lock, which a write
- * takes only at its end.
+ * block in the same transaction, and decides from the blocks it reads: so counting is serialised
+ * per list (countLock, a transaction-scoped lock held to the commit; on SQLite its single writer
+ * is that already). Without it, writers on different connections each decide from blocks the
+ * other is about to change (a block deleted at its last row while another writer adds to it, two
+ * writers moving the first block's start), and counts are lost: 2,500 concurrent creates and 834
+ * deletes once left four blocks of ten wrong. On PostgreSQL, where that lock would make every
+ * create of a fleet wait for the one before, writers add to their block's stripes instead, side
+ * by side, and only settling changes the blocks (block-stripes.ts).
  */
 export const BLOCK_ROWS = 1000;
-
-/** A row's place in its list: its creation time, then its key. */
-export interface SortKey {
-  createdAt: string;
-  id: string;
-}
 
 type Db = Kysely<Database>;
 
@@ -85,7 +84,7 @@ async function isLastKey(db: Db, list: CountedList, key: SortKey): Promise<boole
  * wait on each other.
  */
 function countLock(db: Db, dialect: Dialect, list: ListName): Promise<void> {
-  return lockWithinTransaction(db, dialect, `page-blocks:${list}`);
+  return lockWithinTransaction(db, dialect, listLockName(list));
 }
 
 /** Counts a row just inserted into `list` (call in the inserting transaction). */
@@ -153,12 +152,7 @@ async function countDelete(db: Db, dialect: Dialect, list: ListName, key: SortKe
   const block = await blockHolding(db, list, key);
   if (block === undefined) return;
   if (block.row_count <= 1) {
-    await db
-      .deleteFrom('page_blocks')
-      .where('list', '=', list)
-      .where('first_created_at', '=', block.first_created_at)
-      .where('first_id', '=', block.first_id)
-      .execute();
+    await deleteBlock(db, list, block);
     return;
   }
   await addToBlock(db, list, block, -1);
@@ -181,7 +175,21 @@ interface BlockIndex {
 const indexes = new WeakMap<Db, Map<ListName, BlockIndex>>();
 
 async function readIndex(db: Db, list: ListName, stamp: string | undefined): Promise<BlockIndex> {
-  const blocks = await blocksOf(db, list).orderBy('first_created_at').orderBy('first_id').execute();
+  // Each block's count is its own and its stripes' (block-stripes.ts; none on SQLite), read in one
+  // statement: one snapshot of both.
+  const { rows: blocks } = await sql<{
+    first_created_at: string;
+    first_id: string;
+    row_count: number | string;
+  }>`
+    select block.first_created_at, block.first_id,
+           block.row_count + coalesce(striped.added, 0) as row_count
+    from page_blocks as block
+    left join (select first_created_at, first_id, sum(row_count) as added from page_block_stripes
+               where list = ${list} group by first_created_at, first_id) as striped
+      on striped.first_created_at = block.first_created_at and striped.first_id = block.first_id
+    where block.list = ${list}
+    order by block.first_created_at, block.first_id`.execute(db);
   const firsts: SortKey[] = [];
   const before = [0];
   for (const block of blocks) {
@@ -264,10 +272,27 @@ export function pageBlocks({ blockRows = BLOCK_ROWS }: { blockRows?: number } = 
         throw new Error(`page blocks count a list ordered by (time, key) ascending; ${list.table} is not`);
       }
     },
-    inserted: (db, dialect, list, row) => countInsert(db, dialect, list, sortKeyOf(list, row), blockRows),
-    deleted: (db, dialect, list, row) => countDelete(db, dialect, list.table, sortKeyOf(list, row)),
+    // PostgreSQL: many writers at once, each adding to a stripe (block-stripes.ts); SQLite: one
+    // writer, counting in its block directly.
+    inserted: (db, dialect, list, row) =>
+      dialect === 'postgres'
+        ? countInStripe(db, list.table, sortKeyOf(list, row), 1)
+        : countInsert(db, dialect, list, sortKeyOf(list, row), blockRows),
+    deleted: (db, dialect, list, row) =>
+      dialect === 'postgres'
+        ? countInStripe(db, list.table, sortKeyOf(list, row), -1)
+        : countDelete(db, dialect, list.table, sortKeyOf(list, row)),
     pageStart: (db, list, offset) => pageStart(db, list.table, offset),
-    rebuild: (db, list) =>
-      rebuildPageBlocks(db, { table: list.table, key: list.key, createdAt: list.order.by[0] as string }),
+    settle: async (db, dialect, list) => {
+      if (dialect === 'postgres') await settleStripes(db, list, blockRows);
+    },
+    async rebuild(db, list) {
+      await db.deleteFrom('page_block_stripes').where('list', '=', list.table).execute();
+      await rebuildPageBlocks(db, {
+        table: list.table,
+        key: list.key,
+        createdAt: list.order.by[0] as string,
+      });
+    },
   };
 }

@@ -1,5 +1,5 @@
 import { sha256Hex } from '../../crypto/sha256.js';
-import type { AuditEventRow } from './audit.table.js';
+import type { AuditEventFields, AuditEventRow } from './audit.table.js';
 
 /** The hash before the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -21,4 +21,16 @@ export function hashEvent(prevHash: string, event: Omit<AuditEventRow, 'hash' | 
     event.detail,
   ];
   return sha256Hex(`${prevHash}\n${JSON.stringify(fields)}`);
+}
+
+/** The last event of the chain: the next one takes the next `seq` and chains to its `hash`. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** `fields` as the event after `head`: its seq, and its hash over the head's. */
+export function chainAfter(head: ChainHead, fields: AuditEventFields): AuditEventRow {
+  const unhashed = { seq: head.seq + 1, ...fields };
+  return { ...unhashed, prev_hash: head.hash, hash: hashEvent(head.hash, unhashed) };
 }

@@ -67,9 +67,7 @@ export function createDenialWindow(options: DenialWindowOptions) {
     if (spilled.last !== undefined)
       events.push(overflowOf(spilled.denials, spilled.clients.size, spilled.last));
     if (events.length === 0) return;
-    await audit.run(async (_trx, record) => {
-      for (const event of events) await record(event);
-    });
+    await audit.recordAlone(events);
   }
 
   function overflowOf(denials: number, distinct: number, last: AuditInput): AuditInput {

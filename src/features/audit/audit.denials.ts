@@ -58,6 +58,6 @@ export function createDenialLog({ audit, resolve, window }: DenialLogOptions) {
       identifier === undefined
         ? undefined
         : await resolve(event.objectType, identifier).catch(() => undefined);
-    await audit.run((_trx, record) => record({ ...event, objectId: objectId ?? null }));
+    await audit.recordAlone([{ ...event, objectId: objectId ?? null }]);
   };
 }

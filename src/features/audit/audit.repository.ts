@@ -1,6 +1,7 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { Database, Dialect } from '../../db/database.js';
 import type { Page, PageQuery } from '../../domain/page.js';
+import { type ChainHead, GENESIS_HASH } from './audit.chain.js';
 import { auditListing } from './audit.listing.js';
 import type { AuditLogEntry } from './audit.mapping.js';
 import type { AuditEventRow } from './audit.table.js';
@@ -66,4 +67,34 @@ export async function auditEventsAfter(db: Db, afterSeq: number, limit: number):
 
 export async function latestCheckpoint(db: Db) {
   return db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+}
+
+/**
+ * The chain's last event, or the last checkpoint when retention pruned every event (genesis when
+ * there is neither). The caller holds the chain's lock, so no append can come between.
+ */
+export async function readChainHead(db: Db): Promise<ChainHead> {
+  const last =
+    (await db
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst()) ??
+    (await db
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'hash'])
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst());
+  return { seq: Number(last?.seq ?? 0), hash: last?.hash ?? GENESIS_HASH };
+}
+
+/** Events written but not chained yet (PostgreSQL; always 0 on SQLite). */
+export async function countPending(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('audit_pending')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

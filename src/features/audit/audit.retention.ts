@@ -25,7 +25,8 @@ export async function pruneAuditEvents(store: Store, cutoff: Date, now: () => Da
     const result = await trx.deleteFrom('audit_events').where('seq', '<=', seq).executeTakeFirst();
     // The secrets change feed's rows are keyed by their audit events' seq and live as long as
     // they do; the checkpoint tells a reader with an older cursor that changes were pruned.
-    await trx.deleteFrom('secret_changes').where('seq', '<=', seq).execute();
+    // (Those not yet sealed are keyed below 0, and stay: their events are newer.)
+    await trx.deleteFrom('secret_changes').where('seq', '>', 0).where('seq', '<=', seq).execute();
     return Number(result.numDeletedRows);
   });
 }

@@ -3,6 +3,7 @@ import { parseDateTime } from '../../domain/date-time.js';
 import { throwIfViolations, type Violation, violation } from '../../domain/errors.js';
 import { OBJECT_TYPES } from '../../domain/object-types.js';
 import { Page } from '../../domain/page.js';
+import type { AuditLog } from './audit.log.js';
 import type { AuditLogEntry } from './audit.mapping.js';
 import { type AuditFilter, listAuditEvents } from './audit.repository.js';
 import type { AuditQuery } from './audit.schemas.js';
@@ -59,7 +60,7 @@ function instant(query: AuditQuery, name: 'startTime' | 'endTime', violations: V
   return parsed.toISOString();
 }
 
-export function createAuditService({ store }: { store: Store }) {
+export function createAuditService({ store, audit }: { store: Store; audit: Pick<AuditLog, 'sealed'> }) {
   return {
     async list(query: AuditQuery): Promise<Page<AuditLogEntry>> {
       const violations: Violation[] = [];
@@ -80,6 +81,8 @@ export function createAuditService({ store }: { store: Store }) {
       const requestTypes = values(query, 'actorRequestTypes', violations, CORTEX_REQUEST_TYPES);
       throwIfViolations(violations);
       if (emails !== undefined || requestTypes !== undefined) return Page.empty(query);
+      // Every event committed so far is in the chain, the caller's own among them.
+      await audit.sealed();
       return listAuditEvents(store.db, store.dialect, filter, query);
     },
   };

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import type { Generated, Selectable } from 'kysely';
 import type { ObjectType } from '../../domain/object-types.js';
 
 export const AUDIT_ACTIONS = ['CREATE', 'READ', 'UPDATE', 'DELETE'] as const;
@@ -42,3 +42,12 @@ export interface AuditCheckpointTable {
 }
 
 export type AuditEventRow = Selectable<AuditEventTable>;
+
+/** An event's own fields: what it says, without its place in the chain. */
+export type AuditEventFields = Omit<AuditEventRow, 'seq' | 'prev_hash' | 'hash'>;
+
+/** An event written but not yet chained (PostgreSQL; see the sealer). */
+export interface AuditPendingTable extends AuditEventFields {
+  /** bigserial: PostgreSQL returns it as text; read it through Number(). */
+  id: Generated<number | string>;
+}

@@ -248,5 +248,7 @@ export async function rekey(options: RekeyOptions): Promise<{ rewrapped: number 
     phase: 'done',
     message: `rotation complete: ${rewrapped} data keys re-wrapped; active key ${next.id}`,
   });
+  // Its events chained before it ends (PostgreSQL; a running node's sweep would do it too).
+  await audit.close();
   return { rewrapped };
 }

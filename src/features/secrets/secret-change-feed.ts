@@ -33,18 +33,29 @@ export type RecordedChange = Omit<SecretChangeRow, 'seq'>;
 
 /**
  * The secrets change feed. Each create, update or delete of a secret writes a row keyed by the
- * `seq` of its audit event, in the same transaction (`record`). Sequence numbers are assigned
- * under the audit chain's lock, held to the commit (audit.log.ts), so rows become visible in
- * `seq` order on both dialects: a reader that has seen up to N can never later find a change
- * below N, which is what makes a `seq` a cursor that skips nothing. (A cursor over an
- * auto-increment id would: PostgreSQL transactions commit out of id order.) A change to how the
- * audit log takes its sequence numbers must keep them in commit order, or this feed skips rows.
+ * `seq` of its audit event, in the same transaction (`record`); on PostgreSQL the key is a
+ * placeholder until the sealer chains the event, and the row takes its `seq` then, in the
+ * sealer's transaction (audit.sealer.ts). Sequence numbers follow the commit order (of the change
+ * on SQLite, of the seal on PostgreSQL), so rows become visible in `seq` order on both dialects:
+ * a reader that has seen up to N can never later find a change below N, which is what makes a
+ * `seq` a cursor that skips nothing. (A cursor over an auto-increment id would: PostgreSQL
+ * transactions commit out of id order.) A change to how the audit log takes its sequence numbers
+ * must keep them in commit order, or this feed skips rows.
  *
  * A poll with nothing new waits on the change-notice bus that every secret change is announced on
  * (NoticeWaiters), so a change on any node wakes it; while the bus is down, or when there is none,
  * it looks again every 500 ms.
  */
-export function createSecretChangeFeed({ store, bus }: { store: Store; bus: ChangeNoticeBus | undefined }) {
+export function createSecretChangeFeed({
+  store,
+  bus,
+  sealed,
+}: {
+  store: Store;
+  bus: ChangeNoticeBus | undefined;
+  /** Resolves once every event committed so far is chained (AuditLog.sealed): each look waits for it. */
+  sealed: () => Promise<void>;
+}) {
   const { db, dialect } = store;
   const waiters = new NoticeWaiters(bus, {
     accepts: (owner) => looksLikeId('se', owner),
@@ -75,6 +86,7 @@ export function createSecretChangeFeed({ store, bus }: { store: Store; bus: Chan
       signal?: AbortSignal,
     ): Promise<{ changes: SecretChange[]; cursor: string }> {
       if (query.since === undefined) {
+        await sealed();
         return { changes: [], cursor: encodeCursor((await secretChangeBounds(db)).head) };
       }
       const since = decodeCursor(query.since);
@@ -83,6 +95,7 @@ export function createSecretChangeFeed({ store, bus }: { store: Store; bus: Chan
       const deadline = Date.now() + (query.waitSeconds ?? 0) * 1000;
       for (let first = true; ; first = false) {
         const ticket = waiters.ticket();
+        await sealed();
         const found = await changesAfter(db, dialect, since, scope, first);
         const left = deadline - Date.now();
         if (found.changes.length > 0 || left <= 0 || waiters.closed || signal?.aborted === true) return found;

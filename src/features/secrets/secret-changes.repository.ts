@@ -38,3 +38,16 @@ export async function secretChangeBounds(db: Db): Promise<{ head: number; pruned
   const pruned = Number(rows[0]?.pruned ?? 0);
   return { head: Math.max(Number(rows[0]?.head ?? 0), pruned), pruned };
 }
+
+/**
+ * PostgreSQL: a change written before its audit event was sealed is keyed by minus the event's
+ * pending id (never a cursor: those are 0 or more). The sealer calls this in its own transaction
+ * with each sealed event's pending id and seq, so the change turns up in the feed exactly when its
+ * event joins the chain, in the chain's (commit) order.
+ */
+export async function rekeySealedChanges(db: Db, pendingIds: readonly number[], seqs: readonly number[]) {
+  if (pendingIds.length === 0) return;
+  await sql`update secret_changes as change set seq = sealed.seq
+    from unnest(${pendingIds.map((id) => -id)}::bigint[], ${seqs}::bigint[]) as sealed(key, seq)
+    where change.seq = sealed.key`.execute(db);
+}

@@ -49,7 +49,7 @@ export function createSecretService(deps: SecretServiceDeps) {
   const { store, now, audit } = deps;
   const { db } = store;
   const lookup = createSecretLookup(db, deps.cache);
-  const feed = createSecretChangeFeed({ store, bus: deps.bus });
+  const feed = createSecretChangeFeed({ store, bus: deps.bus, sealed: () => audit.sealed() });
   const values = createSecretValues({
     store,
     keyring: deps.keyring,
@@ -85,17 +85,15 @@ export function createSecretService(deps: SecretServiceDeps) {
    * that cannot be written fails the reveal (503) and no value is returned.
    */
   async function recordReads(caller: Caller, revealed: readonly RevealedValue[]): Promise<void> {
-    await audit.run(async (_trx, record) => {
-      for (const { tag, version } of revealed) {
-        await record({
-          actor: keyActor(caller),
-          action: 'READ',
-          objectType: 'SECRET',
-          objectId: tag,
-          detail: `value version ${version}`,
-        });
-      }
-    });
+    await audit.recordAlone(
+      revealed.map(({ tag, version }) => ({
+        actor: keyActor(caller),
+        action: 'READ',
+        objectType: 'SECRET',
+        objectId: tag,
+        detail: `value version ${version}`,
+      })),
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AuditEventRow } from '../audit/audit.table.js';
+import type { AuditEventFields } from '../audit/audit.table.js';
 
 /** Every event a webhook may take, in the order the docs list them. */
 export const WEBHOOK_EVENTS = [
@@ -40,7 +40,7 @@ const TOKEN_SCANNING = 'token-scanning';
  * is deleted and leaked, both. Reads and denials have none.
  */
 export function webhookEventsOf(
-  row: Pick<AuditEventRow, 'action' | 'object_type' | 'outcome' | 'actor_type' | 'actor_id' | 'detail'>,
+  row: Pick<AuditEventFields, 'action' | 'object_type' | 'outcome' | 'actor_type' | 'actor_id' | 'detail'>,
 ): WebhookEventType[] {
   if (row.outcome !== 'SUCCESS' || row.action === 'READ') return [];
   if (row.object_type === 'API_KEY') {
@@ -60,7 +60,7 @@ export function webhookEventsOf(
 }
 
 /** An audit event's webhook payload. */
-export function payloadOf(id: string, type: WebhookEventType, row: AuditEventRow): WebhookPayload {
+export function payloadOf(id: string, type: WebhookEventType, row: AuditEventFields): WebhookPayload {
   return {
     id,
     type,

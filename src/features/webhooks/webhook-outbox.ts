@@ -3,7 +3,7 @@ import type { ChangeNoticeBus } from '../../cluster/change-notice-bus.js';
 import { InvalidatedCache } from '../../cluster/invalidated-cache.js';
 import { generateId } from '../../crypto/ids.js';
 import type { Database } from '../../db/database.js';
-import type { AuditEventRow } from '../audit/audit.table.js';
+import type { AuditEventFields } from '../audit/audit.table.js';
 import { payloadOf, type WebhookEventType, type WebhookPayload, webhookEventsOf } from './webhook-events.js';
 import { insertDeliveries, readSubscribers, type Subscriber } from './webhooks.repository.js';
 import type { WebhookDeliveryTable } from './webhooks.table.js';
@@ -36,7 +36,7 @@ export interface WebhookOutbox {
    * webhook that takes the event's webhook events. Rolled back with the change (its savepoint in a
    * group commit). With no webhook at all, answered from memory: no query.
    */
-  afterRecord(trx: Kysely<Database>, row: AuditEventRow): Promise<void> | undefined;
+  afterRecord(trx: Kysely<Database>, row: AuditEventFields): Promise<void> | undefined;
   /** Outbox rows for an event made outside the audit log (the expiry reminders), in `trx`. */
   enqueue(
     trx: Kysely<Database>,
@@ -113,7 +113,7 @@ export function createWebhookOutbox(bus: ChangeNoticeBus | undefined, now: () =>
 
   async function enqueueAudited(
     trx: Kysely<Database>,
-    row: AuditEventRow,
+    row: AuditEventFields,
     types: WebhookEventType[],
     subscriptions: Subscriptions,
   ) {
