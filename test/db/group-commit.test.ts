@@ -46,6 +46,7 @@ describe(`group commit (${testDialect()})`, () => {
     let batches = 0;
     const commits = createGroupCommit({
       db: store.db,
+      dialect: store.dialect,
       begin: async () => {
         batches += 1;
       },
@@ -57,10 +58,38 @@ describe(`group commit (${testDialect()})`, () => {
     assert.deepEqual(await stored('shared-'), names);
   });
 
+  test('a unit without a savepoint whose one statement fails fails alone; the others commit', async () => {
+    // The statement writes two rows and fails at the second (a cid clash): SQLite undoes the
+    // whole statement, so nothing of the unit is left for the batch's commit to store. (PostgreSQL
+    // would abort the transaction: there the unit keeps its savepoint, with the same outcome.)
+    const commits = createGroupCommit({ db: store.db, dialect: store.dialect });
+    const taken = keyRow('unsaved-taken');
+    await store.db.insertInto('api_keys').values(taken).execute();
+    const outcomes = await Promise.allSettled([
+      commits.run(insertKey('unsaved-a'), { savepoint: false }),
+      commits.run(
+        async (trx) => {
+          await trx
+            .insertInto('api_keys')
+            .values([keyRow('unsaved-failed'), keyRow('unsaved-failed-clash', taken.cid)])
+            .execute();
+        },
+        { savepoint: false },
+      ),
+      commits.run(insertKey('unsaved-c'), { savepoint: false }),
+      commits.run(insertKey('unsaved-d')),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+    );
+    assert.deepEqual(await stored('unsaved-'), ['unsaved-a', 'unsaved-c', 'unsaved-d', 'unsaved-taken']);
+  });
+
   test('a unit that throws is rolled back alone; the others commit', async () => {
     // Two failing units in a row: savepoints are named by position, and neither rollback may
     // reach another unit's row.
-    const commits = createGroupCommit({ db: store.db });
+    const commits = createGroupCommit({ db: store.db, dialect: store.dialect });
     const failing = (name: string) => async (trx: Store['db']) => {
       await insertKey(name)(trx);
       throw new Error(`${name} fails after writing`);
@@ -83,7 +112,7 @@ describe(`group commit (${testDialect()})`, () => {
   });
 
   test('a unit failing on a constraint does not spoil the transaction for the rest', async () => {
-    const commits = createGroupCommit({ db: store.db });
+    const commits = createGroupCommit({ db: store.db, dialect: store.dialect });
     const clash = async (trx: Store['db']) => {
       await trx.insertInto('api_keys').values(keyRow('constraint-clash', 'akgroupclash000000')).execute();
     };
@@ -102,6 +131,7 @@ describe(`group commit (${testDialect()})`, () => {
   test('when the batch cannot commit, every unit fails and nothing is stored', async () => {
     const commits = createGroupCommit({
       db: store.db,
+      dialect: store.dialect,
       begin: async () => {
         throw new Error('storage unavailable');
       },
@@ -123,6 +153,7 @@ describe(`group commit (${testDialect()})`, () => {
     let failCommit = false;
     const commits = createGroupCommit({
       db: store.db,
+      dialect: store.dialect,
       beforeCommit: async (trx) => {
         // Inside the batch's transaction: it sees the units' uncommitted rows.
         const rows = await trx
@@ -151,6 +182,7 @@ describe(`group commit (${testDialect()})`, () => {
     let batches = 0;
     const commits = createGroupCommit({
       db: store.db,
+      dialect: store.dialect,
       begin: async () => {
         batches += 1;
       },
@@ -174,7 +206,7 @@ describe(`group commit (${testDialect()})`, () => {
     // Without the check the unit waits forever: the timeout turns that into a failure.
     timeout: 5_000,
   }, async () => {
-    const commits = createGroupCommit({ db: store.db });
+    const commits = createGroupCommit({ db: store.db, dialect: store.dialect });
     const outcomes = await Promise.allSettled([
       commits.run(insertKey('outside-a')),
       commits.run(async (trx) => {
@@ -209,7 +241,7 @@ describe(`group commit (${testDialect()})`, () => {
     skip: oneConnection,
     timeout: 5_000,
   }, async () => {
-    const commits = createGroupCommit({ db: store.db });
+    const commits = createGroupCommit({ db: store.db, dialect: store.dialect });
     let later: Promise<{ name: string }[]> | undefined;
     await commits.run(async (trx) => {
       await insertKey('after-commit')(trx);

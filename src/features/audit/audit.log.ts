@@ -161,6 +161,7 @@ export function createAuditLog({
   const commits: GroupCommit = grouped
     ? createGroupCommit({
         db: store.db,
+        dialect: store.dialect,
         begin: async () => {
           head = committed !== undefined && stamp?.() === committed.stamp ? committed.head : undefined;
           committed = undefined;
@@ -203,6 +204,23 @@ export function createAuditLog({
     await insertEvent(trx, row);
     head = { seq: Number(row.seq), hash: row.hash };
     return row;
+  }
+
+  /** SQLite: chains events one after another and writes them with one statement. */
+  async function chainAll(
+    trx: Kysely<Database>,
+    fields: readonly AuditEventFields[],
+  ): Promise<AuditEventRow[]> {
+    let previous = head ?? (await readChainHead(trx));
+    const rows = fields.map((event) => {
+      const row = chainAfter(previous, event);
+      previous = { seq: Number(row.seq), hash: row.hash };
+      return row;
+    });
+    if (rows.length === 1) await insertEvent(trx, rows[0] as AuditEventRow);
+    else await trx.insertInto('audit_events').values(rows).execute();
+    head = previous;
+    return rows;
   }
 
   /** Writes one event in `trx`; answers its key (see RecordEvent) and, on SQLite, its chained row. */
@@ -254,27 +272,39 @@ export function createAuditLog({
 
     /**
      * Records events that go with no change of their own (a value revealed, a denied call), with
-     * `run`'s guarantees: resolved once they are durable, refused (503) if they cannot be. On
-     * PostgreSQL they are one INSERT with no transaction around it: one round trip where `run`
-     * takes three (a reveal's whole cost in storage). `afterRecord` is not called for them: no
+     * `run`'s guarantees: resolved once they are durable, refused (503) if they cannot be. One
+     * INSERT: on SQLite in the next group commit without a savepoint of its own, on PostgreSQL
+     * with no transaction around it (one round trip where `run` takes three). `afterRecord` is not called for them: no
      * webhook event is made of a read or a denial.
      */
     async recordAlone(events: readonly AuditInput[]): Promise<void> {
       if (events.some((event) => event.action !== 'READ' && event.outcome !== 'DENIED')) {
         throw new Error('recordAlone takes reads and denials only: a change records its events in run()');
       }
-      if (grouped) {
-        await log.run(async (_trx, record) => {
-          for (const event of events) await record(event);
-        });
-        return;
-      }
       if (events.length === 0) return;
       const started = onCommitDuration === undefined ? 0 : performance.now();
-      const rows = events.map(fieldsOf);
+      const fields = events.map(fieldsOf);
+      if (grouped) {
+        // In the next batch, chained and written in one statement: no savepoint is needed (see
+        // UnitOptions), which is two statements of a reveal's three.
+        const rows = await commits.run(
+          async (trx) => {
+            const headBefore = head;
+            try {
+              return await chainAll(trx, fields);
+            } catch (error) {
+              head = headBefore;
+              throw unrecorded(error);
+            }
+          },
+          { savepoint: false },
+        );
+        afterCommit(started, rows);
+        return;
+      }
       try {
-        if (rows.length === 1) await insertPending(store.db, rows[0] as AuditEventFields);
-        else await store.db.insertInto('audit_pending').values(rows).execute();
+        if (fields.length === 1) await insertPending(store.db, fields[0] as AuditEventFields);
+        else await store.db.insertInto('audit_pending').values(fields).execute();
       } catch (error) {
         throw unrecorded(error);
       }
