@@ -72,12 +72,13 @@ export async function migrateToLatest(db: Kysely<Database>, dialect: Dialect): P
 /**
  * Whether a migration run failed only because Kysely's catalogue query (it lists the tables of
  * every schema, and resolves each by name) raced a drop elsewhere: PostgreSQL's
- * invalid_schema_name (a schema being dropped) or undefined_table (a table being dropped, seen by
- * the listing, gone when resolved), before any migration ran (no results). A failure inside a
- * migration is never retried.
+ * invalid_schema_name (a schema being dropped), or, before any migration ran (no results),
+ * undefined_table (a table seen by the listing, gone when resolved) or undefined_column (a table
+ * dropped and made again meanwhile, without the column listed). A failure inside a migration is
+ * never retried.
  */
 export function racedAnotherSchema(error: unknown, results: readonly unknown[] | undefined): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code } = error as { code?: unknown };
-  return code === '3F000' || (code === '42P01' && results === undefined);
+  return code === '3F000' || ((code === '42P01' || code === '42703') && results === undefined);
 }

@@ -42,6 +42,21 @@ describe('a migration run that raced a drop elsewhere', { skip }, () => {
     assert.equal(racedAnotherSchema(gone, []), false);
   });
 
+  test('a column gone when resolved (undefined_column) before any migration ran is looked at again', async () => {
+    // Kysely asks pg_get_serial_sequence of every column it listed: a table of another schema
+    // dropped and made again in between has lost the column it asks about (seen in CI: 'column
+    // "seq" of relation "audit_checkpoints" does not exist').
+    await sql`create table tessera_remade_meanwhile (id integer)`.execute(opened.store.db);
+    const gone = await errorOf(
+      opened.store,
+      sql`select pg_get_serial_sequence(quote_ident(current_schema()) || '.tessera_remade_meanwhile', 'seq')`,
+    );
+    await sql`drop table tessera_remade_meanwhile`.execute(opened.store.db);
+    assert.equal((gone as { code?: string }).code, '42703');
+    assert.equal(racedAnotherSchema(gone, undefined), true);
+    assert.equal(racedAnotherSchema(gone, []), false);
+  });
+
   test('a schema being dropped (invalid_schema_name) is looked at again', async () => {
     const gone = await errorOf(
       opened.store,
