@@ -81,8 +81,10 @@ export function compiledInsertReturningId<T extends keyof Database & string>(
   every: Record<Exclude<keyof Database[T] & string, 'id'>, true>,
 ): (db: Kysely<Database>, row: Insertable<Database[T]>) => Promise<number> {
   const insert = rowInsert(table, every, (query) => query.returning('id' as never));
-  return async (db, row) =>
-    Number((((await insert(db, row)) as { id: number | string }[])[0] as { id: unknown }).id);
+  return async (db, row) => {
+    const [inserted] = (await insert(db, row)) as { id: number | string }[];
+    return Number(inserted?.id);
+  };
 }
 
 type InsertQuery = ReturnType<Kysely<Database>['insertInto']>;

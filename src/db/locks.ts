@@ -2,15 +2,19 @@ import { type Kysely, sql } from 'kysely';
 import type { Database, Dialect } from './database.js';
 
 /**
+ * Advisory locks are database-wide: keyed by schema too, so deployments (or test runs) in other
+ * schemas of the same database never wait on each other.
+ */
+const lockKey = (name: string) => sql`hashtext(current_schema() || ${`:tessera:${name}`})`;
+
+/**
  * Serialises transactions that check a rule across rows and then write (the last admin key, the
  * bootstrap key, a list's page-block counts). On PostgreSQL: a transaction-scoped advisory lock,
  * released at commit. On SQLite nothing is needed: one connection runs one transaction at a time.
  */
 export async function lockWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
-  // Advisory locks are database-wide: key them by schema too, so deployments (or test runs) in
-  // other schemas of the same database never wait on each other.
   if (dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ${`:tessera:${name}`}))`.execute(trx);
+    await sql`select pg_advisory_xact_lock(${lockKey(name)})`.execute(trx);
   }
 }
 
@@ -20,19 +24,6 @@ export async function lockWithinTransaction(trx: Kysely<Database>, dialect: Dial
  */
 export async function lockSharedWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
   if (dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock_shared(hashtext(current_schema() || ${`:tessera:${name}`}))`.execute(
-      trx,
-    );
+    await sql`select pg_advisory_xact_lock_shared(${lockKey(name)})`.execute(trx);
   }
-}
-
-/** PostgreSQL: the exclusive lock if no one holds it in either mode now; false otherwise (SQLite: true). */
-export async function tryLockWithinTransaction(trx: Kysely<Database>, dialect: Dialect, name: string) {
-  if (dialect !== 'postgres') return true;
-  const { rows } = await sql<{
-    locked: boolean;
-  }>`select pg_try_advisory_xact_lock(hashtext(current_schema() || ${`:tessera:${name}`})) as locked`.execute(
-    trx,
-  );
-  return rows[0]?.locked === true;
 }

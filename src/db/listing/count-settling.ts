@@ -39,8 +39,6 @@ export function startCountSettling({
   };
   const timer = setInterval(pass, everyMs).unref();
   return {
-    /** Settles now (or waits for the pass under way). */
-    settle: pass,
     /** Stops the timer and waits for a pass under way. */
     async close(): Promise<void> {
       clearInterval(timer);

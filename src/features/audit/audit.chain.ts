@@ -34,3 +34,17 @@ export function chainAfter(head: ChainHead, fields: AuditEventFields): AuditEven
   const unhashed = { seq: head.seq + 1, ...fields };
   return { ...unhashed, prev_hash: head.hash, hash: hashEvent(head.hash, unhashed) };
 }
+
+/** `fields` as the events after `head`, in order; with the head they leave. */
+export function chainAllAfter(
+  head: ChainHead,
+  fields: readonly AuditEventFields[],
+): { rows: AuditEventRow[]; head: ChainHead } {
+  let previous = head;
+  const rows = fields.map((event) => {
+    const row = chainAfter(previous, event);
+    previous = { seq: Number(row.seq), hash: row.hash };
+    return row;
+  });
+  return { rows, head: previous };
+}

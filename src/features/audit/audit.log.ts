@@ -6,7 +6,7 @@ import { createGroupCommit, type GroupCommit } from '../../db/group-commit.js';
 import type { RequestInfo } from '../../domain/caller.js';
 import { UnavailableError } from '../../domain/errors.js';
 import type { ObjectType } from '../../domain/object-types.js';
-import { type ChainHead, chainAfter } from './audit.chain.js';
+import { type ChainHead, chainAfter, chainAllAfter } from './audit.chain.js';
 import { readChainHead } from './audit.repository.js';
 import { createAuditSealer } from './audit.sealer.js';
 import type { ActorType, AuditAction, AuditEventFields, AuditEventRow, AuditOutcome } from './audit.table.js';
@@ -211,15 +211,11 @@ export function createAuditLog({
     trx: Kysely<Database>,
     fields: readonly AuditEventFields[],
   ): Promise<AuditEventRow[]> {
-    let previous = head ?? (await readChainHead(trx));
-    const rows = fields.map((event) => {
-      const row = chainAfter(previous, event);
-      previous = { seq: Number(row.seq), hash: row.hash };
-      return row;
-    });
+    const chained = chainAllAfter(head ?? (await readChainHead(trx)), fields);
+    const { rows } = chained;
     if (rows.length === 1) await insertEvent(trx, rows[0] as AuditEventRow);
     else await trx.insertInto('audit_events').values(rows).execute();
-    head = previous;
+    head = chained.head;
     return rows;
   }
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Store } from '../../db/database.js';
 import { lockWithinTransaction } from '../../db/locks.js';
 import { rekeySealedChanges } from '../secrets/secret-changes.repository.js';
-import { chainAfter } from './audit.chain.js';
+import { chainAllAfter } from './audit.chain.js';
 import { readChainHead } from './audit.repository.js';
 import type { AuditEventRow } from './audit.table.js';
 
@@ -98,8 +98,6 @@ export function createAuditSealer({
   };
 }
 
-export type AuditSealer = ReturnType<typeof createAuditSealer>;
-
 /** One pass, in its own transaction: the chain's lock, then up to SEAL_BATCH pending events chained. */
 async function sealBatch(trx: Kysely<Database>): Promise<AuditEventRow[]> {
   await lockWithinTransaction(trx, 'postgres', 'audit');
@@ -110,12 +108,10 @@ async function sealBatch(trx: Kysely<Database>): Promise<AuditEventRow[]> {
     .execute();
   if (pending.length === 0) return [];
   pending.sort((a, b) => Number(a.id) - Number(b.id));
-  let head = await readChainHead(trx);
-  const rows = pending.map(({ id: _id, ...fields }) => {
-    const row = chainAfter(head, fields);
-    head = row as { seq: number; hash: string };
-    return row;
-  });
+  const { rows } = chainAllAfter(
+    await readChainHead(trx),
+    pending.map(({ id: _id, ...fields }) => fields),
+  );
   await trx.insertInto('audit_events').values(rows).execute();
   const changes = pending.flatMap((event, i) =>
     event.object_type === 'SECRET' && event.action !== 'READ' ? [i] : [],
